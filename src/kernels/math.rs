@@ -1,0 +1,118 @@
+//! The math shim: every transcendental function and square root in the crate goes
+//! through here, so that every target computes them with the same code.
+//!
+//! `exp`, `ln` and `tanh` are `libm`'s portable implementations (`expf`, `logf`,
+//! `tanhf`: errors below 1 ulp, the same bits on every target because they use only
+//! exactly rounded `+ − × ÷`). `sqrt` is exactly rounded by IEEE 754, so the hardware
+//! instruction gives the same bits as `libm`: it is used where the target has one
+//! (`sqrtss` on x86-64 through `libm`, `vsqrt.f32` on hard-float Arm through one line
+//! of inline assembly below, because `libm` has no Arm32 path and its software square
+//! root costs hundreds of cycles on a Cortex-M4F).
+
+/// `eˣ` (PyTorch: `torch.exp`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::exp(0.0), 1.0);
+/// ```
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+/// Natural logarithm `ln x` (PyTorch: `torch.log`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::ln(1.0), 0.0);
+/// ```
+#[inline]
+pub fn ln(x: f32) -> f32 {
+    libm::logf(x)
+}
+
+/// `ln(1 + x)`, accurate for small `x` (PyTorch: `torch.log1p`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::ln_1p(0.0), 0.0);
+/// ```
+#[inline]
+pub fn ln_1p(x: f32) -> f32 {
+    libm::log1pf(x)
+}
+
+/// Hyperbolic tangent (PyTorch: `torch.tanh`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::tanh(0.0), 0.0);
+/// ```
+#[inline]
+pub fn tanh(x: f32) -> f32 {
+    libm::tanhf(x)
+}
+
+/// `x^y` (PyTorch: `torch.pow`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::powf(2.0, 10.0), 1024.0);
+/// ```
+#[inline]
+pub fn powf(x: f32, y: f32) -> f32 {
+    libm::powf(x, y)
+}
+
+/// Cosine (PyTorch: `math.cos`, used by cosine schedules).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::cos(0.0), 1.0);
+/// ```
+#[inline]
+pub fn cos(x: f32) -> f32 {
+    libm::cosf(x)
+}
+
+/// Exactly rounded square root (PyTorch: `torch.sqrt`); NaN for negative input.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::sqrt(9.0), 3.0);
+/// assert!(microtrain::kernels::math::sqrt(-1.0).is_nan());
+/// ```
+#[inline]
+pub fn sqrt(x: f32) -> f32 {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    {
+        let bits: u32;
+        // SAFETY: the hard-float ABI guarantees a VFP unit, whose `vsqrt.f32` computes
+        // the exactly rounded IEEE 754 square root. The block reads only its input
+        // register, writes only its output register and `s15` (declared as clobbered),
+        // touches no memory and no stack.
+        unsafe {
+            core::arch::asm!(
+                "vmov s15, {x}",
+                "vsqrt.f32 s15, s15",
+                "vmov {r}, s15",
+                x = in(reg) x.to_bits(),
+                r = lateout(reg) bits,
+                out("s15") _,
+                options(pure, nomem, nostack),
+            );
+        }
+        f32::from_bits(bits)
+    }
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    {
+        libm::sqrtf(x)
+    }
+}

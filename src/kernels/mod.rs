@@ -1,0 +1,68 @@
+//! The SIMD core: the only module that uses `wide`, and, through [`math`], `libm`.
+//!
+//! Every layer, loss and optimizer is built from these kernels:
+//!
+//! - matrix products [`matmul`] (`A·B`), [`matmul_bt`] (`A·Bᵀ`), [`matmul_at`] (`Aᵀ·B`),
+//!   each overwriting or accumulating into `C` ([`Accumulate`]);
+//! - element-wise activations and their derivatives ([`activate`],
+//!   [`activation_backward`]) and row-wise [`softmax_rows`] / [`log_softmax_rows`];
+//! - vector operations [`axpy`], [`scale`], [`add`], [`hadamard`], [`sum`], [`dot`],
+//!   [`squared_norm`], [`max`], [`argmax`];
+//! - the math shim [`math`].
+//!
+//! # One canonical evaluation order
+//!
+//! Each kernel documents the order in which it adds numbers up, and its SIMD path gives
+//! results bit-identical to its scalar path (the [`scalar`] module) for every input.
+//! No fused multiply-add is used: each product is rounded before it is added. Together
+//! with the math shim this makes training bit-identical across targets.
+//!
+//! The `scalar` cargo feature routes every kernel to its scalar path.
+
+pub mod activation;
+pub mod gemm;
+pub mod math;
+pub mod scalar;
+pub mod softmax;
+pub mod vector;
+
+pub use activation::{activate, activation_backward, Activation};
+pub use gemm::{matmul, matmul_at, matmul_bt};
+pub use softmax::{log_softmax_rows, softmax_rows};
+pub use vector::{add, argmax, axpy, dot, hadamard, max, scale, squared_norm, sum};
+
+/// Whether a product overwrites its output or adds to it.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::{Accumulate, Matrix};
+/// let mut c = Matrix([[1.0]]);
+/// c.set_product(&Matrix([[2.0]]), &Matrix([[3.0]]), Accumulate::Add);
+/// assert_eq!(c.0, [[7.0]]);
+/// c.set_product(&Matrix([[2.0]]), &Matrix([[3.0]]), Accumulate::Overwrite);
+/// assert_eq!(c.0, [[6.0]]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accumulate {
+    /// `C = …`
+    Overwrite,
+    /// `C += …`
+    Add,
+}
+
+/// Which implementation a kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    Scalar,
+    Simd,
+}
+
+impl Path {
+    /// SIMD unless the `scalar` feature is on.
+    pub(crate) const DEFAULT: Path = if cfg!(feature = "scalar") {
+        Path::Scalar
+    } else {
+        Path::Simd
+    };
+}

@@ -1,0 +1,100 @@
+//! Row-wise softmax and log-softmax, stable for large inputs.
+//!
+//! For a row `x`: `m = maxⱼ xⱼ`, `s = Σⱼ e^(xⱼ − m)` (canonical sum order of
+//! [`sum`](super::sum)), then `softmax(x)ᵢ = e^(xᵢ − m) / s` and
+//! `log_softmax(x)ᵢ = (xᵢ − m) − ln s`. Subtracting the maximum keeps every exponent
+//! at most 0, so nothing overflows (PyTorch: `torch.softmax(x, dim=1)`,
+//! `torch.log_softmax(x, dim=1)`).
+
+use super::vector::{max, same_len, sum_on};
+use super::{math, Path};
+use crate::{Error, MatMut, MatRef};
+
+/// `y = softmax(x)` row by row.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `x` and `y` differ in shape.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::softmax_rows;
+/// use microtrain::{MatMut, MatRef};
+/// let x = [1000.0, 1000.0];
+/// let mut y = [0.0; 2];
+/// softmax_rows(MatRef::new(&x, 1, 2)?, MatMut::new(&mut y, 1, 2)?)?;
+/// assert_eq!(y, [0.5, 0.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn softmax_rows(x: MatRef<'_>, y: MatMut<'_>) -> Result<(), Error> {
+    rows_on(Path::DEFAULT, x, y, false)
+}
+
+/// `y = log_softmax(x)` row by row.
+///
+/// # Errors
+///
+/// [`Error::Shape`] if `x` and `y` differ in shape.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::log_softmax_rows;
+/// use microtrain::{MatMut, MatRef};
+/// let x = [0.0, 0.0];
+/// let mut y = [0.0; 2];
+/// log_softmax_rows(MatRef::new(&x, 1, 2)?, MatMut::new(&mut y, 1, 2)?)?;
+/// assert_eq!(y, [-core::f32::consts::LN_2; 2]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn log_softmax_rows(x: MatRef<'_>, y: MatMut<'_>) -> Result<(), Error> {
+    rows_on(Path::DEFAULT, x, y, true)
+}
+
+pub(crate) fn rows_on(
+    path: Path,
+    x: MatRef<'_>,
+    mut y: MatMut<'_>,
+    log: bool,
+) -> Result<(), Error> {
+    if x.rows() != y.rows() {
+        return Err(Error::Shape {
+            what: "softmax rows",
+            expected: y.rows(),
+            found: x.rows(),
+        });
+    }
+    if x.cols() != y.cols() {
+        return Err(Error::Shape {
+            what: "softmax columns",
+            expected: y.cols(),
+            found: x.cols(),
+        });
+    }
+    let cols = x.cols();
+    if cols == 0 {
+        return Ok(());
+    }
+    let ys = y.as_mut_slice();
+    for (r, out) in ys.chunks_exact_mut(cols).enumerate() {
+        let row = x.row(r);
+        same_len("softmax row", cols, row.len())?;
+        let m = max(row).unwrap_or(0.0);
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = math::exp(v - m);
+        }
+        let s = sum_on(path, out);
+        if log {
+            let ls = math::ln(s);
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o = (v - m) - ls;
+            }
+        } else {
+            for o in out.iter_mut() {
+                *o /= s;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Vector operations: `axpy`, `scale`, `add`, Hadamard product, and the reductions
+//! `sum`, `dot`, `squared_norm`, `max`, `argmax`.
+//!
+//! Element-wise operations compute each output from its own inputs only, so any SIMD
+//! width gives the scalar result. Reductions use one canonical order: element `i` is
+//! added to lane `i mod 8` of eight partial sums that start at `+0.0` (in increasing
+//! `i`), then the lanes are combined as
+//! `((p₀ + p₄) + (p₂ + p₆)) + ((p₁ + p₅) + (p₃ + p₇))`. The scalar path performs the
+//! same additions on an array of eight floats; the SIMD path on one `f32x8`.
+
+use super::Path;
+use crate::Error;
+use wide::f32x8;
+
+/// Lanes of the canonical reduction order.
+pub const LANES: usize = 8;
+
+pub(crate) fn same_len(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::Length {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
+/// `y ← y + α·x` (BLAS `saxpy`; PyTorch: `y.add_(x, alpha=α)`).
+///
+/// # Errors
+///
+/// [`Error::Length`] if `x` and `y` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// let mut y = [1.0, 1.0, 1.0];
+/// microtrain::kernels::axpy(2.0, &[1.0, 2.0, 3.0], &mut y)?;
+/// assert_eq!(y, [3.0, 5.0, 7.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    axpy_on(Path::DEFAULT, alpha, x, y)
+}
+
+pub(crate) fn axpy_on(path: Path, alpha: f32, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    same_len("axpy x", y.len(), x.len())?;
+    let a = f32x8::splat(alpha);
+    zip_mut(path, y, x, |y, x| y + a * x, |y, x| y + alpha * x);
+    Ok(())
+}
+
+/// `x ← α·x` (PyTorch: `x.mul_(α)`).
+///
+/// # Examples
+///
+/// ```
+/// let mut x = [1.0, -2.0];
+/// microtrain::kernels::scale(0.5, &mut x);
+/// assert_eq!(x, [0.5, -1.0]);
+/// ```
+pub fn scale(alpha: f32, x: &mut [f32]) {
+    scale_on(Path::DEFAULT, alpha, x);
+}
+
+pub(crate) fn scale_on(path: Path, alpha: f32, x: &mut [f32]) {
+    let a = f32x8::splat(alpha);
+    map_mut(path, x, |x| x * a, |x| x * alpha);
+}
+
+/// `y ← y + x` (PyTorch: `y.add_(x)`).
+///
+/// # Errors
+///
+/// [`Error::Length`] if `x` and `y` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// let mut y = [1.0, 2.0];
+/// microtrain::kernels::add(&[3.0, 4.0], &mut y)?;
+/// assert_eq!(y, [4.0, 6.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn add(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    add_on(Path::DEFAULT, x, y)
+}
+
+pub(crate) fn add_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    same_len("add x", y.len(), x.len())?;
+    zip_mut(path, y, x, |y, x| y + x, |y, x| y + x);
+    Ok(())
+}
+
+/// Hadamard (element-wise) product `y ← y ⊙ x` (PyTorch: `y.mul_(x)`).
+///
+/// # Errors
+///
+/// [`Error::Length`] if `x` and `y` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// let mut y = [1.0, 2.0];
+/// microtrain::kernels::hadamard(&[3.0, 4.0], &mut y)?;
+/// assert_eq!(y, [3.0, 8.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn hadamard(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    hadamard_on(Path::DEFAULT, x, y)
+}
+
+pub(crate) fn hadamard_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    same_len("hadamard x", y.len(), x.len())?;
+    zip_mut(path, y, x, |y, x| y * x, |y, x| y * x);
+    Ok(())
+}
+
+/// `Σ xᵢ` in the canonical order of the module documentation (PyTorch: `x.sum()`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::sum(&[1.0, 2.0, 3.0]), 6.0);
+/// ```
+pub fn sum(x: &[f32]) -> f32 {
+    sum_on(Path::DEFAULT, x)
+}
+
+pub(crate) fn sum_on(path: Path, x: &[f32]) -> f32 {
+    reduce(path, x, x, |a, _| a, |a, _| a)
+}
+
+/// `Σ xᵢ·yᵢ` in the canonical order (PyTorch: `torch.dot(x, y)`).
+///
+/// # Errors
+///
+/// [`Error::Length`] if `x` and `y` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::dot(&[1.0, 2.0], &[3.0, 4.0])?, 11.0);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn dot(x: &[f32], y: &[f32]) -> Result<f32, Error> {
+    dot_on(Path::DEFAULT, x, y)
+}
+
+pub(crate) fn dot_on(path: Path, x: &[f32], y: &[f32]) -> Result<f32, Error> {
+    same_len("dot y", x.len(), y.len())?;
+    Ok(reduce(path, x, y, |a, b| a * b, |a, b| a * b))
+}
+
+/// `Σ xᵢ²` in the canonical order (PyTorch: `x.pow(2).sum()`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::squared_norm(&[3.0, 4.0]), 25.0);
+/// ```
+pub fn squared_norm(x: &[f32]) -> f32 {
+    squared_norm_on(Path::DEFAULT, x)
+}
+
+pub(crate) fn squared_norm_on(path: Path, x: &[f32]) -> f32 {
+    reduce(path, x, x, |a, _| a * a, |a, _| a * a)
+}
+
+/// The largest element; NaN if any element is NaN; `None` for an empty slice
+/// (PyTorch: `x.max()`, which also propagates NaN).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::max;
+/// assert_eq!(max(&[1.0, 5.0, -2.0]), Some(5.0));
+/// assert!(max(&[1.0, f32::NAN]).unwrap().is_nan());
+/// assert_eq!(max(&[]), None);
+/// ```
+pub fn max(x: &[f32]) -> Option<f32> {
+    argmax(x).map(|i| x[i])
+}
+
+/// The index of the first largest element, or of the first NaN if there is one; `None`
+/// for an empty slice (PyTorch: `x.argmax()`).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::argmax;
+/// assert_eq!(argmax(&[1.0, 5.0, 5.0]), Some(1));
+/// assert_eq!(argmax(&[1.0, f32::NAN, 9.0]), Some(1));
+/// ```
+pub fn argmax(x: &[f32]) -> Option<usize> {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v.is_nan() {
+            return Some(i);
+        }
+        if v > x[best] {
+            best = i;
+        }
+    }
+    (!x.is_empty()).then_some(best)
+}
+
+/// Combines eight partial sums in the canonical order.
+#[inline(always)]
+fn combine(p: [f32; LANES]) -> f32 {
+    ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]))
+}
+
+/// `Σ term(xᵢ, yᵢ)` in the canonical order; `x` and `y` have equal length.
+#[inline(always)]
+fn reduce(
+    path: Path,
+    x: &[f32],
+    y: &[f32],
+    simd_term: impl Fn(f32x8, f32x8) -> f32x8,
+    scalar_term: impl Fn(f32, f32) -> f32,
+) -> f32 {
+    match path {
+        Path::Scalar => {
+            let mut p = [0.0f32; LANES];
+            for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
+                p[i % LANES] += scalar_term(a, b);
+            }
+            combine(p)
+        }
+        Path::Simd => {
+            let mut acc = f32x8::ZERO;
+            let (xs, xt) = x.as_chunks::<LANES>();
+            let (ys, yt) = y.as_chunks::<LANES>();
+            for (a, b) in xs.iter().zip(ys) {
+                acc += simd_term(f32x8::new(*a), f32x8::new(*b));
+            }
+            let mut p = acc.to_array();
+            for (i, (&a, &b)) in xt.iter().zip(yt).enumerate() {
+                p[i] += scalar_term(a, b);
+            }
+            combine(p)
+        }
+    }
+}
+
+/// `yᵢ ← f(yᵢ, xᵢ)` for every `i`; `x` and `y` have equal length.
+#[inline(always)]
+pub(crate) fn zip_mut(
+    path: Path,
+    y: &mut [f32],
+    x: &[f32],
+    simd_f: impl Fn(f32x8, f32x8) -> f32x8,
+    scalar_f: impl Fn(f32, f32) -> f32,
+) {
+    let mut done = 0;
+    if let Path::Simd = path {
+        let (ys, _) = y.as_chunks_mut::<LANES>();
+        let (xs, _) = x.as_chunks::<LANES>();
+        for (a, b) in ys.iter_mut().zip(xs) {
+            *a = simd_f(f32x8::new(*a), f32x8::new(*b)).to_array();
+        }
+        done = ys.len() * LANES;
+    }
+    for (a, &b) in y[done..].iter_mut().zip(&x[done..]) {
+        *a = scalar_f(*a, b);
+    }
+}
+
+/// `xᵢ ← f(xᵢ)` for every `i`.
+#[inline(always)]
+pub(crate) fn map_mut(
+    path: Path,
+    x: &mut [f32],
+    simd_f: impl Fn(f32x8) -> f32x8,
+    scalar_f: impl Fn(f32) -> f32,
+) {
+    let mut done = 0;
+    if let Path::Simd = path {
+        let (xs, _) = x.as_chunks_mut::<LANES>();
+        for a in xs.iter_mut() {
+            *a = simd_f(f32x8::new(*a)).to_array();
+        }
+        done = xs.len() * LANES;
+    }
+    for a in x[done..].iter_mut() {
+        *a = scalar_f(*a);
+    }
+}

@@ -1,0 +1,39 @@
+//! # microtrain
+//!
+//! Train statically shaped neural networks on microcontrollers, with no heap, and run
+//! the same code on a PC, where it trains bit-identically.
+//!
+//! - [`tensor`]: fixed-size [`Vector`], [`Matrix`] and [`Batch`] whose dimensions are
+//!   const generics, and the run-time-shaped views [`MatRef`] / [`MatMut`].
+//! - [`kernels`]: the SIMD core (matrix products, activations, softmax, vector
+//!   operations, the math shim), each with one canonical evaluation order so that SIMD
+//!   and scalar paths agree bit for bit.
+//!
+//! # Cargo features
+//!
+//! | feature  | effect |
+//! |----------|--------|
+//! | `scalar` | every kernel takes its scalar path (same bits, slower) |
+//!
+//! # Examples
+//!
+//! ```
+//! use microtrain::{Accumulate, Matrix};
+//! let x = Matrix([[1.0, 2.0, 3.0]]);                       // 1 × 3
+//! let w = Matrix([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);    // 3 × 2
+//! let mut y = Matrix::<1, 2>::zeros();
+//! y.set_product(&x, &w, Accumulate::Overwrite);
+//! assert_eq!(y.0, [[4.0, 5.0]]);
+//! ```
+
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod error;
+pub mod kernels;
+pub mod tensor;
+
+pub use error::Error;
+pub use kernels::Accumulate;
+pub use tensor::{Batch, MatMut, MatRef, Matrix, Vector};
