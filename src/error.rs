@@ -15,7 +15,7 @@ use core::fmt;
 /// let err = MatRef::new(&data, 2, 3).unwrap_err();
 /// assert_eq!(err, Error::Length { what: "matrix view", expected: 6, found: 5 });
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
     /// A slice had the wrong number of elements.
@@ -41,6 +41,28 @@ pub enum Error {
         /// Which input.
         what: &'static str,
     },
+    /// A class label was not below the number of classes.
+    Label {
+        /// The sample whose label is wrong.
+        sample: usize,
+        /// The label found.
+        label: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// An input value was NaN or infinite.
+    NonFinite {
+        /// Which input.
+        what: &'static str,
+        /// The index of the first non-finite value in it.
+        index: usize,
+    },
+    /// Training diverged: the loss or a gradient became NaN or infinite. The update
+    /// was not applied, so the parameters are those from before the step.
+    Diverged {
+        /// The loss of the step that diverged (may itself be NaN or infinite).
+        loss: f32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -64,6 +86,25 @@ impl fmt::Display for Error {
                 )
             }
             Error::Empty { what } => write!(f, "{what}: empty input"),
+            Error::Label {
+                sample,
+                label,
+                classes,
+            } => {
+                write!(
+                    f,
+                    "sample {sample}: label {label} is not below the {classes} classes"
+                )
+            }
+            Error::NonFinite { what, index } => {
+                write!(f, "{what}: value at index {index} is NaN or infinite")
+            }
+            Error::Diverged { loss } => {
+                write!(
+                    f,
+                    "training diverged (loss {loss}); the step was not applied"
+                )
+            }
         }
     }
 }

@@ -31,8 +31,13 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod error;
+pub mod init;
 pub mod kernels;
+pub mod layers;
+pub mod loss;
+pub mod optim;
 pub mod tensor;
+pub mod train;
 
 pub use error::Error;
 pub use kernels::Accumulate;

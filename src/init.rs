@@ -1,0 +1,172 @@
+//! Weight initialisation from any generator implementing [`rand_core::Rng`].
+//!
+//! Weights must be random to break the symmetry between units; their scale decides
+//! whether activations and gradients survive depth. Biases start at zero.
+//!
+//! | [`Init`]            | weights drawn from                                   | PyTorch                          |
+//! |---------------------|------------------------------------------------------|----------------------------------|
+//! | `Normal { std }`    | `σ·N(0, 1)` (the seed's 0.01 and 0.05 examples)        | `nn.init.normal_(w, 0, σ)`       |
+//! | `XavierNormal`      | `N(0, 2/(n_in + n_out))` truncated at ±2σ            | `trunc_normal_(w, 0, σ, -2σ, 2σ)` |
+//! | `XavierUniform`     | `U(−a, a)`, `a = √(6/(n_in + n_out))`                | `nn.init.xavier_uniform_`        |
+//! | `HeNormal`          | `N(0, 2/n_in)`                                       | `nn.init.kaiming_normal_`        |
+//! | `HeUniform`         | `U(−a, a)`, `a = √(6/n_in)`                          | `nn.init.kaiming_uniform_(a=0)`  |
+//!
+//! Normal deviates come from the Box–Muller transform on two uniform draws, through
+//! the math shim, so a seed gives the same weights on every target.
+
+use crate::kernels::math;
+use crate::layers::{ParamKind, Params};
+use rand_core::Rng;
+
+/// A weight initialisation scheme; see the module documentation for the formulas.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::init::Init;
+/// assert_eq!(Init::XavierUniform.bound(2, 4), Some(1.0));
+/// assert_eq!(Init::HeNormal.std_dev(8, 1), Some(0.5));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// `σ·N(0, 1)` with a chosen `σ`.
+    Normal {
+        /// Standard deviation.
+        std: f32,
+    },
+    /// Xavier/Glorot normal, truncated at two standard deviations (sigmoid, tanh).
+    XavierNormal,
+    /// Xavier/Glorot uniform.
+    XavierUniform,
+    /// He/Kaiming normal, fan-in mode (ReLU).
+    HeNormal,
+    /// He/Kaiming uniform, fan-in mode (ReLU).
+    HeUniform,
+}
+
+impl Init {
+    /// The standard deviation of a normal scheme for the given fans; `None` for a
+    /// uniform one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::init::Init;
+    /// assert_eq!(Init::XavierNormal.std_dev(3, 5), Some(0.5));
+    /// assert_eq!(Init::HeUniform.std_dev(3, 5), None);
+    /// ```
+    pub fn std_dev(self, fan_in: usize, fan_out: usize) -> Option<f32> {
+        match self {
+            Init::Normal { std } => Some(std),
+            Init::XavierNormal => Some(math::sqrt(2.0 / (fan_in + fan_out) as f32)),
+            Init::HeNormal => Some(math::sqrt(2.0 / fan_in as f32)),
+            Init::XavierUniform | Init::HeUniform => None,
+        }
+    }
+
+    /// The bound `a` of a uniform scheme `U(−a, a)`; `None` for a normal one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::init::Init;
+    /// assert_eq!(Init::HeUniform.bound(6, 1), Some(1.0));
+    /// ```
+    pub fn bound(self, fan_in: usize, fan_out: usize) -> Option<f32> {
+        match self {
+            Init::XavierUniform => Some(math::sqrt(6.0 / (fan_in + fan_out) as f32)),
+            Init::HeUniform => Some(math::sqrt(6.0 / fan_in as f32)),
+            _ => None,
+        }
+    }
+
+    /// Fills `weights` for a tensor with the given fans.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::init::Init;
+    /// use rand_core::SeedableRng;
+    /// let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
+    /// let mut w = [0.0f32; 100];
+    /// Init::XavierNormal.fill(&mut w, 50, 50, &mut rng);
+    /// let std = (2.0f32 / 100.0).sqrt();
+    /// assert!(w.iter().all(|v| v.abs() <= 2.0 * std));
+    /// ```
+    pub fn fill<R: Rng + ?Sized>(
+        self,
+        weights: &mut [f32],
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) {
+        let truncate = matches!(self, Init::XavierNormal);
+        if let Some(a) = self.bound(fan_in, fan_out) {
+            for w in weights.iter_mut() {
+                *w = a * (2.0 * uniform(rng) - 1.0);
+            }
+        } else if let Some(std) = self.std_dev(fan_in, fan_out) {
+            for w in weights.iter_mut() {
+                let mut z = standard_normal(rng);
+                while truncate && z.abs() > 2.0 {
+                    z = standard_normal(rng);
+                }
+                *w = std * z;
+            }
+        }
+    }
+}
+
+/// Initialises every weight of `model` with `init` and sets biases and gradients to
+/// zero, visiting parameters in canonical order, so a seed fixes the model.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::init::{init_params, Init};
+/// use microtrain::layers::{Dense, Relu};
+/// use rand_core::SeedableRng;
+/// let mut net = (Dense::<4, 8>::zeros(), (Relu, Dense::<8, 2>::zeros()));
+/// init_params(&mut net, Init::HeNormal, &mut rand_pcg::Pcg32::seed_from_u64(7));
+/// assert!(net.0.weight.as_slice().iter().any(|&w| w != 0.0));
+/// assert_eq!(net.1 .1.bias.0, [0.0; 2]);
+/// ```
+pub fn init_params<P: Params, R: Rng + ?Sized>(model: &mut P, init: Init, rng: &mut R) {
+    model.visit(&mut |p| {
+        p.grad.fill(0.0);
+        match p.kind {
+            ParamKind::Weight => init.fill(p.value, p.fan_in, p.fan_out, rng),
+            ParamKind::Bias => p.value.fill(0.0),
+        }
+    });
+}
+
+/// A uniform draw in `[0, 1)` with 24 random bits (every value exactly representable).
+///
+/// # Examples
+///
+/// ```
+/// use rand_core::SeedableRng;
+/// let u = microtrain::init::uniform(&mut rand_pcg::Pcg32::seed_from_u64(0));
+/// assert!((0.0..1.0).contains(&u));
+/// ```
+pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f32 {
+    (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+/// A standard normal draw by the Box–Muller transform:
+/// `z = √(−2 ln u₁) · cos(2π u₂)` with `u₁ ∈ (0, 1]`, `u₂ ∈ [0, 1)`.
+///
+/// # Examples
+///
+/// ```
+/// use rand_core::SeedableRng;
+/// let mut rng = rand_pcg::Pcg32::seed_from_u64(3);
+/// let mean = (0..1000).map(|_| microtrain::init::standard_normal(&mut rng)).sum::<f32>() / 1000.0;
+/// assert!(mean.abs() < 0.1);
+/// ```
+pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f32 {
+    let u1 = 1.0 - uniform(rng);
+    let u2 = uniform(rng);
+    math::sqrt(-2.0 * math::ln(u1)) * math::cos(core::f32::consts::TAU * u2)
+}

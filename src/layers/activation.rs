@@ -1,0 +1,134 @@
+//! Activation layers: element-wise functions of [`kernels::Activation`] as layers.
+//!
+//! Each keeps its output for backprop; its input is kept by the layer before it.
+
+use super::{Context, Layer, Param, Params, Tensor};
+use crate::kernels::{self, Activation};
+
+macro_rules! activation_layer {
+    ($name:ident => $act:expr) => {
+        impl<X: Tensor + Copy> Layer<X> for $name {
+            type Output = X;
+            type Cache = X;
+
+            fn forward(&self, x: &X, y: &mut X, _: &mut Context) {
+                let act = $act(self);
+                let done = kernels::activate(act, x.as_slice(), y.as_mut_slice());
+                debug_assert!(done.is_ok(), "shapes are checked by the types");
+            }
+
+            fn output(y: &X) -> &X {
+                y
+            }
+
+            fn backward(&mut self, x: &X, y: &mut X, dy: &X, dx: Option<&mut X>) {
+                if let Some(dx) = dx {
+                    let act = $act(self);
+                    let done = kernels::activation_backward(
+                        act,
+                        x.as_slice(),
+                        y.as_slice(),
+                        dy.as_slice(),
+                        dx.as_mut_slice(),
+                    );
+                    debug_assert!(done.is_ok(), "shapes are checked by the types");
+                }
+            }
+        }
+
+        impl Params for $name {
+            const COUNT: usize = 0;
+            fn visit(&mut self, _: &mut impl FnMut(Param<'_>)) {}
+        }
+    };
+}
+
+/// ReLU layer, `max(0, x)` (PyTorch: `nn.ReLU`). See [`Activation::Relu`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Layer, Mode, Relu, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let x: Batch<1, 2> = Matrix([[-1.0, 2.0]]);
+/// let mut y = Zeroed::ZERO;
+/// Relu.forward(&x, &mut y, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(y, Matrix([[0.0, 2.0]]));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Relu;
+activation_layer!(Relu => |_: &Relu| Activation::Relu);
+
+/// Leaky ReLU layer (PyTorch: `nn.LeakyReLU(negative_slope)`; its default slope is
+/// 0.01, as is [`LeakyRelu::default`]). See [`Activation::LeakyRelu`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Layer, LeakyRelu, Mode, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let x: Batch<1, 2> = Matrix([[-1.0, 2.0]]);
+/// let mut y = Zeroed::ZERO;
+/// LeakyRelu { slope: 0.5 }.forward(&x, &mut y, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(y, Matrix([[-0.5, 2.0]]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu {
+    /// The slope for negative inputs.
+    pub slope: f32,
+}
+impl Default for LeakyRelu {
+    fn default() -> Self {
+        LeakyRelu { slope: 0.01 }
+    }
+}
+activation_layer!(LeakyRelu => |l: &LeakyRelu| Activation::LeakyRelu { slope: l.slope });
+
+/// Logistic sigmoid layer (PyTorch: `nn.Sigmoid`). See [`Activation::Sigmoid`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Layer, Mode, Sigmoid, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let x: Batch<1, 1> = Matrix([[0.0]]);
+/// let mut y = Zeroed::ZERO;
+/// Sigmoid.forward(&x, &mut y, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(y, Matrix([[0.5]]));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sigmoid;
+activation_layer!(Sigmoid => |_: &Sigmoid| Activation::Sigmoid);
+
+/// Hyperbolic tangent layer (PyTorch: `nn.Tanh`). See [`Activation::Tanh`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Layer, Mode, Tanh, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let x: Batch<1, 1> = Matrix([[0.0]]);
+/// let mut y = Zeroed::ZERO;
+/// Tanh.forward(&x, &mut y, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(y, Matrix([[0.0]]));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tanh;
+activation_layer!(Tanh => |_: &Tanh| Activation::Tanh);
+
+/// GELU layer, tanh form (PyTorch: `nn.GELU(approximate='tanh')`). See
+/// [`Activation::Gelu`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Gelu, Layer, Mode, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let x: Batch<1, 1> = Matrix([[0.0]]);
+/// let mut y = Zeroed::ZERO;
+/// Gelu.forward(&x, &mut y, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(y, Matrix([[0.0]]));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gelu;
+activation_layer!(Gelu => |_: &Gelu| Activation::Gelu);

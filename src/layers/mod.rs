@@ -1,0 +1,306 @@
+//! Layers: the [`Layer`] trait, and the layers built on it.
+//!
+//! A layer maps an input tensor type to an output tensor type. Both are types, so a
+//! model whose layers do not fit together does not compile:
+//!
+//! ```compile_fail
+//! use microtrain::layers::{Dense, Layer, Relu};
+//! use microtrain::Batch;
+//! fn check<L: Layer<Batch<4, 2>>>() {}
+//! check::<(Dense<2, 8>, (Relu, Dense<7, 1>))>(); // 8 outputs feed 7 inputs
+//! ```
+//!
+//! A sequential model is a pair `(first, rest)`, nested as deep as needed; [`seq!`]
+//! writes the nesting for you. Every activation kept for backprop is stored once, in the
+//! [`Layer::Cache`] of the layer that produced it, and the whole cache is one value
+//! whose size the types fix.
+//!
+//! [`seq!`]: crate::seq
+
+mod activation;
+mod dense;
+mod dropout;
+mod residual;
+mod sequential;
+
+pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use dropout::DropoutCache;
+pub use residual::Residual;
+pub use sequential::SeqCache;
+
+use crate::{Matrix, Vector};
+
+/// Whether a forward pass is for training (dropout active, activations kept for
+/// backprop) or for evaluation (PyTorch: `model.train()` / `model.eval()`).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::Mode;
+/// assert_ne!(Mode::Train, Mode::Eval);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Training: stochastic layers sample.
+    Train,
+    /// Evaluation: deterministic.
+    Eval,
+}
+
+/// What a forward pass needs besides its input: the mode, how many rows of the batch
+/// hold real samples, and a seed for stochastic layers.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Mode};
+/// let mut ctx = Context::new(Mode::Train, 7);
+/// let (a, b) = (ctx.next_seed(), ctx.next_seed());
+/// assert_ne!(a, b);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context {
+    /// Train or eval.
+    pub mode: Mode,
+    /// Rows of the batch that hold real samples (the rest are padding). Equal to the
+    /// batch size except in the last, partial batch of an epoch.
+    pub rows: usize,
+    seed: u64,
+}
+
+impl Context {
+    /// A context in `mode` whose stochastic layers derive their randomness from `seed`.
+    /// `rows` starts at `usize::MAX`, meaning every row is a real sample.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::{Context, Mode};
+    /// assert_eq!(Context::new(Mode::Eval, 0).mode, Mode::Eval);
+    /// ```
+    pub const fn new(mode: Mode, seed: u64) -> Self {
+        Context {
+            mode,
+            rows: usize::MAX,
+            seed,
+        }
+    }
+
+    /// A fresh 64-bit seed (a SplitMix64 step), for one stochastic layer's forward pass.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::{Context, Mode};
+    /// let mut a = Context::new(Mode::Train, 1);
+    /// let mut b = Context::new(Mode::Train, 1);
+    /// assert_eq!(a.next_seed(), b.next_seed());
+    /// ```
+    pub fn next_seed(&mut self) -> u64 {
+        self.seed = self.seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Whether a parameter tensor is a weight or a bias. The seed's penalty
+/// `λΩ(θ)` constrains weights, not biases.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::ParamKind;
+/// assert_ne!(ParamKind::Weight, ParamKind::Bias);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A weight: regularised, initialised from the fan-in and fan-out.
+    Weight,
+    /// A bias: not regularised, initialised to zero.
+    Bias,
+}
+
+/// One parameter tensor with its gradient, as a layer shows it to optimizers,
+/// initialisers and regularisers.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Dense, ParamKind, Params};
+/// let mut d = Dense::<3, 2>::zeros();
+/// let mut kinds = [None; 2];
+/// let mut i = 0;
+/// d.visit(&mut |p| { kinds[i] = Some((p.kind, p.value.len())); i += 1 });
+/// assert_eq!(kinds, [Some((ParamKind::Weight, 6)), Some((ParamKind::Bias, 2))]);
+/// ```
+#[derive(Debug)]
+pub struct Param<'a> {
+    /// The values.
+    pub value: &'a mut [f32],
+    /// The gradient of the loss with respect to the values, accumulated by backward.
+    pub grad: &'a mut [f32],
+    /// Weight or bias.
+    pub kind: ParamKind,
+    /// Inputs feeding each output (for initialisation).
+    pub fan_in: usize,
+    /// Outputs fed by each input (for initialisation).
+    pub fan_out: usize,
+}
+
+/// A value with an all-zero constant, so that caches and buffers can be built in a
+/// `const` context and placed in a `static`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::Zeroed;
+/// use microtrain::Matrix;
+/// static M: Matrix<2, 2> = <Matrix<2, 2> as Zeroed>::ZERO;
+/// assert_eq!(M.0, [[0.0; 2]; 2]);
+/// ```
+pub trait Zeroed: Sized {
+    /// The all-zero value.
+    const ZERO: Self;
+}
+
+impl<const R: usize, const C: usize> Zeroed for Matrix<R, C> {
+    const ZERO: Self = Matrix::zeros();
+}
+impl<const N: usize> Zeroed for Vector<N> {
+    const ZERO: Self = Vector::zeros();
+}
+impl Zeroed for () {
+    const ZERO: Self = ();
+}
+impl Zeroed for u64 {
+    const ZERO: Self = 0;
+}
+impl<A: Zeroed, B: Zeroed> Zeroed for (A, B) {
+    const ZERO: Self = (A::ZERO, B::ZERO);
+}
+
+/// A tensor of `f32` with a fixed size: what flows between layers.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::Tensor;
+/// use microtrain::Matrix;
+/// let m = Matrix([[1.0, 2.0]]);
+/// assert_eq!(Tensor::as_slice(&m), &[1.0, 2.0]);
+/// ```
+pub trait Tensor: Zeroed {
+    /// All elements, in storage order.
+    fn as_slice(&self) -> &[f32];
+    /// All elements, in storage order, mutably.
+    fn as_mut_slice(&mut self) -> &mut [f32];
+}
+
+impl<const R: usize, const C: usize> Tensor for Matrix<R, C> {
+    fn as_slice(&self) -> &[f32] {
+        Matrix::as_slice(self)
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        Matrix::as_mut_slice(self)
+    }
+}
+
+/// A differentiable layer from `X` to [`Layer::Output`].
+///
+/// - `forward` computes the output into the layer's cache, keeping what backward needs;
+/// - `backward` adds the gradient of the loss with respect to the parameters into the
+///   parameter gradients (`∂J/∂θ += …`, so gradients of several batches can accumulate)
+///   and, when asked, writes the gradient with respect to the input;
+/// - `visit` shows each parameter tensor with its gradient, weights before biases,
+///   layers in order: that order is the canonical flat order of optimizer state.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Dense, Layer, Mode, Zeroed};
+/// use microtrain::Batch;
+/// let mut layer = Dense::<2, 1>::zeros();
+/// layer.weight.0 = [[1.0, 2.0]];
+/// let x: Batch<1, 2> = microtrain::Matrix([[3.0, 4.0]]);
+/// let mut cache = <Dense<2, 1> as Layer<Batch<1, 2>>>::Cache::ZERO;
+/// layer.forward(&x, &mut cache, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(<Dense<2, 1> as Layer<Batch<1, 2>>>::output(&cache).0, [[11.0]]);
+/// ```
+pub trait Layer<X: Tensor>: Params {
+    /// The output tensor type.
+    type Output: Tensor;
+    /// Everything the forward pass keeps for the backward pass, the output included.
+    type Cache: Zeroed;
+
+    /// Computes the output of `x` into `cache`.
+    fn forward(&self, x: &X, cache: &mut Self::Cache, ctx: &mut Context);
+
+    /// The output computed by the last `forward`.
+    fn output(cache: &Self::Cache) -> &Self::Output;
+
+    /// Given the input `x` and cache of the last forward pass and the gradient `dy` of
+    /// the loss with respect to the output, adds the parameter gradients and, if `dx` is
+    /// given, writes the gradient with respect to `x` into it.
+    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut X>);
+}
+
+/// The trainable parameters of a layer or model, whatever its input type.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Dense, Params, Relu};
+/// type Net = (Dense<4, 3>, (Relu, Dense<3, 2>));
+/// assert_eq!(Net::COUNT, (4 * 3 + 3) + (3 * 2 + 2));
+/// ```
+pub trait Params {
+    /// Number of trainable scalars.
+    const COUNT: usize;
+
+    /// Calls `f` on every parameter tensor with its gradient, in canonical order:
+    /// layers first to last, weights before biases.
+    fn visit(&mut self, f: &mut impl FnMut(Param<'_>));
+
+    /// Sets every gradient to zero (PyTorch: `optimizer.zero_grad(set_to_none=False)`).
+    fn zero_grad(&mut self) {
+        self.visit(&mut |p| p.grad.fill(0.0));
+    }
+}
+
+/// Writes a sequential model's value as nested pairs: `seq![a, b, c]` is
+/// `(a, (b, c))`. [`Seq!`](crate::Seq) writes its type the same way.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Dense, Relu};
+/// use microtrain::{seq, Seq};
+/// type Net = Seq![Dense<2, 8>, Relu, Dense<8, 1>];
+/// let net: Net = seq![Dense::zeros(), Relu, Dense::zeros()];
+/// assert_eq!(net.1 .1.bias.0, [0.0]);
+/// ```
+#[macro_export]
+macro_rules! seq {
+    ($last:expr $(,)?) => { $last };
+    ($first:expr, $($rest:expr),+ $(,)?) => { ($first, $crate::seq![$($rest),+]) };
+}
+
+/// Writes a sequential model's type as nested pairs: `Seq![A, B, C]` is `(A, (B, C))`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Dense, Tanh};
+/// use microtrain::Seq;
+/// let _: Seq![Dense<2, 3>, Tanh, Dense<3, 1>] = (Dense::zeros(), (Tanh, Dense::zeros()));
+/// ```
+#[allow(non_snake_case)]
+#[macro_export]
+macro_rules! Seq {
+    ($last:ty $(,)?) => { $last };
+    ($first:ty, $($rest:ty),+ $(,)?) => { ($first, $crate::Seq![$($rest),+]) };
+}

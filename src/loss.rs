@@ -1,0 +1,323 @@
+//! Losses: each returns the mean loss over the real rows of a batch and writes its
+//! gradient with respect to the network output.
+//!
+//! The seed's empirical risk is `J(θ) = 1/N Σᵢ ℓ(yᵢ, f(xᵢ; θ)) + λΩ(θ)`; a loss here is
+//! the data term `1/N Σ ℓ` over one batch, and [`Risk`] reports it beside the penalty.
+
+use crate::kernels::{self, math, Activation};
+use crate::layers::Zeroed;
+use crate::{Batch, Error};
+
+/// The empirical risk of one step, data term and penalty apart:
+/// `J = data + penalty` with `data = 1/N Σ ℓ` and `penalty = λΩ(θ)`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::loss::Risk;
+/// let r = Risk { data: 0.5, penalty: 0.25 };
+/// assert_eq!(r.total(), 0.75);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Risk {
+    /// `1/N Σ ℓ`, the mean loss over the samples.
+    pub data: f32,
+    /// `λΩ(θ)`, the regularisation penalty.
+    pub penalty: f32,
+}
+
+impl Risk {
+    /// `data + penalty`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(microtrain::loss::Risk { data: 1.0, penalty: 0.0 }.total(), 1.0);
+    /// ```
+    pub fn total(&self) -> f32 {
+        self.data + self.penalty
+    }
+}
+
+/// A loss over batches of `B` network outputs with `N` values each.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::loss::{Loss, Mse};
+/// use microtrain::Matrix;
+/// let out = Matrix([[1.0], [3.0]]);
+/// let mut targets = Matrix::zeros();
+/// Mse.set_target(&mut targets, 0, 0, &[0.0])?;
+/// Mse.set_target(&mut targets, 1, 1, &[1.0])?;
+/// let mut grad = Matrix::zeros();
+/// assert_eq!(Mse.loss(&out, &targets, 2, &mut grad), 2.5); // (1 + 4) / 2
+/// assert_eq!(grad.0, [[1.0], [2.0]]);                       // 2(p − t)/2
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub trait Loss<const B: usize, const N: usize> {
+    /// The type of one target value in a dataset.
+    type Target: Copy;
+    /// Target values per sample in a dataset's target slice.
+    const TARGETS_PER_SAMPLE: usize;
+    /// The targets of one batch.
+    type Targets: Zeroed + Copy;
+
+    /// Stores the targets of dataset sample `sample` (`target`, of length
+    /// [`TARGETS_PER_SAMPLE`](Self::TARGETS_PER_SAMPLE)) as row `row` of `targets`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Label`] for a class label out of range, [`Error::NonFinite`] for a NaN
+    /// or infinite target, [`Error::Length`] for a target of the wrong length.
+    fn set_target(
+        &self,
+        targets: &mut Self::Targets,
+        row: usize,
+        sample: usize,
+        target: &[Self::Target],
+    ) -> Result<(), Error>;
+
+    /// The mean loss over the first `rows` rows, and its gradient with respect to the
+    /// outputs in `grad` (rows from `rows` on get a zero gradient).
+    fn loss(
+        &self,
+        out: &Batch<B, N>,
+        targets: &Self::Targets,
+        rows: usize,
+        grad: &mut Batch<B, N>,
+    ) -> f32;
+
+    /// For classification losses, `(correct, judged)` predictions among the first
+    /// `rows` rows; `None` for regression.
+    fn correct(
+        &self,
+        out: &Batch<B, N>,
+        targets: &Self::Targets,
+        rows: usize,
+    ) -> Option<(usize, usize)> {
+        let _ = (out, targets, rows);
+        None
+    }
+}
+
+fn set_float_target<const B: usize, const N: usize>(
+    targets: &mut Batch<B, N>,
+    row: usize,
+    target: &[f32],
+) -> Result<(), Error> {
+    kernels::vector::same_len("target", N, target.len())?;
+    if let Some(index) = target.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "target",
+            index,
+        });
+    }
+    targets.0[row].copy_from_slice(target);
+    Ok(())
+}
+
+/// Mean squared error `ℓ = 1/(rows·N) Σ (pᵢ − tᵢ)²` over all elements, gradient
+/// `2(pᵢ − tᵢ)/(rows·N)` (PyTorch: `nn.MSELoss()`, reduction `'mean'`).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::loss::{Loss, Mse};
+/// use microtrain::Matrix;
+/// let mut g = Matrix::zeros();
+/// assert_eq!(Mse.loss(&Matrix([[2.0, 0.0]]), &Matrix([[0.0, 0.0]]), 1, &mut g), 2.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Mse;
+
+impl<const B: usize, const N: usize> Loss<B, N> for Mse {
+    type Target = f32;
+    const TARGETS_PER_SAMPLE: usize = N;
+    type Targets = Batch<B, N>;
+
+    fn set_target(
+        &self,
+        t: &mut Batch<B, N>,
+        row: usize,
+        _: usize,
+        v: &[f32],
+    ) -> Result<(), Error> {
+        set_float_target(t, row, v)
+    }
+
+    fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
+        let rows = rows.min(B);
+        let count = (rows * N) as f32;
+        *grad = Batch::zeros();
+        for r in 0..rows {
+            for ((g, &p), &y) in grad.0[r].iter_mut().zip(&out.0[r]).zip(&t.0[r]) {
+                *g = p - y;
+            }
+        }
+        let loss = kernels::squared_norm(grad.as_slice()) / count;
+        kernels::scale(2.0 / count, grad.as_mut_slice());
+        loss
+    }
+}
+
+/// Softmax cross-entropy on integer class labels, from logits, with optional label
+/// smoothing `ε` (PyTorch: `nn.CrossEntropyLoss(label_smoothing=ε)`).
+///
+/// With `log pᵢ = log_softmax(z)ᵢ` computed stably (the maximum logit subtracted
+/// first) and the smoothed target `qᵢ = (1 − ε)·[i = y] + ε/C`:
+/// `ℓ = −Σᵢ qᵢ log pᵢ`, gradient `(pᵢ − qᵢ)/rows`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::loss::{CrossEntropy, Loss};
+/// use microtrain::Matrix;
+/// let ce = CrossEntropy::default();
+/// let mut labels = [0u32; 1];
+/// Loss::<1, 2>::set_target(&ce, &mut labels, 0, 0, &[1])?;
+/// let mut g = Matrix::zeros();
+/// let l = ce.loss(&Matrix([[0.0, 0.0]]), &labels, 1, &mut g);
+/// assert!((l - core::f32::consts::LN_2).abs() < 1e-7);
+/// assert_eq!(g.0, [[0.5, -0.5]]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CrossEntropy {
+    /// Label smoothing `ε ∈ [0, 1]`; PyTorch's default is 0.
+    pub label_smoothing: f32,
+}
+
+impl<const B: usize> Zeroed for [u32; B] {
+    const ZERO: Self = [0; B];
+}
+
+impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
+    type Target = u32;
+    const TARGETS_PER_SAMPLE: usize = 1;
+    type Targets = [u32; B];
+
+    fn set_target(
+        &self,
+        t: &mut [u32; B],
+        row: usize,
+        sample: usize,
+        v: &[u32],
+    ) -> Result<(), Error> {
+        kernels::vector::same_len("label", 1, v.len())?;
+        if v[0] as usize >= C {
+            return Err(Error::Label {
+                sample,
+                label: v[0] as usize,
+                classes: C,
+            });
+        }
+        t[row] = v[0];
+        Ok(())
+    }
+
+    fn loss(&self, out: &Batch<B, C>, t: &[u32; B], rows: usize, grad: &mut Batch<B, C>) -> f32 {
+        let rows = rows.min(B);
+        let eps = self.label_smoothing;
+        let off = eps / C as f32;
+        let on = (1.0 - eps) + off;
+        let done = kernels::log_softmax_rows(out.view(), grad.view_mut());
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
+        let mut total = 0.0;
+        for (r, (row, &label)) in grad.0.iter_mut().zip(t).enumerate() {
+            if r >= rows {
+                *row = [0.0; C];
+                continue;
+            }
+            let label = label as usize;
+            // ℓ = −Σ qᵢ log pᵢ = −(1 − ε) log p_y − ε/C Σ log pᵢ
+            let mut loss = -(1.0 - eps) * row[label];
+            if eps != 0.0 {
+                loss -= off * kernels::sum(row);
+            }
+            total += loss;
+            for (i, g) in row.iter_mut().enumerate() {
+                let q = if i == label { on } else { off };
+                *g = (math::exp(*g) - q) / rows as f32;
+            }
+        }
+        total / rows as f32
+    }
+
+    /// A row is correct when its largest logit is at the label.
+    fn correct(&self, out: &Batch<B, C>, t: &[u32; B], rows: usize) -> Option<(usize, usize)> {
+        let rows = rows.min(B);
+        let hits = (0..rows)
+            .filter(|&r| kernels::argmax(&out.0[r]) == Some(t[r] as usize))
+            .count();
+        Some((hits, rows))
+    }
+}
+
+/// Binary cross-entropy on logits, element-wise, averaged over all elements
+/// (PyTorch: `nn.BCEWithLogitsLoss()`).
+///
+/// `ℓ = max(z, 0) − z·t + ln(1 + e^(−|z|))`, which never overflows; gradient
+/// `(σ(z) − t)/(rows·N)`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::loss::{BceWithLogits, Loss};
+/// use microtrain::Matrix;
+/// let mut g = Matrix::zeros();
+/// let l = BceWithLogits.loss(&Matrix([[0.0]]), &Matrix([[1.0]]), 1, &mut g);
+/// assert!((l - core::f32::consts::LN_2).abs() < 1e-7);
+/// assert_eq!(g.0, [[-0.5]]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BceWithLogits;
+
+impl<const B: usize, const N: usize> Loss<B, N> for BceWithLogits {
+    type Target = f32;
+    const TARGETS_PER_SAMPLE: usize = N;
+    type Targets = Batch<B, N>;
+
+    fn set_target(
+        &self,
+        t: &mut Batch<B, N>,
+        row: usize,
+        _: usize,
+        v: &[f32],
+    ) -> Result<(), Error> {
+        set_float_target(t, row, v)
+    }
+
+    fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
+        let rows = rows.min(B);
+        let count = (rows * N) as f32;
+        *grad = Batch::zeros();
+        // First the per-element losses, summed in the canonical order.
+        for r in 0..rows {
+            for ((g, &z), &y) in grad.0[r].iter_mut().zip(&out.0[r]).zip(&t.0[r]) {
+                *g = z.max(0.0) - z * y + math::ln_1p(math::exp(-z.abs()));
+            }
+        }
+        let loss = kernels::sum(grad.as_slice()) / count;
+        for r in 0..rows {
+            for ((g, &z), &y) in grad.0[r].iter_mut().zip(&out.0[r]).zip(&t.0[r]) {
+                *g = (Activation::Sigmoid.value(z) - y) / count;
+            }
+        }
+        loss
+    }
+
+    /// An element is correct when the logit's sign matches the target's side of ½.
+    fn correct(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize) -> Option<(usize, usize)> {
+        let rows = rows.min(B);
+        let mut hits = 0;
+        for r in 0..rows {
+            hits += out.0[r]
+                .iter()
+                .zip(&t.0[r])
+                .filter(|(&z, &y)| (z > 0.0) == (y >= 0.5))
+                .count();
+        }
+        Some((hits, rows * N))
+    }
+}

@@ -1,0 +1,341 @@
+//! The trainer: one model, its kept activations for a compile-time batch size `B`,
+//! a loss and an optimizer, in one value whose size is a constant.
+//!
+//! The seed's algorithm, with `B` the batch size:
+//!
+//! ```text
+//! for epoch in 1..=num_epochs:
+//!     shuffle(data)
+//!     for batch in batches(data, B):
+//!         loss = compute_loss(batch, θ);  g = ∇loss;  θ = θ − α·g
+//! ```
+//!
+//! `B = N` is full-batch gradient descent, `B = 1` stochastic gradient descent, and
+//! anything between mini-batch SGD. An epoch that does not divide into batches ends
+//! with a partial batch whose padding rows carry no gradient.
+
+mod data;
+mod shuffle;
+
+pub use data::Dataset;
+pub use shuffle::Permutation;
+
+use crate::layers::{Context, Layer, Mode, Zeroed};
+use crate::loss::{Loss, Risk};
+use crate::optim::Optimizer;
+use crate::{Batch, Error};
+use core::mem::size_of;
+use rand_core::Rng;
+
+/// Loss and accuracy over a dataset.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::train::Evaluation;
+/// let e = Evaluation { loss: 0.1, accuracy: Some(0.9) };
+/// assert_eq!(e.accuracy, Some(0.9));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss over every sample.
+    pub loss: f32,
+    /// Fraction of correct predictions, for classification losses.
+    pub accuracy: Option<f32>,
+}
+
+/// A model `M` from `Batch<B, IN>` to `Batch<B, OUT>`, trained with loss `L` and
+/// optimizer `O`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::init::{init_params, Init};
+/// use microtrain::layers::{Dense, Tanh};
+/// use microtrain::loss::Mse;
+/// use microtrain::optim::Sgd;
+/// use microtrain::train::{Dataset, Trainer};
+/// use microtrain::{seq, Seq};
+/// use rand_core::SeedableRng;
+///
+/// type Net = Seq![Dense<2, 8>, Tanh, Dense<8, 1>];
+/// let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
+/// let mut t: Trainer<Net, Mse, Sgd, 4, 2, 1> =
+///     Trainer::new(seq![Dense::zeros(), Tanh, Dense::zeros()], Mse, Sgd::new(0.2), 1);
+/// init_params(&mut t.model, Init::XavierNormal, &mut rng);
+/// let x = [0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0];
+/// let y = [0.0, 1.0, 1.0, 0.0];
+/// let data = Dataset::new(&x, 2, &y, 1)?;
+/// let before = t.evaluate(&data)?.loss;
+/// for _ in 0..300 {
+///     t.epoch(&data, &mut rng)?;
+/// }
+/// assert!(t.evaluate(&data)?.loss < before / 10.0);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub struct Trainer<M, L, O, const B: usize, const IN: usize, const OUT: usize>
+where
+    M: Layer<Batch<B, IN>, Output = Batch<B, OUT>>,
+    L: Loss<B, OUT>,
+    O: Optimizer,
+{
+    /// The model being trained.
+    pub model: M,
+    /// The optimizer (change its learning rate between steps at will).
+    pub optimizer: O,
+    /// The loss.
+    pub loss: L,
+    cache: M::Cache,
+    input: Batch<B, IN>,
+    targets: L::Targets,
+    grad: Batch<B, OUT>,
+    ctx: Context,
+}
+
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize> Trainer<M, L, O, B, IN, OUT>
+where
+    M: Layer<Batch<B, IN>, Output = Batch<B, OUT>>,
+    L: Loss<B, OUT>,
+    O: Optimizer,
+{
+    /// Bytes of parameters and their gradients: `2 · 4 · M::COUNT`.
+    pub const PARAM_BYTES: usize = 2 * size_of::<f32>() * M::COUNT;
+    /// Bytes of optimizer state.
+    pub const OPTIMIZER_BYTES: usize = O::STATE_BYTES;
+    /// Bytes of activations kept for backprop and batch buffers: every layer's
+    /// cache (outputs, gradients of intermediate outputs, masks), the input batch,
+    /// the batch targets and the gradient of the loss with respect to the output.
+    pub const ACTIVATION_BYTES: usize = size_of::<M::Cache>()
+        + size_of::<Batch<B, IN>>()
+        + size_of::<L::Targets>()
+        + size_of::<Batch<B, OUT>>();
+    /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
+    /// three figures above plus the loss and optimizer configuration and a 24-byte
+    /// context (mode, row count, seed).
+    pub const BYTES: usize = size_of::<Self>();
+
+    /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
+    /// trainer can be a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer};
+    /// static mut T: Trainer<Dense<3, 1>, Mse, Sgd, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, Sgd::new(0.01), 0);
+    /// ```
+    pub const fn new(model: M, loss: L, optimizer: O, seed: u64) -> Self {
+        Trainer {
+            model,
+            optimizer,
+            loss,
+            cache: M::Cache::ZERO,
+            input: Batch::zeros(),
+            targets: L::Targets::ZERO,
+            grad: Batch::zeros(),
+            ctx: Context::new(Mode::Train, seed),
+        }
+    }
+
+    /// One step on one full batch: forward, loss, backward, update. Returns the risk
+    /// before the update.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFinite`] for a NaN or infinite input; [`Error::Diverged`] if the loss
+    /// or a gradient is NaN or infinite, in which case the parameters are unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Matrix};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.25), 0);
+    /// let risk = t.train_step(&Matrix([[1.0]]), &Matrix([[2.0]]))?;
+    /// assert_eq!(risk.data, 4.0);                       // (0 − 2)²
+    /// assert_eq!(t.model.weight.0, [[1.0]]);            // 0 − 0.25 · 2(0 − 2)·1
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn train_step(&mut self, x: &Batch<B, IN>, targets: &L::Targets) -> Result<Risk, Error> {
+        if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "batch input",
+                index,
+            });
+        }
+        self.input = *x;
+        self.targets = *targets;
+        self.step_loaded(B)
+    }
+
+    /// One pass over `data` in a fresh random order drawn from `rng`, in batches of
+    /// `B`; returns the mean training loss over the epoch's samples.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::check`] before any step; [`Error::Diverged`] if a step diverges (the
+    /// epoch stops there, with the parameters from before that step).
+    ///
+    /// # Examples
+    ///
+    /// See [`Trainer`].
+    pub fn epoch<R: Rng + ?Sized>(
+        &mut self,
+        data: &Dataset<'_, L::Target>,
+        rng: &mut R,
+    ) -> Result<Risk, Error> {
+        self.check(data)?;
+        let order = Permutation::new(data.len(), rng);
+        let mut total = 0.0;
+        let mut start = 0;
+        while start < data.len() {
+            let rows = self.load(data, &order, start)?;
+            let risk = self.step_loaded(rows)?;
+            total += risk.data * rows as f32;
+            start += rows;
+        }
+        Ok(Risk {
+            data: total / data.len() as f32,
+            penalty: 0.0,
+        })
+    }
+
+    /// The mean loss (and accuracy, for classification) over every sample of `data`,
+    /// in order, the last partial batch included. Dropout is off.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::check`].
+    ///
+    /// # Examples
+    ///
+    /// See [`Trainer`].
+    pub fn evaluate(&mut self, data: &Dataset<'_, L::Target>) -> Result<Evaluation, Error> {
+        self.check(data)?;
+        let order = Permutation::identity(data.len());
+        let (mut total, mut hits, mut judged) = (0.0, 0, 0);
+        let mut start = 0;
+        while start < data.len() {
+            let rows = self.load(data, &order, start)?;
+            self.forward(Mode::Eval, rows);
+            let out = M::output(&self.cache);
+            total += self.loss.loss(out, &self.targets, rows, &mut self.grad) * rows as f32;
+            if let Some((h, j)) = self.loss.correct(out, &self.targets, rows) {
+                hits += h;
+                judged += j;
+            }
+            start += rows;
+        }
+        let accuracy = (judged > 0).then(|| hits as f32 / judged as f32);
+        Ok(Evaluation {
+            loss: total / data.len() as f32,
+            accuracy,
+        })
+    }
+
+    /// The model's output for a batch, in evaluation mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Matrix};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// t.model.bias.0 = [3.0];
+    /// assert_eq!(t.predict(&Matrix([[1.0]])).0, [[3.0]]);
+    /// ```
+    pub fn predict(&mut self, x: &Batch<B, IN>) -> &Batch<B, OUT> {
+        self.input = *x;
+        self.forward(Mode::Eval, B)
+    }
+
+    /// Checks every sample of `data` (sizes and targets) before anything is trained.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shape`] if the samples do not have `IN` features or the loss's number
+    /// of targets; [`Error::Label`] or [`Error::NonFinite`] for a bad target.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::CrossEntropy, optim::Sgd, train::{Dataset, Trainer}, Error};
+    /// let t: Trainer<Dense<1, 2>, CrossEntropy, Sgd, 1, 1, 2> =
+    ///     Trainer::new(Dense::zeros(), CrossEntropy::default(), Sgd::new(0.1), 0);
+    /// let data = Dataset::new(&[0.5, 0.7], 1, &[1u32, 2], 1)?;
+    /// assert_eq!(t.check(&data), Err(Error::Label { sample: 1, label: 2, classes: 2 }));
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn check(&self, data: &Dataset<'_, L::Target>) -> Result<(), Error> {
+        if data.features() != IN {
+            return Err(Error::Shape {
+                what: "features per sample",
+                expected: IN,
+                found: data.features(),
+            });
+        }
+        if data.targets_per_sample() != L::TARGETS_PER_SAMPLE {
+            return Err(Error::Shape {
+                what: "targets per sample",
+                expected: L::TARGETS_PER_SAMPLE,
+                found: data.targets_per_sample(),
+            });
+        }
+        let mut scratch = L::Targets::ZERO;
+        for i in 0..data.len() {
+            self.loss.set_target(&mut scratch, 0, i, data.target(i))?;
+        }
+        Ok(())
+    }
+
+    /// Copies samples `order[start..]` into the batch buffers; returns the rows filled.
+    fn load(
+        &mut self,
+        data: &Dataset<'_, L::Target>,
+        order: &Permutation,
+        start: usize,
+    ) -> Result<usize, Error> {
+        let rows = B.min(data.len() - start);
+        for r in 0..B {
+            if r < rows {
+                let i = order.get(start + r);
+                self.input.0[r].copy_from_slice(data.input(i));
+                self.loss
+                    .set_target(&mut self.targets, r, i, data.target(i))?;
+            } else {
+                self.input.0[r] = [0.0; IN];
+            }
+        }
+        Ok(rows)
+    }
+
+    fn forward(&mut self, mode: Mode, rows: usize) -> &Batch<B, OUT> {
+        self.ctx.mode = mode;
+        self.ctx.rows = rows;
+        self.model
+            .forward(&self.input, &mut self.cache, &mut self.ctx);
+        M::output(&self.cache)
+    }
+
+    /// Forward, loss, backward and update on the loaded batch.
+    fn step_loaded(&mut self, rows: usize) -> Result<Risk, Error> {
+        self.forward(Mode::Train, rows);
+        let out = M::output(&self.cache);
+        let loss = self.loss.loss(out, &self.targets, rows, &mut self.grad);
+        if !loss.is_finite() {
+            return Err(Error::Diverged { loss });
+        }
+        self.model.zero_grad();
+        self.model
+            .backward(&self.input, &mut self.cache, &self.grad, None);
+        let mut finite = true;
+        self.model
+            .visit(&mut |p| finite &= p.grad.iter().all(|g| g.is_finite()));
+        if !finite {
+            return Err(Error::Diverged { loss });
+        }
+        self.optimizer.step(&mut self.model);
+        Ok(Risk {
+            data: loss,
+            penalty: 0.0,
+        })
+    }
+}
