@@ -7,7 +7,8 @@
 //! - element-wise activations and their derivatives ([`activate`],
 //!   [`activation_backward`]) and row-wise [`softmax_rows`] / [`log_softmax_rows`];
 //! - vector operations [`axpy`], [`scale`], [`add`], [`hadamard`], [`sum`], [`dot`],
-//!   [`squared_norm`], [`max`], [`argmax`];
+//!   [`squared_norm`], [`abs_sum`], [`clamp`], [`max`], [`argmax`];
+//! - optimizer update loops ([`optim`]);
 //! - the math shim [`math`].
 //!
 //! # One canonical evaluation order
@@ -22,6 +23,7 @@
 pub mod activation;
 pub mod gemm;
 pub mod math;
+pub mod optim;
 pub mod scalar;
 pub mod softmax;
 pub mod vector;
@@ -29,7 +31,7 @@ pub mod vector;
 pub use activation::{activate, activation_backward, Activation};
 pub use gemm::{matmul, matmul_at, matmul_bt};
 pub use softmax::{log_softmax_rows, softmax_rows};
-pub use vector::{add, argmax, axpy, dot, hadamard, max, scale, squared_norm, sum};
+pub use vector::{abs_sum, add, argmax, axpy, clamp, dot, hadamard, max, scale, squared_norm, sum};
 
 /// Whether a product overwrites its output or adds to it.
 ///

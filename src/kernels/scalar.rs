@@ -268,3 +268,27 @@ pub fn dot(x: &[f32], y: &[f32]) -> Result<f32, Error> {
 pub fn squared_norm(x: &[f32]) -> f32 {
     vector::squared_norm_on(Path::Scalar, x)
 }
+
+/// Scalar path of [`kernels::abs_sum`](super::abs_sum).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::scalar::abs_sum(&[1.0, -2.0]), 3.0);
+/// ```
+pub fn abs_sum(x: &[f32]) -> f32 {
+    vector::abs_sum_on(Path::Scalar, x)
+}
+
+/// Scalar path of [`kernels::clamp`](super::clamp).
+///
+/// # Examples
+///
+/// ```
+/// let mut x = [3.0];
+/// microtrain::kernels::scalar::clamp(&mut x, 0.0, 1.0);
+/// assert_eq!(x, [1.0]);
+/// ```
+pub fn clamp(x: &mut [f32], lo: f32, hi: f32) {
+    vector::clamp_on(Path::Scalar, x, lo, hi)
+}

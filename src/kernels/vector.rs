@@ -169,6 +169,54 @@ pub(crate) fn squared_norm_on(path: Path, x: &[f32]) -> f32 {
     reduce(path, x, x, |a, _| a * a, |a, _| a * a)
 }
 
+/// `Σ |xᵢ|` in the canonical order (PyTorch: `x.abs().sum()`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::abs_sum(&[3.0, -4.0]), 7.0);
+/// ```
+pub fn abs_sum(x: &[f32]) -> f32 {
+    abs_sum_on(Path::DEFAULT, x)
+}
+
+pub(crate) fn abs_sum_on(path: Path, x: &[f32]) -> f32 {
+    reduce(path, x, x, |a, _| a.abs(), |a, _| a.abs())
+}
+
+/// `xᵢ ← min(max(xᵢ, lo), hi)` (PyTorch: `x.clamp_(lo, hi)`); NaN stays NaN.
+///
+/// # Examples
+///
+/// ```
+/// let mut x = [-5.0, 0.5, 5.0];
+/// microtrain::kernels::clamp(&mut x, -1.0, 1.0);
+/// assert_eq!(x, [-1.0, 0.5, 1.0]);
+/// ```
+pub fn clamp(x: &mut [f32], lo: f32, hi: f32) {
+    clamp_on(Path::DEFAULT, x, lo, hi)
+}
+
+pub(crate) fn clamp_on(path: Path, x: &mut [f32], lo: f32, hi: f32) {
+    let (l, h) = (f32x8::splat(lo), f32x8::splat(hi));
+    map_mut(
+        path,
+        x,
+        |v| {
+            let v = v.simd_lt(l).select(l, v);
+            v.simd_gt(h).select(h, v)
+        },
+        |v| {
+            let v = if v < lo { lo } else { v };
+            if v > hi {
+                hi
+            } else {
+                v
+            }
+        },
+    );
+}
+
 /// The largest element; NaN if any element is NaN; `None` for an empty slice
 /// (PyTorch: `x.max()`, which also propagates NaN).
 ///

@@ -1,6 +1,6 @@
 //! The fully connected layer `y = x·Wᵀ + b` (PyTorch: `nn.Linear(IN, OUT)`).
 
-use super::{Context, Layer, Param, ParamKind, Params};
+use super::{Context, Layer, Param, ParamKind, Params, Penalty};
 use crate::kernels::{self, Accumulate};
 use crate::{Batch, Matrix, Vector};
 
@@ -39,6 +39,8 @@ pub struct Dense<const IN: usize, const OUT: usize> {
     pub weight_grad: Matrix<OUT, IN>,
     /// `∂J/∂b`.
     pub bias_grad: Vector<OUT>,
+    /// The seed's L1/L2 penalty on `W` (none by default).
+    pub penalty: Penalty,
 }
 
 impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
@@ -57,6 +59,7 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
             bias: Vector::zeros(),
             weight_grad: Matrix::zeros(),
             bias_grad: Vector::zeros(),
+            penalty: Penalty::NONE,
         }
     }
 }
@@ -104,6 +107,7 @@ impl<const IN: usize, const OUT: usize> Params for Dense<IN, OUT> {
             kind: ParamKind::Weight,
             fan_in: IN,
             fan_out: OUT,
+            penalty: self.penalty,
         });
         f(Param {
             value: &mut self.bias.0,
@@ -111,6 +115,7 @@ impl<const IN: usize, const OUT: usize> Params for Dense<IN, OUT> {
             kind: ParamKind::Bias,
             fan_in: IN,
             fan_out: OUT,
+            penalty: Penalty::NONE,
         });
     }
 }

@@ -124,6 +124,84 @@ pub enum ParamKind {
     Bias,
 }
 
+/// The seed's weight penalty `λΩ(w)` for one layer's weights (never its biases):
+/// L2 (weight decay) `Ω = ½ Σ w²` with strength `l2`, and L1 (Lasso)
+/// `Ω = ½ Σ |w|` with strength `l1`. Their gradients `l2·w` and `½·l1·sign(w)` are
+/// added to the weight gradients by the trainer, once per step, and the penalty is
+/// reported apart from the data loss (PyTorch has no layer-level equivalent; its
+/// `weight_decay` is the optimizer-side L2, see [`optim`](crate::optim)).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::Penalty;
+/// let p = Penalty { l2: 0.1, l1: 0.0 };
+/// assert_eq!(p.value(&[1.0, -3.0]), 0.1 * 0.5 * 10.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Penalty {
+    /// L2 strength `λ₂`.
+    pub l2: f32,
+    /// L1 strength `λ₁`.
+    pub l1: f32,
+}
+
+impl Penalty {
+    /// No penalty.
+    pub const NONE: Penalty = Penalty { l2: 0.0, l1: 0.0 };
+
+    /// `λ₂·½Σw² + λ₁·½Σ|w|` for the weights `w`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::Penalty;
+    /// assert_eq!(Penalty { l2: 0.0, l1: 2.0 }.value(&[1.0, -3.0]), 4.0);
+    /// ```
+    pub fn value(&self, w: &[f32]) -> f32 {
+        let mut total = 0.0;
+        if self.l2 != 0.0 {
+            total += self.l2 * 0.5 * crate::kernels::squared_norm(w);
+        }
+        if self.l1 != 0.0 {
+            total += self.l1 * 0.5 * crate::kernels::abs_sum(w);
+        }
+        total
+    }
+
+    /// Adds `∂(λΩ)/∂w = λ₂·w + ½λ₁·sign(w)` to `grad`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Length`](crate::Error::Length) if `w` and `grad` differ in length.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::Penalty;
+    /// let mut g = [0.0, 0.0];
+    /// Penalty { l2: 1.0, l1: 1.0 }.add_gradient(&[2.0, -2.0], &mut g)?;
+    /// assert_eq!(g, [2.5, -2.5]);
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn add_gradient(&self, w: &[f32], grad: &mut [f32]) -> Result<(), crate::Error> {
+        if *self == Penalty::NONE {
+            return Ok(());
+        }
+        crate::kernels::optim::run(&PenaltyRule(*self), grad, w, [])
+    }
+}
+
+/// `grad ← grad + λ₂w + ½λ₁ sign(w)`, with the gradient in the parameter lane.
+struct PenaltyRule(Penalty);
+
+impl crate::kernels::optim::Rule<0> for PenaltyRule {
+    fn apply<L: crate::kernels::optim::Lane>(&self, grad: L, w: L, s: [L; 0]) -> (L, [L; 0]) {
+        let g = grad + L::splat(self.0.l2) * w;
+        (g + L::splat(0.5 * self.0.l1) * w.sign(), s)
+    }
+}
+
 /// One parameter tensor with its gradient, as a layer shows it to optimizers,
 /// initialisers and regularisers.
 ///
@@ -149,6 +227,8 @@ pub struct Param<'a> {
     pub fan_in: usize,
     /// Outputs fed by each input (for initialisation).
     pub fan_out: usize,
+    /// The weight penalty of this tensor ([`Penalty::NONE`] for biases).
+    pub penalty: Penalty,
 }
 
 /// A value with an all-zero constant, so that caches and buffers can be built in a

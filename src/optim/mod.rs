@@ -1,21 +1,44 @@
 //! Optimizers: small state machines that turn gradients into parameter updates.
 //!
+//! Each optimizer is a `Copy` configuration whose `Default` equals PyTorch's defaults,
+//! plus state sized at compile time: `P`, the number of parameters it serves, is a
+//! const generic that must equal the model's [`Params::COUNT`] (the trainer checks it
+//! at compile time). Plain [`Sgd`] holds no state.
+//!
 //! An optimizer sees the parameters as one flat vector in the canonical order of
-//! [`Params::visit`], so its state (if any) is a fixed-size array of the same length.
+//! [`Params::visit`]; [`Optimizer::step`] walks a model, and
+//! [`Optimizer::step_slice`] steps a plain slice (a calibration vector, a test).
+//! Every update loop is a kernel in [`kernels::optim`](crate::kernels::optim).
+//!
+//! # Weight decay and biases
+//!
+//! PyTorch applies `weight_decay` to every parameter of a group, biases included; the
+//! seed's penalty `λΩ(θ)` spares biases. Each config has `decay_biases`, `true` by
+//! default (PyTorch's behaviour); set it to `false` to decay weights only. The seed's
+//! L1/L2 penalties themselves live in [`Penalty`](crate::layers::Penalty).
 
+mod adagrad;
+mod adam;
+mod nadam;
+mod radam;
+mod rmsprop;
 mod sgd;
 
-pub use sgd::Sgd;
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use nadam::{NAdam, NAdamConfig};
+pub use radam::{RAdam, RAdamConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use sgd::{Sgd, SgdMomentum, SgdMomentumConfig};
 
-use crate::layers::{Param, Params};
+use crate::layers::{Param, ParamKind, Params};
 use crate::Error;
 
 /// Updates parameters from their gradients.
 ///
-/// [`step`](Optimizer::step) visits the model and calls
-/// [`update`](Optimizer::update) once per parameter tensor with its offset in the
-/// canonical flat order; [`update`](Optimizer::update) is also the public way to
-/// step a plain slice.
+/// [`step`](Optimizer::step) calls [`begin_step`](Optimizer::begin_step) once, then
+/// [`update`](Optimizer::update) for each parameter tensor with its offset in the
+/// canonical flat order.
 ///
 /// # Examples
 ///
@@ -23,39 +46,83 @@ use crate::Error;
 /// use microtrain::optim::{Optimizer, Sgd};
 /// let mut sgd = Sgd::new(0.1);
 /// let mut w = [1.0, 2.0];
-/// sgd.update(0, &mut w, &[10.0, -10.0])?;
+/// sgd.step_slice(&mut w, &[10.0, -10.0])?;
 /// assert_eq!(w, [0.0, 3.0]);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
 pub trait Optimizer {
+    /// The number of parameters the state is sized for; `None` for a stateless
+    /// optimizer that serves any number.
+    const PARAMS: Option<usize>;
     /// Bytes of optimizer state (zero for plain SGD).
     const STATE_BYTES: usize;
 
     /// The learning rate of the next step.
     fn learning_rate(&self) -> f32;
 
-    /// Changes the learning rate for the following steps.
+    /// Changes the learning rate for the following steps (PyTorch:
+    /// `param_group['lr'] = lr`).
     fn set_learning_rate(&mut self, lr: f32);
 
-    /// Called once before the updates of one step (advances step counters).
-    fn begin_step(&mut self) {}
+    /// Starts one step: advances the step counter and computes its coefficients.
+    fn begin_step(&mut self);
 
-    /// Updates `value` (the parameters at flat `offset`) from `grad`.
+    /// Updates `value`, the parameters at flat `offset`, from `grad`.
     ///
     /// # Errors
     ///
-    /// [`Error::Length`] if `grad` and `value` differ in length, or if they reach
-    /// past the optimizer's state; nothing is updated then.
-    fn update(&mut self, offset: usize, value: &mut [f32], grad: &[f32]) -> Result<(), Error>;
+    /// [`Error::Length`] if `grad` and `value` differ in length, or if they reach past
+    /// the optimizer's state; nothing is updated then.
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error>;
 
-    /// One optimisation step over every parameter of `model`.
-    fn step<P: Params>(&mut self, model: &mut P) {
+    /// One step over every parameter of `model`.
+    fn step<M: Params>(&mut self, model: &mut M) {
         self.begin_step();
         let mut offset = 0;
         model.visit(&mut |p: Param<'_>| {
-            let done = self.update(offset, p.value, p.grad);
+            let done = self.update(offset, p.kind, p.value, p.grad);
             debug_assert!(done.is_ok(), "a model's parameters and gradients match");
             offset += p.value.len();
         });
+    }
+
+    /// One step on a single slice of weights with its gradient (state offset 0).
+    ///
+    /// # Errors
+    ///
+    /// As [`update`](Optimizer::update).
+    fn step_slice(&mut self, value: &mut [f32], grad: &[f32]) -> Result<(), Error> {
+        self.begin_step();
+        self.update(0, ParamKind::Weight, value, grad)
+    }
+}
+
+/// The part of a state array that belongs to the tensor at `offset`.
+fn window<const P: usize>(
+    state: &mut [f32; P],
+    offset: usize,
+    len: usize,
+) -> Result<&mut [f32], Error> {
+    state
+        .get_mut(offset..offset.saturating_add(len))
+        .ok_or(Error::Length {
+            what: "parameters past the optimizer state",
+            expected: P,
+            found: offset.saturating_add(len),
+        })
+}
+
+/// The weight decay that applies to a tensor of `kind`.
+fn decay(weight_decay: f32, decay_biases: bool, kind: ParamKind) -> f32 {
+    if kind == ParamKind::Bias && !decay_biases {
+        0.0
+    } else {
+        weight_decay
     }
 }

@@ -1,10 +1,12 @@
-//! Plain stochastic gradient descent.
+//! Stochastic gradient descent, plain and with momentum (PyTorch: `torch.optim.SGD`).
 
-use super::Optimizer;
-use crate::{kernels, Error};
+use super::{decay, window, Optimizer};
+use crate::kernels::optim::{run, Lane, Rule};
+use crate::layers::ParamKind;
+use crate::Error;
 
-/// Plain gradient descent `θ ← θ − α·g` (PyTorch: `torch.optim.SGD(params, lr)` with
-/// no momentum or weight decay). Holds no state.
+/// Plain gradient descent `θ ← θ − α·(g + λθ)` (PyTorch: `torch.optim.SGD(params, lr,
+/// weight_decay=λ)` with no momentum). Holds no state.
 ///
 /// # Examples
 ///
@@ -12,18 +14,28 @@ use crate::{kernels, Error};
 /// use microtrain::optim::{Optimizer, Sgd};
 /// let mut sgd = Sgd::new(0.5);
 /// let mut w = [1.0];
-/// sgd.update(0, &mut w, &[1.0])?;
+/// sgd.step_slice(&mut w, &[1.0])?;
 /// assert_eq!(w, [0.5]);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sgd {
-    /// The learning rate `α`.
+    /// The learning rate `α` (PyTorch's default: 1e-3).
     pub lr: f32,
+    /// L2 weight decay `λ` added to the gradient (default 0).
+    pub weight_decay: f32,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for Sgd {
+    fn default() -> Self {
+        Sgd::new(1e-3)
+    }
 }
 
 impl Sgd {
-    /// SGD with learning rate `lr`.
+    /// SGD with learning rate `lr` and no weight decay.
     ///
     /// # Examples
     ///
@@ -32,11 +44,57 @@ impl Sgd {
     /// assert_eq!(Sgd::new(0.1).learning_rate(), 0.1);
     /// ```
     pub const fn new(lr: f32) -> Self {
-        Sgd { lr }
+        Sgd {
+            lr,
+            weight_decay: 0.0,
+            decay_biases: true,
+        }
+    }
+}
+
+/// The SGD rule with momentum `μ`, dampening `τ`, Nesterov flag and weight decay `λ`:
+/// `d = g + λθ`; `b = d` on the first step, else `b = μb + (1 − τ)d`;
+/// `d = d + μb` (Nesterov) or `d = b`; `θ ← θ − αd`. With `μ = 0`, `θ ← θ − αd`.
+struct SgdRule {
+    lr: f32,
+    weight_decay: f32,
+    momentum: f32,
+    dampening: f32,
+    nesterov: bool,
+    first: bool,
+}
+
+impl Rule<0> for SgdRule {
+    fn apply<L: Lane>(&self, p: L, g: L, s: [L; 0]) -> (L, [L; 0]) {
+        let d = if self.weight_decay != 0.0 {
+            g + L::splat(self.weight_decay) * p
+        } else {
+            g
+        };
+        (p - L::splat(self.lr) * d, s)
+    }
+}
+
+impl Rule<1> for SgdRule {
+    fn apply<L: Lane>(&self, p: L, g: L, [b]: [L; 1]) -> (L, [L; 1]) {
+        let mu = L::splat(self.momentum);
+        let d = if self.weight_decay != 0.0 {
+            g + L::splat(self.weight_decay) * p
+        } else {
+            g
+        };
+        let b = if self.first {
+            d
+        } else {
+            b * mu + L::splat(1.0 - self.dampening) * d
+        };
+        let d = if self.nesterov { d + mu * b } else { b };
+        (p - L::splat(self.lr) * d, [b])
     }
 }
 
 impl Optimizer for Sgd {
+    const PARAMS: Option<usize> = None;
     const STATE_BYTES: usize = 0;
 
     fn learning_rate(&self) -> f32 {
@@ -47,7 +105,160 @@ impl Optimizer for Sgd {
         self.lr = lr;
     }
 
-    fn update(&mut self, _: usize, value: &mut [f32], grad: &[f32]) -> Result<(), Error> {
-        kernels::axpy(-self.lr, grad, value)
+    fn begin_step(&mut self) {}
+
+    fn update(
+        &mut self,
+        _: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let rule = SgdRule {
+            lr: self.lr,
+            weight_decay: decay(self.weight_decay, self.decay_biases, kind),
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            first: true,
+        };
+        run::<0, _>(&rule, value, grad, [])
+    }
+}
+
+/// Configuration of [`SgdMomentum`]; `Default` is PyTorch's `SGD` with
+/// `momentum=0.9` (PyTorch's own default momentum is 0, which is plain [`Sgd`]).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::SgdMomentumConfig;
+/// let c = SgdMomentumConfig { nesterov: true, ..Default::default() };
+/// assert_eq!(c.momentum, 0.9);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdMomentumConfig {
+    /// Learning rate `α` (default 1e-3).
+    pub lr: f32,
+    /// Momentum `μ` (default 0.9).
+    pub momentum: f32,
+    /// Dampening `τ` (default 0).
+    pub dampening: f32,
+    /// Nesterov momentum (default `false`; PyTorch requires dampening 0 for it).
+    pub nesterov: bool,
+    /// L2 weight decay `λ` (default 0).
+    pub weight_decay: f32,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for SgdMomentumConfig {
+    fn default() -> Self {
+        SgdMomentumConfig {
+            lr: 1e-3,
+            momentum: 0.9,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            decay_biases: true,
+        }
+    }
+}
+
+/// SGD with (Nesterov) momentum for `P` parameters (PyTorch: `torch.optim.SGD` with
+/// `momentum > 0`): keeps one momentum buffer `b` per parameter.
+///
+/// ```text
+/// d = g + λθ
+/// b = d                      (first step)
+/// b = μ·b + (1 − τ)·d        (later steps)
+/// θ ← θ − α·(d + μ·b)        (Nesterov)     θ ← θ − α·b   (classical)
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{Optimizer, SgdMomentum, SgdMomentumConfig};
+/// let mut opt = SgdMomentum::<1>::new(SgdMomentumConfig { lr: 1.0, momentum: 0.5, ..Default::default() });
+/// let mut w = [0.0];
+/// opt.step_slice(&mut w, &[1.0])?; // b = 1
+/// opt.step_slice(&mut w, &[1.0])?; // b = 0.5 + 1
+/// assert_eq!(w, [-2.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdMomentum<const P: usize> {
+    /// The configuration; change it between steps at will.
+    pub config: SgdMomentumConfig,
+    momentum_buffer: [f32; P],
+    steps: u32,
+}
+
+impl<const P: usize> SgdMomentum<P> {
+    /// A fresh optimizer (no steps taken, buffers zero).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{SgdMomentum, SgdMomentumConfig};
+    /// static mut OPT: SgdMomentum<10> = SgdMomentum::new(SgdMomentumConfig {
+    ///     lr: 0.01, momentum: 0.9, dampening: 0.0, nesterov: true, weight_decay: 0.0, decay_biases: true,
+    /// });
+    /// ```
+    pub const fn new(config: SgdMomentumConfig) -> Self {
+        SgdMomentum {
+            config,
+            momentum_buffer: [0.0; P],
+            steps: 0,
+        }
+    }
+
+    /// The momentum buffer `b`, in canonical parameter order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{SgdMomentum, SgdMomentumConfig};
+    /// assert_eq!(SgdMomentum::<2>::new(SgdMomentumConfig::default()).momentum_buffer(), &[0.0; 2]);
+    /// ```
+    pub fn momentum_buffer(&self) -> &[f32; P] {
+        &self.momentum_buffer
+    }
+}
+
+impl<const P: usize> Optimizer for SgdMomentum<P> {
+    const PARAMS: Option<usize> = Some(P);
+    const STATE_BYTES: usize = 4 * P + 4;
+
+    fn learning_rate(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn begin_step(&mut self) {
+        self.steps = self.steps.saturating_add(1);
+    }
+
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let c = &self.config;
+        let rule = SgdRule {
+            lr: c.lr,
+            weight_decay: decay(c.weight_decay, c.decay_biases, kind),
+            momentum: c.momentum,
+            dampening: c.dampening,
+            nesterov: c.nesterov,
+            first: self.steps <= 1,
+        };
+        let b = window(&mut self.momentum_buffer, offset, value.len())?;
+        run::<1, _>(&rule, value, grad, [b])
     }
 }

@@ -20,7 +20,8 @@ mod shuffle;
 pub use data::Dataset;
 pub use shuffle::Permutation;
 
-use crate::layers::{Context, Layer, Mode, Zeroed};
+use crate::kernels;
+use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty, Zeroed};
 use crate::loss::{Loss, Risk};
 use crate::optim::Optimizer;
 use crate::{Batch, Error};
@@ -85,6 +86,8 @@ where
     pub optimizer: O,
     /// The loss.
     pub loss: L,
+    /// Gradient clipping before each update (none by default).
+    pub clip: Option<Clip>,
     cache: M::Cache,
     input: Batch<B, IN>,
     targets: L::Targets,
@@ -125,10 +128,20 @@ where
     ///     Trainer::new(Dense::zeros(), Mse, Sgd::new(0.01), 0);
     /// ```
     pub const fn new(model: M, loss: L, optimizer: O, seed: u64) -> Self {
+        const {
+            assert!(
+                match O::PARAMS {
+                    Some(p) => p == M::COUNT,
+                    None => true,
+                },
+                "the optimizer's state must be sized for the model: its P must equal Params::COUNT"
+            )
+        };
         Trainer {
             model,
             optimizer,
             loss,
+            clip: None,
             cache: M::Cache::ZERO,
             input: Batch::zeros(),
             targets: L::Targets::ZERO,
@@ -164,7 +177,10 @@ where
         }
         self.input = *x;
         self.targets = *targets;
-        self.step_loaded(B)
+        self.model.zero_grad();
+        let data = self.accumulate(B, 1.0)?;
+        let penalty = self.update()?;
+        Ok(Risk { data, penalty })
     }
 
     /// One pass over `data` in a fresh random order drawn from `rng`, in batches of
@@ -183,19 +199,59 @@ where
         data: &Dataset<'_, L::Target>,
         rng: &mut R,
     ) -> Result<Risk, Error> {
+        self.epoch_accumulated(data, rng, 1)
+    }
+
+    /// One pass over `data` in a fresh random order, where each update accumulates the
+    /// gradients of `micro_batches` batches of `B` samples: the effective batch is
+    /// `micro_batches · B` samples with the memory of `B` ("don't decay the learning
+    /// rate, increase the batch size", Smith et al. 2017). Each micro-batch's gradient
+    /// is weighted by its share of the samples, so the update equals the one on the
+    /// large batch (up to the order of the additions). `micro_batches = 0` counts as 1.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::epoch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::{Dataset, Trainer}};
+    /// use rand_core::SeedableRng;
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 2, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// let data = Dataset::new(&[1.0, 2.0, 3.0, 4.0], 1, &[2.0, 4.0, 6.0, 8.0], 1)?;
+    /// let mut rng = rand_pcg::Pcg32::seed_from_u64(0);
+    /// let first = t.epoch_accumulated(&data, &mut rng, 2)?; // one update on all 4 samples
+    /// assert_eq!(first.data, 30.0);                          // mean of 4, 16, 36, 64
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn epoch_accumulated<R: Rng + ?Sized>(
+        &mut self,
+        data: &Dataset<'_, L::Target>,
+        rng: &mut R,
+        micro_batches: usize,
+    ) -> Result<Risk, Error> {
         self.check(data)?;
         let order = Permutation::new(data.len(), rng);
-        let mut total = 0.0;
+        let group = B.saturating_mul(micro_batches.max(1));
+        let (mut total, mut penalty, mut updates) = (0.0, 0.0, 0);
         let mut start = 0;
         while start < data.len() {
-            let rows = self.load(data, &order, start)?;
-            let risk = self.step_loaded(rows)?;
-            total += risk.data * rows as f32;
-            start += rows;
+            let end = data.len().min(start.saturating_add(group));
+            let share = 1.0 / (end - start) as f32;
+            self.model.zero_grad();
+            while start < end {
+                let rows = self.load(data, &order, start, end)?;
+                total += self.accumulate(rows, rows as f32 * share)? * rows as f32;
+                start += rows;
+            }
+            penalty += self.update()?;
+            updates += 1;
         }
+        let n = data.len() as f32;
         Ok(Risk {
-            data: total / data.len() as f32,
-            penalty: 0.0,
+            data: total / n,
+            penalty: penalty / updates as f32,
         })
     }
 
@@ -215,7 +271,7 @@ where
         let (mut total, mut hits, mut judged) = (0.0, 0, 0);
         let mut start = 0;
         while start < data.len() {
-            let rows = self.load(data, &order, start)?;
+            let rows = self.load(data, &order, start, data.len())?;
             self.forward(Mode::Eval, rows);
             let out = M::output(&self.cache);
             total += self.loss.loss(out, &self.targets, rows, &mut self.grad) * rows as f32;
@@ -286,14 +342,16 @@ where
         Ok(())
     }
 
-    /// Copies samples `order[start..]` into the batch buffers; returns the rows filled.
+    /// Copies samples `order[start..end]` (at most `B`) into the batch buffers;
+    /// returns the rows filled.
     fn load(
         &mut self,
         data: &Dataset<'_, L::Target>,
         order: &Permutation,
         start: usize,
+        end: usize,
     ) -> Result<usize, Error> {
-        let rows = B.min(data.len() - start);
+        let rows = B.min(end - start);
         for r in 0..B {
             if r < rows {
                 let i = order.get(start + r);
@@ -315,27 +373,94 @@ where
         M::output(&self.cache)
     }
 
-    /// Forward, loss, backward and update on the loaded batch.
-    fn step_loaded(&mut self, rows: usize) -> Result<Risk, Error> {
+    /// Forward, loss and backward on the loaded batch, adding `weight ×` its gradient
+    /// to the parameter gradients; returns the batch's mean loss.
+    fn accumulate(&mut self, rows: usize, weight: f32) -> Result<f32, Error> {
         self.forward(Mode::Train, rows);
         let out = M::output(&self.cache);
         let loss = self.loss.loss(out, &self.targets, rows, &mut self.grad);
         if !loss.is_finite() {
             return Err(Error::Diverged { loss });
         }
-        self.model.zero_grad();
+        if weight != 1.0 {
+            kernels::scale(weight, self.grad.as_mut_slice());
+        }
         self.model
             .backward(&self.input, &mut self.cache, &self.grad, None);
-        let mut finite = true;
-        self.model
-            .visit(&mut |p| finite &= p.grad.iter().all(|g| g.is_finite()));
-        if !finite {
-            return Err(Error::Diverged { loss });
+        Ok(loss)
+    }
+
+    /// Adds the penalty gradients, checks that every gradient is finite, clips, and
+    /// lets the optimizer update; returns the penalty `λΩ(θ)`. Nothing is updated if a
+    /// gradient is not finite.
+    fn update(&mut self) -> Result<f32, Error> {
+        let (mut penalty, mut finite) = (0.0, true);
+        self.model.visit(&mut |p| {
+            if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
+                penalty += p.penalty.value(p.value);
+                let done = p.penalty.add_gradient(p.value, p.grad);
+                debug_assert!(
+                    done.is_ok(),
+                    "a parameter and its gradient have equal length"
+                );
+            }
+            finite &= p.grad.iter().all(|g| g.is_finite());
+        });
+        if !finite || !penalty.is_finite() {
+            return Err(Error::Diverged { loss: f32::NAN });
+        }
+        if let Some(clip) = self.clip {
+            clip.apply(&mut self.model);
         }
         self.optimizer.step(&mut self.model);
-        Ok(Risk {
-            data: loss,
-            penalty: 0.0,
-        })
+        Ok(penalty)
+    }
+}
+
+/// Gradient clipping, applied to all gradients together before an update.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Dense, Params};
+/// use microtrain::train::Clip;
+/// let mut d = Dense::<1, 1>::zeros();
+/// d.weight_grad.0 = [[3.0]];
+/// d.bias_grad.0 = [4.0];
+/// let norm = Clip::Norm(1.0).apply(&mut d);
+/// assert_eq!(norm, 5.0);
+/// assert!((d.weight_grad.0[0][0] - 0.6).abs() < 1e-6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Clip {
+    /// Scale all gradients by `c/(‖g‖ + 10⁻⁶)` when that is below 1, where `‖g‖` is the
+    /// Euclidean norm of all gradients together (PyTorch:
+    /// `torch.nn.utils.clip_grad_norm_(params, c)`).
+    Norm(f32),
+    /// Clamp every gradient into `[−c, c]` (PyTorch:
+    /// `torch.nn.utils.clip_grad_value_(params, c)`).
+    Value(f32),
+}
+
+impl Clip {
+    /// Clips the gradients of `model`; returns their global norm before clipping.
+    ///
+    /// # Examples
+    ///
+    /// See [`Clip`].
+    pub fn apply<P: Params>(self, model: &mut P) -> f32 {
+        let mut squares = 0.0;
+        model.visit(&mut |p| squares += kernels::squared_norm(p.grad));
+        let norm = kernels::math::sqrt(squares);
+        match self {
+            Clip::Norm(max) => {
+                let coef = max / (norm + 1e-6);
+                if coef < 1.0 {
+                    model.visit(&mut |p| kernels::scale(coef, p.grad));
+                }
+            }
+            Clip::Value(c) => model.visit(&mut |p| kernels::clamp(p.grad, -c, c)),
+        }
+        norm
     }
 }

@@ -1,0 +1,181 @@
+//! The optimizer update loops: one element-wise rule per optimizer, run over all
+//! parameters by one driver with a SIMD path and a scalar path.
+//!
+//! Each rule is written once, generic over [`Lane`] (one `f32`, or eight in an
+//! `f32x8`), so the two paths perform the same operations in the same order on each
+//! element and agree bit for bit: the rules use only `+ − × ÷`, `√` and `max`, all
+//! exactly rounded. The per-step scalar coefficients (bias corrections, learning rate
+//! factors) are computed once per step by the optimizer and passed in.
+
+use super::{math, Path};
+use core::ops::{Add, Div, Mul, Neg, Sub};
+use wide::f32x8;
+
+/// One lane or eight: what an update rule computes with.
+pub trait Lane:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
+    /// Every lane set to `x`.
+    fn splat(x: f32) -> Self;
+    /// Exactly rounded square root.
+    fn sqrt(self) -> Self;
+    /// `other` where `other > self`, else `self`.
+    fn max(self, other: Self) -> Self;
+    /// `1` for positive, `−1` for negative, `0` for zero (and NaN).
+    fn sign(self) -> Self;
+}
+
+impl Lane for f32 {
+    fn splat(x: f32) -> Self {
+        x
+    }
+    fn sqrt(self) -> Self {
+        math::sqrt(self)
+    }
+    fn max(self, other: Self) -> Self {
+        if other > self {
+            other
+        } else {
+            self
+        }
+    }
+    fn sign(self) -> Self {
+        if self > 0.0 {
+            1.0
+        } else if self < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Lane for f32x8 {
+    fn splat(x: f32) -> Self {
+        f32x8::splat(x)
+    }
+    fn sqrt(self) -> Self {
+        f32x8::sqrt(self)
+    }
+    fn max(self, other: Self) -> Self {
+        other.simd_gt(self).select(other, self)
+    }
+    fn sign(self) -> Self {
+        let zero = f32x8::ZERO;
+        let neg = self.simd_lt(zero).select(f32x8::splat(-1.0), zero);
+        self.simd_gt(zero).select(f32x8::splat(1.0), neg)
+    }
+}
+
+/// An element-wise update of a parameter `p` from its gradient `g` and `S` state
+/// values, returning the new parameter and state.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::{run, Lane, Rule};
+/// struct Descent(f32);
+/// impl Rule<0> for Descent {
+///     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 0]) -> (L, [L; 0]) {
+///         (p - L::splat(self.0) * g, s)
+///     }
+/// }
+/// let mut p = [1.0; 9];
+/// run(&Descent(0.5), &mut p, &[2.0; 9], [])?;
+/// assert_eq!(p, [0.0; 9]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub trait Rule<const S: usize> {
+    /// The update of one element (or eight).
+    fn apply<L: Lane>(&self, p: L, g: L, s: [L; S]) -> (L, [L; S]);
+}
+
+/// Runs `rule` over every element on the default path.
+///
+/// # Errors
+///
+/// [`Error::Length`](crate::Error::Length) if `grad` or a state slice differs in
+/// length from `value`; nothing is changed then.
+///
+/// # Examples
+///
+/// See [`Rule`].
+pub fn run<const S: usize, R: Rule<S>>(
+    rule: &R,
+    value: &mut [f32],
+    grad: &[f32],
+    states: [&mut [f32]; S],
+) -> Result<(), crate::Error> {
+    run_on(Path::DEFAULT, rule, value, grad, states)
+}
+
+/// Runs `rule` over every element on the scalar path: the reference for [`run`].
+///
+/// # Errors
+///
+/// As [`run`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::{run_scalar, Lane, Rule};
+/// struct Halve;
+/// impl Rule<0> for Halve {
+///     fn apply<L: Lane>(&self, p: L, _: L, s: [L; 0]) -> (L, [L; 0]) {
+///         (p / L::splat(2.0), s)
+///     }
+/// }
+/// let mut p = [4.0];
+/// run_scalar(&Halve, &mut p, &[0.0], [])?;
+/// assert_eq!(p, [2.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn run_scalar<const S: usize, R: Rule<S>>(
+    rule: &R,
+    value: &mut [f32],
+    grad: &[f32],
+    states: [&mut [f32]; S],
+) -> Result<(), crate::Error> {
+    run_on(Path::Scalar, rule, value, grad, states)
+}
+
+fn run_on<const S: usize, R: Rule<S>>(
+    path: Path,
+    rule: &R,
+    value: &mut [f32],
+    grad: &[f32],
+    mut states: [&mut [f32]; S],
+) -> Result<(), crate::Error> {
+    let n = value.len();
+    super::vector::same_len("optimizer gradient", n, grad.len())?;
+    for s in states.iter() {
+        super::vector::same_len("optimizer state", n, s.len())?;
+    }
+    let simd_end = match path {
+        Path::Simd => n - n % 8,
+        Path::Scalar => 0,
+    };
+    for i in (0..simd_end).step_by(8) {
+        let load = |x: &[f32]| f32x8::from(&x[i..i + 8]);
+        let s: [f32x8; S] = core::array::from_fn(|k| load(states[k]));
+        let (p, s) = rule.apply(load(value), load(grad), s);
+        value[i..i + 8].copy_from_slice(&p.to_array());
+        for (dst, v) in states.iter_mut().zip(s) {
+            dst[i..i + 8].copy_from_slice(&v.to_array());
+        }
+    }
+    for i in simd_end..n {
+        let s: [f32; S] = core::array::from_fn(|k| states[k][i]);
+        let (p, s) = rule.apply(value[i], grad[i], s);
+        value[i] = p;
+        for (dst, v) in states.iter_mut().zip(s) {
+            dst[i] = v;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! AdaGrad (PyTorch: `torch.optim.Adagrad`).
+
+use super::{decay, window, Optimizer};
+use crate::kernels::optim::{run, Lane, Rule};
+use crate::layers::ParamKind;
+use crate::Error;
+
+/// Configuration of [`Adagrad`]; `Default` is PyTorch's (lr 1e-2, lr_decay 0,
+/// weight_decay 0, initial_accumulator_value 0, eps 1e-10).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::optim::AdagradConfig::default().eps, 1e-10);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdagradConfig {
+    /// Learning rate `η`.
+    pub lr: f32,
+    /// `k` in the decayed rate `η/(1 + (t − 1)k)`.
+    pub lr_decay: f32,
+    /// L2 weight decay `λ` added to the gradient.
+    pub weight_decay: f32,
+    /// The starting value of the accumulator `G`.
+    pub initial_accumulator_value: f32,
+    /// `ε`, added to `√G`.
+    pub eps: f32,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        AdagradConfig {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            decay_biases: true,
+        }
+    }
+}
+
+/// AdaGrad for `P` parameters (Duchi et al. 2011): each parameter's rate shrinks with
+/// the sum of its squared gradients.
+///
+/// ```text
+/// g ← g + λθ      G ← G + g²      θ ← θ − η/(1 + (t − 1)k) · g/(√G + ε)
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{Adagrad, AdagradConfig, Optimizer};
+/// let mut opt = Adagrad::<1>::new(AdagradConfig { lr: 0.5, ..Default::default() });
+/// let mut w = [1.0];
+/// opt.step_slice(&mut w, &[2.0])?; // G = 4: θ − 0.5·2/2
+/// assert_eq!(w, [0.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adagrad<const P: usize> {
+    /// The configuration; change it between steps at will (but
+    /// `initial_accumulator_value` only acts before the first step).
+    pub config: AdagradConfig,
+    sum_of_squares: [f32; P],
+    steps: u32,
+}
+
+struct AdagradRule {
+    clr: f32,
+    l2: f32,
+    eps: f32,
+}
+
+impl Rule<1> for AdagradRule {
+    fn apply<L: Lane>(&self, p: L, g: L, [sum]: [L; 1]) -> (L, [L; 1]) {
+        let g = if self.l2 != 0.0 {
+            g + L::splat(self.l2) * p
+        } else {
+            g
+        };
+        let sum = sum + g * g;
+        let std = sum.sqrt() + L::splat(self.eps);
+        (p - L::splat(self.clr) * (g / std), [sum])
+    }
+}
+
+impl<const P: usize> Adagrad<P> {
+    /// A fresh optimizer whose accumulator holds `initial_accumulator_value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adagrad, AdagradConfig};
+    /// let _ = Adagrad::<3>::new(AdagradConfig::default());
+    /// ```
+    pub const fn new(config: AdagradConfig) -> Self {
+        Adagrad {
+            config,
+            sum_of_squares: [config.initial_accumulator_value; P],
+            steps: 0,
+        }
+    }
+}
+
+impl<const P: usize> Optimizer for Adagrad<P> {
+    const PARAMS: Option<usize> = Some(P);
+    const STATE_BYTES: usize = 4 * P + 4;
+
+    fn learning_rate(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn begin_step(&mut self) {
+        self.steps = self.steps.saturating_add(1);
+    }
+
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let c = &self.config;
+        let t = self.steps.max(1) as f32;
+        let rule = AdagradRule {
+            clr: c.lr / (1.0 + (t - 1.0) * c.lr_decay),
+            l2: decay(c.weight_decay, c.decay_biases, kind),
+            eps: c.eps,
+        };
+        let sum = window(&mut self.sum_of_squares, offset, value.len())?;
+        run(&rule, value, grad, [sum])
+    }
+}

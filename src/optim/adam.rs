@@ -1,0 +1,234 @@
+//! Adam, AMSGrad and AdamW (PyTorch: `torch.optim.Adam`, `torch.optim.AdamW`).
+
+use super::{decay, window, Optimizer};
+use crate::kernels::math;
+use crate::kernels::optim::{run, Lane, Rule};
+use crate::layers::ParamKind;
+use crate::Error;
+
+/// Configuration of [`Adam`]. `Default` is PyTorch's `Adam` (lr 1e-3, betas
+/// (0.9, 0.999), eps 1e-8, no weight decay, no AMSGrad); [`AdamConfig::adamw`] is
+/// PyTorch's `AdamW` (decoupled weight decay 1e-2).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::AdamConfig;
+/// assert_eq!(AdamConfig::default().betas, (0.9, 0.999));
+/// assert!(AdamConfig::adamw().decoupled_weight_decay);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate `η`.
+    pub lr: f32,
+    /// `(β₁, β₂)`, the decay rates of the first and second moment estimates.
+    pub betas: (f32, f32),
+    /// `ε`, added to `√v̂` in the denominator.
+    pub eps: f32,
+    /// Weight decay `λ`: added to the gradient as `λθ` (L2, Adam), or applied as
+    /// `θ ← θ(1 − ηλ)` before the update when `decoupled_weight_decay` (AdamW).
+    pub weight_decay: f32,
+    /// AMSGrad: divide by the running maximum of `v̂` instead of `v̂`.
+    pub amsgrad: bool,
+    /// Decoupled weight decay (AdamW, Loshchilov & Hutter).
+    pub decoupled_weight_decay: bool,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            decoupled_weight_decay: false,
+            decay_biases: true,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// PyTorch's `AdamW` defaults: Adam's, with decoupled weight decay 1e-2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(microtrain::optim::AdamConfig::adamw().weight_decay, 0.01);
+    /// ```
+    pub fn adamw() -> Self {
+        AdamConfig {
+            weight_decay: 1e-2,
+            decoupled_weight_decay: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Adam for `P` parameters, with the seed's update (`t` counts steps from 1):
+///
+/// ```text
+/// m ← β₁m + (1 − β₁)g            v ← β₂v + (1 − β₂)g²
+/// m̂ = m/(1 − β₁ᵗ)                v̂ = v/(1 − β₂ᵗ)
+/// θ ← θ − η·m̂/(√v̂ + ε)
+/// ```
+///
+/// computed as PyTorch does: `θ ← θ − (η/(1 − β₁ᵗ))·m/(√v/√(1 − β₂ᵗ) + ε)`. The bias
+/// corrections undo the zero start of `m` and `v`. State: `m`, `v` and, for AMSGrad,
+/// `v_max`: `3·4·P` bytes plus the step count.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{Adam, AdamConfig, Optimizer};
+/// let mut adam = Adam::<1>::new(AdamConfig { lr: 0.1, ..Default::default() });
+/// let mut w = [1.0];
+/// adam.step_slice(&mut w, &[0.5])?;
+/// // The first step moves by about η·sign(g).
+/// assert!((w[0] - 0.9).abs() < 1e-6);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Adam<const P: usize> {
+    /// The configuration; change it between steps at will.
+    pub config: AdamConfig,
+    first_moment: [f32; P],
+    second_moment: [f32; P],
+    max_second_moment: [f32; P],
+    steps: u32,
+}
+
+struct AdamRule {
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    l2: f32,
+    decoupled_factor: f32,
+    step_size: f32,
+    bias_correction2_sqrt: f32,
+    amsgrad: bool,
+}
+
+impl Rule<3> for AdamRule {
+    fn apply<L: Lane>(&self, p: L, g: L, [m, v, v_max]: [L; 3]) -> (L, [L; 3]) {
+        let p = if self.decoupled_factor != 1.0 {
+            p * L::splat(self.decoupled_factor)
+        } else {
+            p
+        };
+        let g = if self.l2 != 0.0 {
+            g + L::splat(self.l2) * p
+        } else {
+            g
+        };
+        let m = m + L::splat(1.0 - self.beta1) * (g - m);
+        let v = v * L::splat(self.beta2) + L::splat(1.0 - self.beta2) * g * g;
+        let v_max = if self.amsgrad { v_max.max(v) } else { v_max };
+        let v_used = if self.amsgrad { v_max } else { v };
+        let denom = v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps);
+        (p - L::splat(self.step_size) * (m / denom), [m, v, v_max])
+    }
+}
+
+impl<const P: usize> Adam<P> {
+    /// A fresh optimizer (no steps taken, moments zero).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, AdamConfig};
+    /// let adam = Adam::<4>::new(AdamConfig::default());
+    /// assert_eq!(adam.steps(), 0);
+    /// ```
+    pub const fn new(config: AdamConfig) -> Self {
+        Adam {
+            config,
+            first_moment: [0.0; P],
+            second_moment: [0.0; P],
+            max_second_moment: [0.0; P],
+            steps: 0,
+        }
+    }
+
+    /// Steps taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, AdamConfig, Optimizer};
+    /// let mut adam = Adam::<1>::new(AdamConfig::default());
+    /// adam.step_slice(&mut [0.0], &[1.0])?;
+    /// assert_eq!(adam.steps(), 1);
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+
+    /// The first and second moment estimates `(m, v)`, in canonical parameter order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, AdamConfig, Optimizer};
+    /// let mut adam = Adam::<1>::new(AdamConfig::default());
+    /// adam.step_slice(&mut [0.0], &[2.0])?;
+    /// let (m, v) = adam.moments();
+    /// // m = (1 − β₁)·2, v = (1 − β₂)·4, with β₂ = 0.999 rounded to f32.
+/// assert!((m[0] - 0.2).abs() < 1e-7 && (v[0] / 0.004 - 1.0).abs() < 2e-5);
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn moments(&self) -> (&[f32; P], &[f32; P]) {
+        (&self.first_moment, &self.second_moment)
+    }
+}
+
+impl<const P: usize> Optimizer for Adam<P> {
+    const PARAMS: Option<usize> = Some(P);
+    const STATE_BYTES: usize = 3 * 4 * P + 4;
+
+    fn learning_rate(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn begin_step(&mut self) {
+        self.steps = self.steps.saturating_add(1);
+    }
+
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let c = &self.config;
+        let t = self.steps.max(1) as f32;
+        let wd = decay(c.weight_decay, c.decay_biases, kind);
+        let rule = AdamRule {
+            beta1: c.betas.0,
+            beta2: c.betas.1,
+            eps: c.eps,
+            l2: if c.decoupled_weight_decay { 0.0 } else { wd },
+            decoupled_factor: if c.decoupled_weight_decay {
+                1.0 - c.lr * wd
+            } else {
+                1.0
+            },
+            step_size: c.lr / (1.0 - math::powf(c.betas.0, t)),
+            bias_correction2_sqrt: math::sqrt(1.0 - math::powf(c.betas.1, t)),
+            amsgrad: c.amsgrad,
+        };
+        let len = value.len();
+        let m = window(&mut self.first_moment, offset, len)?;
+        let v = window(&mut self.second_moment, offset, len)?;
+        let v_max = window(&mut self.max_second_moment, offset, len)?;
+        run(&rule, value, grad, [m, v, v_max])
+    }
+}

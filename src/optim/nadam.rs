@@ -1,0 +1,181 @@
+//! Adam with Nesterov momentum (PyTorch: `torch.optim.NAdam`).
+
+use super::{decay, window, Optimizer};
+use crate::kernels::math;
+use crate::kernels::optim::{run, Lane, Rule};
+use crate::layers::ParamKind;
+use crate::Error;
+
+/// Configuration of [`NAdam`]; `Default` is PyTorch's (lr 2e-3, betas (0.9, 0.999),
+/// eps 1e-8, no weight decay, momentum decay 4e-3).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::optim::NAdamConfig::default().momentum_decay, 4e-3);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NAdamConfig {
+    /// Learning rate `η`.
+    pub lr: f32,
+    /// `(β₁, β₂)`.
+    pub betas: (f32, f32),
+    /// `ε`.
+    pub eps: f32,
+    /// Weight decay `λ` (L2 in the gradient, or decoupled).
+    pub weight_decay: f32,
+    /// `ψ`, the momentum decay of the schedule `μₜ`.
+    pub momentum_decay: f32,
+    /// Decoupled weight decay `θ ← θ(1 − ηλ)` as in AdamW.
+    pub decoupled_weight_decay: bool,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for NAdamConfig {
+    fn default() -> Self {
+        NAdamConfig {
+            lr: 2e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum_decay: 4e-3,
+            decoupled_weight_decay: false,
+            decay_biases: true,
+        }
+    }
+}
+
+/// NAdam for `P` parameters (Dozat 2016), with PyTorch's momentum schedule:
+///
+/// ```text
+/// μₜ = β₁(1 − ½·0.96^(tψ))       Πₜ = μ₁⋯μₜ
+/// m ← β₁m + (1 − β₁)g           v ← β₂v + (1 − β₂)g²       d = √(v/(1 − β₂ᵗ)) + ε
+/// θ ← θ − η(1 − μₜ)/(1 − Πₜ)·g/d − η·μₜ₊₁/(1 − Πₜμₜ₊₁)·m/d
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{NAdam, NAdamConfig, Optimizer};
+/// let mut opt = NAdam::<1>::new(NAdamConfig::default());
+/// let mut w = [1.0];
+/// opt.step_slice(&mut w, &[1.0])?;
+/// assert!(w[0] < 1.0);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NAdam<const P: usize> {
+    /// The configuration; change it between steps at will.
+    pub config: NAdamConfig,
+    first_moment: [f32; P],
+    second_moment: [f32; P],
+    mu_product: f32,
+    steps: u32,
+}
+
+struct NAdamRule {
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    l2: f32,
+    decoupled_factor: f32,
+    bias_correction2: f32,
+    grad_coef: f32,
+    momentum_coef: f32,
+}
+
+impl Rule<2> for NAdamRule {
+    fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
+        let p = if self.decoupled_factor != 1.0 {
+            p * L::splat(self.decoupled_factor)
+        } else {
+            p
+        };
+        let g = if self.l2 != 0.0 {
+            g + L::splat(self.l2) * p
+        } else {
+            g
+        };
+        let m = m + L::splat(1.0 - self.beta1) * (g - m);
+        let v = v * L::splat(self.beta2) + L::splat(1.0 - self.beta2) * g * g;
+        let denom = (v / L::splat(self.bias_correction2)).sqrt() + L::splat(self.eps);
+        let p = p + L::splat(self.grad_coef) * (g / denom);
+        let p = p + L::splat(self.momentum_coef) * (m / denom);
+        (p, [m, v])
+    }
+}
+
+impl<const P: usize> NAdam<P> {
+    /// A fresh optimizer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{NAdam, NAdamConfig};
+    /// let _ = NAdam::<3>::new(NAdamConfig::default());
+    /// ```
+    pub const fn new(config: NAdamConfig) -> Self {
+        NAdam {
+            config,
+            first_moment: [0.0; P],
+            second_moment: [0.0; P],
+            mu_product: 1.0,
+            steps: 0,
+        }
+    }
+
+    fn mu(&self, t: f32) -> f32 {
+        self.config.betas.0 * (1.0 - 0.5 * math::powf(0.96, t * self.config.momentum_decay))
+    }
+}
+
+impl<const P: usize> Optimizer for NAdam<P> {
+    const PARAMS: Option<usize> = Some(P);
+    const STATE_BYTES: usize = 2 * 4 * P + 8;
+
+    fn learning_rate(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn begin_step(&mut self) {
+        self.steps = self.steps.saturating_add(1);
+        self.mu_product *= self.mu(self.steps as f32);
+    }
+
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let c = &self.config;
+        let t = self.steps.max(1) as f32;
+        let wd = decay(c.weight_decay, c.decay_biases, kind);
+        let mu = self.mu(t);
+        let mu_next = self.mu(t + 1.0);
+        let rule = NAdamRule {
+            beta1: c.betas.0,
+            beta2: c.betas.1,
+            eps: c.eps,
+            l2: if c.decoupled_weight_decay { 0.0 } else { wd },
+            decoupled_factor: if c.decoupled_weight_decay {
+                1.0 - c.lr * wd
+            } else {
+                1.0
+            },
+            bias_correction2: 1.0 - math::powf(c.betas.1, t),
+            grad_coef: -c.lr * (1.0 - mu) / (1.0 - self.mu_product),
+            momentum_coef: -c.lr * mu_next / (1.0 - self.mu_product * mu_next),
+        };
+        let len = value.len();
+        let m = window(&mut self.first_moment, offset, len)?;
+        let v = window(&mut self.second_moment, offset, len)?;
+        run(&rule, value, grad, [m, v])
+    }
+}

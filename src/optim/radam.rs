@@ -1,0 +1,189 @@
+//! Rectified Adam (PyTorch: `torch.optim.RAdam`).
+
+use super::{decay, window, Optimizer};
+use crate::kernels::math;
+use crate::kernels::optim::{run, Lane, Rule};
+use crate::layers::ParamKind;
+use crate::Error;
+
+/// Configuration of [`RAdam`]; `Default` is PyTorch's (lr 1e-3, betas (0.9, 0.999),
+/// eps 1e-8, no weight decay, L2 rather than decoupled decay).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::optim::RAdamConfig::default().lr, 1e-3);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RAdamConfig {
+    /// Learning rate `η`.
+    pub lr: f32,
+    /// `(β₁, β₂)`.
+    pub betas: (f32, f32),
+    /// `ε`.
+    pub eps: f32,
+    /// Weight decay `λ` (L2 in the gradient, or decoupled).
+    pub weight_decay: f32,
+    /// Decoupled weight decay `θ ← θ(1 − ηλ)` as in AdamW.
+    pub decoupled_weight_decay: bool,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for RAdamConfig {
+    fn default() -> Self {
+        RAdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled_weight_decay: false,
+            decay_biases: true,
+        }
+    }
+}
+
+/// RAdam for `P` parameters (Liu et al. 2019). Adam's moments, but the adaptive step
+/// is used only once the variance of `v̂` is tractable:
+///
+/// ```text
+/// ρ∞ = 2/(1 − β₂) − 1          ρₜ = ρ∞ − 2t·β₂ᵗ/(1 − β₂ᵗ)
+/// ρₜ > 5:  r = √((ρₜ − 4)(ρₜ − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρₜ))
+///          θ ← θ − η·m̂·r·√(1 − β₂ᵗ)/(√v + ε)
+/// ρₜ ≤ 5:  θ ← θ − η·m̂           (momentum SGD, the first steps)
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{Optimizer, RAdam, RAdamConfig};
+/// let mut opt = RAdam::<1>::new(RAdamConfig { lr: 0.1, ..Default::default() });
+/// let mut w = [1.0];
+/// opt.step_slice(&mut w, &[0.5])?;   // ρ₁ ≤ 5: θ − η·m̂ = 1 − 0.1·0.5
+/// assert!((w[0] - 0.95).abs() < 1e-6);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RAdam<const P: usize> {
+    /// The configuration; change it between steps at will.
+    pub config: RAdamConfig,
+    first_moment: [f32; P],
+    second_moment: [f32; P],
+    steps: u32,
+}
+
+struct RAdamRule {
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    l2: f32,
+    decoupled_factor: f32,
+    bias_correction1: f32,
+    lr: f32,
+    /// `Some((r, √(1 − β₂ᵗ)))` when `ρₜ > 5`.
+    rectified: Option<(f32, f32)>,
+}
+
+impl Rule<2> for RAdamRule {
+    fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
+        let p = if self.decoupled_factor != 1.0 {
+            p * L::splat(self.decoupled_factor)
+        } else {
+            p
+        };
+        let g = if self.l2 != 0.0 {
+            g + L::splat(self.l2) * p
+        } else {
+            g
+        };
+        let m = m + L::splat(1.0 - self.beta1) * (g - m);
+        let v = v * L::splat(self.beta2) + L::splat(1.0 - self.beta2) * g * g;
+        let m_hat = m / L::splat(self.bias_correction1);
+        let p = match self.rectified {
+            Some((r, bc2_sqrt)) => {
+                let adaptive = L::splat(bc2_sqrt) / (v.sqrt() + L::splat(self.eps));
+                p - m_hat * L::splat(self.lr) * adaptive * L::splat(r)
+            }
+            None => p - m_hat * L::splat(self.lr),
+        };
+        (p, [m, v])
+    }
+}
+
+impl<const P: usize> RAdam<P> {
+    /// A fresh optimizer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{RAdam, RAdamConfig};
+    /// let _ = RAdam::<3>::new(RAdamConfig::default());
+    /// ```
+    pub const fn new(config: RAdamConfig) -> Self {
+        RAdam {
+            config,
+            first_moment: [0.0; P],
+            second_moment: [0.0; P],
+            steps: 0,
+        }
+    }
+}
+
+impl<const P: usize> Optimizer for RAdam<P> {
+    const PARAMS: Option<usize> = Some(P);
+    const STATE_BYTES: usize = 2 * 4 * P + 4;
+
+    fn learning_rate(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn begin_step(&mut self) {
+        self.steps = self.steps.saturating_add(1);
+    }
+
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let c = &self.config;
+        let t = self.steps.max(1) as f32;
+        let (beta1, beta2) = c.betas;
+        let wd = decay(c.weight_decay, c.decay_biases, kind);
+        let beta2_t = math::powf(beta2, t);
+        let bias_correction2 = 1.0 - beta2_t;
+        let rho_inf = 2.0 / (1.0 - beta2) - 1.0;
+        let rho_t = rho_inf - 2.0 * t * beta2_t / bias_correction2;
+        let rectified = (rho_t > 5.0).then(|| {
+            let r = math::sqrt(
+                (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                    / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t),
+            );
+            (r, math::sqrt(bias_correction2))
+        });
+        let rule = RAdamRule {
+            beta1,
+            beta2,
+            eps: c.eps,
+            l2: if c.decoupled_weight_decay { 0.0 } else { wd },
+            decoupled_factor: if c.decoupled_weight_decay {
+                1.0 - c.lr * wd
+            } else {
+                1.0
+            },
+            bias_correction1: 1.0 - math::powf(beta1, t),
+            lr: c.lr,
+            rectified,
+        };
+        let len = value.len();
+        let m = window(&mut self.first_moment, offset, len)?;
+        let v = window(&mut self.second_moment, offset, len)?;
+        run(&rule, value, grad, [m, v])
+    }
+}

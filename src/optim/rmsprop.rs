@@ -1,0 +1,166 @@
+//! RMSProp (PyTorch: `torch.optim.RMSprop`).
+
+use super::{decay, window, Optimizer};
+use crate::kernels::optim::{run, Lane, Rule};
+use crate::layers::ParamKind;
+use crate::Error;
+
+/// Configuration of [`RmsProp`]; `Default` is PyTorch's (lr 1e-2, alpha 0.99,
+/// eps 1e-8, weight_decay 0, momentum 0, not centred).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::optim::RmsPropConfig::default().alpha, 0.99);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsPropConfig {
+    /// Learning rate `η`.
+    pub lr: f32,
+    /// `α`, the decay of the running mean of `g²`.
+    pub alpha: f32,
+    /// `ε`, added to the root.
+    pub eps: f32,
+    /// L2 weight decay `λ` added to the gradient.
+    pub weight_decay: f32,
+    /// Momentum `μ` (0 for none).
+    pub momentum: f32,
+    /// Centred: divide by an estimate of the gradient's standard deviation instead of
+    /// its root mean square.
+    pub centered: bool,
+    /// Whether weight decay also applies to biases (default `true`, as PyTorch).
+    pub decay_biases: bool,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        RmsPropConfig {
+            lr: 1e-2,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            decay_biases: true,
+        }
+    }
+}
+
+/// RMSProp for `P` parameters (Hinton's lecture 6e), as PyTorch computes it:
+///
+/// ```text
+/// g ← g + λθ                 s ← αs + (1 − α)g²
+/// centred:  ḡ ← ḡ + (1 − α)(g − ḡ);   d = √(s − ḡ²) + ε       otherwise d = √s + ε
+/// μ > 0:    b ← μb + g/d;   θ ← θ − ηb                         otherwise θ ← θ − η·g/d
+/// ```
+///
+/// State: `s`, `ḡ` and `b`, `3·4·P` bytes whichever options are on.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{Optimizer, RmsProp, RmsPropConfig};
+/// let mut opt = RmsProp::<1>::new(RmsPropConfig { lr: 0.1, alpha: 0.75, eps: 0.0, ..Default::default() });
+/// let mut w = [1.0];
+/// opt.step_slice(&mut w, &[2.0])?; // s = 0.25·4 = 1: θ − 0.1·2/1
+/// assert!((w[0] - 0.8).abs() < 1e-7);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsProp<const P: usize> {
+    /// The configuration; change it between steps at will.
+    pub config: RmsPropConfig,
+    square_avg: [f32; P],
+    grad_avg: [f32; P],
+    momentum_buffer: [f32; P],
+}
+
+struct RmsPropRule {
+    lr: f32,
+    alpha: f32,
+    eps: f32,
+    l2: f32,
+    momentum: f32,
+    centered: bool,
+}
+
+impl Rule<3> for RmsPropRule {
+    fn apply<L: Lane>(&self, p: L, g: L, [s, gbar, b]: [L; 3]) -> (L, [L; 3]) {
+        let g = if self.l2 != 0.0 {
+            g + L::splat(self.l2) * p
+        } else {
+            g
+        };
+        let s = s * L::splat(self.alpha) + L::splat(1.0 - self.alpha) * g * g;
+        let (gbar, root) = if self.centered {
+            let gbar = gbar + L::splat(1.0 - self.alpha) * (g - gbar);
+            (gbar, (s - gbar * gbar).sqrt())
+        } else {
+            (gbar, s.sqrt())
+        };
+        let d = root + L::splat(self.eps);
+        if self.momentum > 0.0 {
+            let b = b * L::splat(self.momentum) + g / d;
+            (p - L::splat(self.lr) * b, [s, gbar, b])
+        } else {
+            (p - L::splat(self.lr) * (g / d), [s, gbar, b])
+        }
+    }
+}
+
+impl<const P: usize> RmsProp<P> {
+    /// A fresh optimizer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{RmsProp, RmsPropConfig};
+    /// let _ = RmsProp::<3>::new(RmsPropConfig::default());
+    /// ```
+    pub const fn new(config: RmsPropConfig) -> Self {
+        RmsProp {
+            config,
+            square_avg: [0.0; P],
+            grad_avg: [0.0; P],
+            momentum_buffer: [0.0; P],
+        }
+    }
+}
+
+impl<const P: usize> Optimizer for RmsProp<P> {
+    const PARAMS: Option<usize> = Some(P);
+    const STATE_BYTES: usize = 3 * 4 * P;
+
+    fn learning_rate(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+
+    fn begin_step(&mut self) {}
+
+    fn update(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let c = &self.config;
+        let rule = RmsPropRule {
+            lr: c.lr,
+            alpha: c.alpha,
+            eps: c.eps,
+            l2: decay(c.weight_decay, c.decay_biases, kind),
+            momentum: c.momentum,
+            centered: c.centered,
+        };
+        let len = value.len();
+        let s = window(&mut self.square_avg, offset, len)?;
+        let gbar = window(&mut self.grad_avg, offset, len)?;
+        let b = window(&mut self.momentum_buffer, offset, len)?;
+        run(&rule, value, grad, [s, gbar, b])
+    }
+}
