@@ -177,7 +177,7 @@ impl<const P: usize> Adam<P> {
     /// adam.step_slice(&mut [0.0], &[2.0])?;
     /// let (m, v) = adam.moments();
     /// // m = (1 − β₁)·2, v = (1 − β₂)·4, with β₂ = 0.999 rounded to f32.
-/// assert!((m[0] - 0.2).abs() < 1e-7 && (v[0] / 0.004 - 1.0).abs() < 2e-5);
+    /// assert!((m[0] - 0.2).abs() < 1e-7 && (v[0] / 0.004 - 1.0).abs() < 2e-5);
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn moments(&self) -> (&[f32; P], &[f32; P]) {
