@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds the firmware example (examples/cortex-m) in release for both Cortex-M targets,
+# runs each under its QEMU machine, fails unless every run exits 0 (the firmware exits 0
+# only if it learned), and reports the image sizes and what printing costs. Each target
+# is built twice: as shipped, and without the `print` feature (no formatting code at
+# all), which also runs and must pass.
+#
+# Installs nothing: .ci/run installs the Rust targets, llvm-tools and qemu-system-arm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# target  QEMU machine  CPU
+TARGETS=(
+    "thumbv7em-none-eabihf     mps2-an386 cortex-m4"
+    "thumbv8m.main-none-eabihf mps3-an547 cortex-m55"
+)
+RUN_TIMEOUT=120
+
+die() { echo "firmware.sh: $*" >&2; exit 1; }
+
+command -v qemu-system-arm >/dev/null ||
+    die "qemu-system-arm is not installed (Debian: apt-get install qemu-system-arm)"
+llvm_bin="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+LLVM_SIZE="$llvm_bin/llvm-size"
+LLVM_NM="$llvm_bin/llvm-nm"
+[ -x "$LLVM_SIZE" ] && [ -x "$LLVM_NM" ] ||
+    die "llvm-size/llvm-nm not found in $llvm_bin (rustup component add llvm-tools)"
+
+# Cargo reads examples/cortex-m/.cargo/config.toml (runners, -Tlink.x) only from inside.
+cd examples/cortex-m
+ELF=microtrain-cortex-m
+
+cargo fmt --check
+cargo clippy --target thumbv7em-none-eabihf -- -D warnings
+cargo clippy --target thumbv8m.main-none-eabihf --no-default-features -- -D warnings
+
+NO_PRINT_DIR=target/no-print
+
+# Runs an ELF under QEMU with a timeout; returns QEMU's exit status (the firmware's).
+run_qemu() {
+    local machine=$1 cpu=$2 elf=$3 status=0
+    timeout "$RUN_TIMEOUT" qemu-system-arm -machine "$machine" -cpu "$cpu" -nographic \
+        -semihosting-config enable=on,target=native -kernel "$elf" || status=$?
+    [ "$status" -ne 124 ] || echo "firmware.sh: timed out after ${RUN_TIMEOUT}s" >&2
+    return "$status"
+}
+
+# Sums symbol sizes (code and read-only data) by where they come from, one
+# "origin<TAB>bytes" line each. With LTO, code is inlined across crates, so this is an
+# estimate; the difference between the builds with and without printing is exact.
+size_by_origin() {
+    "$LLVM_NM" --print-size --demangle --radix=d "$1" | awk '
+        NF >= 4 && $3 ~ /^[tTrR]$/ && $2 + 0 > 0 {
+            size = $2 + 0
+            name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+            if (name ~ /fmt|flt2dec|bignum|semihosting|panic|begin_unwind|slice_index_fail|div_rem|divmod|Display|Debug|already_borrowed|assert_failed/)
+                kind = "formatting, printing, panics"
+            else if (name ~ /^microtrain_cortex_m::/) kind = "firmware (training loop, main)"
+            else if (name ~ /^microtrain::/)          kind = "microtrain kernels"
+            else if (name ~ /^libm::/)                kind = "libm (tanh)"
+            else if (name ~ /mem(cpy|set|clr|move)/)  kind = "memcpy, memset"
+            else if (name ~ /^(Reset|__INTERRUPTS|__EXCEPTIONS|__RESET_VECTOR|main|DefaultHandler_|DefaultPreInit|HardFault_)$/)
+                kind = "cortex-m-rt (vectors, reset)"
+            else if (name ~ /^\.L/)                   kind = "anonymous constants (strings, tables)"
+            else                                      kind = "other"
+            bytes[kind] += size
+        }
+        END { for (k in bytes) printf "%s\t%d\n", k, bytes[k] }'
+}
+
+# Prints the origins of two ELFs side by side, largest first.
+compare_origins() {
+    awk -F '\t' '
+        FNR == 1 { file++ }
+        { kinds[$1] = 1; bytes[file, $1] = $2 }
+        END {
+            for (k in kinds) printf "    %8d %8d  %s\n", bytes[1, k], bytes[2, k], k
+        }' <(size_by_origin "$1") <(size_by_origin "$2") | sort -rn
+}
+
+status=0
+summary=()
+for entry in "${TARGETS[@]}"; do
+    read -r target machine cpu <<<"$entry"
+    printf '\n--- %s on QEMU %s (%s)\n' "$target" "$machine" "$cpu"
+
+    cargo build --release --target "$target"
+    cargo build --release --target "$target" --no-default-features --target-dir "$NO_PRINT_DIR"
+    elf="target/$target/release/$ELF"
+    quiet_elf="$NO_PRINT_DIR/$target/release/$ELF"
+
+    if run_qemu "$machine" "$cpu" "$elf"; then
+        summary+=("PASS  $target on $machine")
+    else
+        code=$?
+        summary+=("FAIL  $target on $machine (exit $code)")
+        status=1
+    fi
+    # The build without printing reports through its exit status alone.
+    if run_qemu "$machine" "$cpu" "$quiet_elf"; then
+        summary+=("PASS  $target on $machine, no printing")
+    else
+        code=$?
+        summary+=("FAIL  $target on $machine, no printing (exit $code)")
+        status=1
+    fi
+
+    echo
+    echo "size of the release ELF (Berkeley: text = vectors + code + read-only data):"
+    "$LLVM_SIZE" "$elf" "$quiet_elf"
+    "$LLVM_SIZE" -A "$elf" | awk '$1 ~ /^\.(vector_table|text|rodata|data|bss)$/ { printf "    %-14s %7d\n", $1, $2 }'
+    full=$("$LLVM_SIZE" "$elf" | awk 'NR == 2 { print $1 }')
+    quiet=$("$LLVM_SIZE" "$quiet_elf" | awk 'NR == 2 { print $1 }')
+    echo "printing (hprintln, float formatting, panic messages): $((full - quiet)) bytes of $full;" \
+        "the image without it: $quiet bytes"
+    echo "bytes by origin (symbol sizes; an estimate, LTO inlines across crates):"
+    echo "    printing   silent  origin"
+    compare_origins "$elf" "$quiet_elf"
+done
+
+printf '\n'
+printf '%s\n' "${summary[@]}"
+exit "$status"
