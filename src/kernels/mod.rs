@@ -18,7 +18,9 @@
 //! No fused multiply-add is used: each product is rounded before it is added. Together
 //! with the math shim this makes training bit-identical across targets.
 //!
-//! The `scalar` cargo feature routes every kernel to its scalar path.
+//! The `scalar` cargo feature routes every kernel to its scalar path; so does a target
+//! without vector registers for `wide` (Cortex-M, RISC-V), where the scalar code is
+//! smaller and no slower.
 
 pub mod activation;
 pub mod gemm;
