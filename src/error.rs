@@ -57,8 +57,9 @@ pub enum Error {
         /// The index of the first non-finite value in it.
         index: usize,
     },
-    /// Training diverged: the loss or a gradient became NaN or infinite. The update
-    /// was not applied, so the parameters are those from before the step.
+    /// Training diverged: the loss or a gradient became NaN or infinite, or the update
+    /// would have made a parameter or optimizer state so. The update was not applied:
+    /// parameters and optimizer state are those from before the step.
     Diverged {
         /// The loss of the step that diverged (may itself be NaN or infinite).
         loss: f32,

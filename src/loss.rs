@@ -101,15 +101,19 @@ pub trait Loss<const B: usize, const N: usize> {
     }
 }
 
+/// Stores one sample's float targets; a non-finite one is reported by its index in
+/// the dataset's target slice (`sample · N + i`).
 fn set_float_target<const B: usize, const N: usize>(
     targets: &mut Batch<B, N>,
     row: usize,
+    sample: usize,
     target: &[f32],
 ) -> Result<(), Error> {
     kernels::vector::same_len("target", N, target.len())?;
-    if let Some(index) = target.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = target.iter().position(|v| !v.is_finite()) {
+        let index = sample * N + i;
         return Err(Error::NonFinite {
-            what: "target",
+            what: "targets",
             index,
         });
     }
@@ -140,10 +144,10 @@ impl<const B: usize, const N: usize> Loss<B, N> for Mse {
         &self,
         t: &mut Batch<B, N>,
         row: usize,
-        _: usize,
+        sample: usize,
         v: &[f32],
     ) -> Result<(), Error> {
-        set_float_target(t, row, v)
+        set_float_target(t, row, sample, v)
     }
 
     fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
@@ -282,10 +286,10 @@ impl<const B: usize, const N: usize> Loss<B, N> for BceWithLogits {
         &self,
         t: &mut Batch<B, N>,
         row: usize,
-        _: usize,
+        sample: usize,
         v: &[f32],
     ) -> Result<(), Error> {
-        set_float_target(t, row, v)
+        set_float_target(t, row, sample, v)
     }
 
     fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {

@@ -110,8 +110,8 @@ fn penalties_add_their_gradients_and_report_their_value() {
         "{} vs {want_penalty}",
         r1.penalty
     );
-    for i in 0..6 {
-        let v = w[i] as f64;
+    for (i, &wi) in w.iter().enumerate() {
+        let v = wi as f64;
         let sign = if v > 0.0 {
             1.0
         } else if v < 0.0 {

@@ -79,8 +79,11 @@ fn flag(t: &Trace, key: &str) -> bool {
     t.params.get(key).is_some_and(|v| v == "true")
 }
 
-fn build(t: &Trace) -> Box<dyn FnMut(f32, &mut [f32], &[f32])> {
-    fn boxed<O: Optimizer + 'static>(mut o: O) -> Box<dyn FnMut(f32, &mut [f32], &[f32])> {
+/// One optimizer step at a given learning rate.
+type Stepper = Box<dyn FnMut(f32, &mut [f32], &[f32])>;
+
+fn build(t: &Trace) -> Stepper {
+    fn boxed<O: Optimizer + 'static>(mut o: O) -> Stepper {
         Box::new(move |lr, p, g| {
             o.set_learning_rate(lr);
             o.step_slice(p, g).unwrap();

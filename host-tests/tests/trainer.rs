@@ -371,7 +371,6 @@ fn different_seeds_give_different_orders() {
 /// instead of 20 %. The bias fades by `n ≈ 100`. With 8 rounds (same code otherwise)
 /// χ² is 3, 21, 38, 83, 101 for `n` = 3, 5, 6, 8, 10, within the bound.
 #[test]
-#[ignore = "bug: Permutation (4 Feistel rounds) is far from uniform for small n"]
 fn permutation_positions_are_uniform() {
     const T: u32 = 20_000;
     let mut rng = Pcg32::seed_from_u64(8);

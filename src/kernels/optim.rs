@@ -78,7 +78,7 @@ impl Lane for f32x8 {
 /// # Examples
 ///
 /// ```
-/// use microtrain::kernels::optim::{run, Lane, Rule};
+/// use microtrain::kernels::optim::{run, Lane, Pass, Rule};
 /// struct Descent(f32);
 /// impl Rule<0> for Descent {
 ///     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 0]) -> (L, [L; 0]) {
@@ -86,7 +86,9 @@ impl Lane for f32x8 {
 ///     }
 /// }
 /// let mut p = [1.0; 9];
-/// run(&Descent(0.5), &mut p, &[2.0; 9], [])?;
+/// assert!(run(Pass::Try, &Descent(0.5), &mut p, &[2.0; 9], [])?);
+/// assert_eq!(p, [1.0; 9]); // a try writes nothing
+/// assert!(run(Pass::Apply, &Descent(0.5), &mut p, &[2.0; 9], [])?);
 /// assert_eq!(p, [0.0; 9]);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
@@ -95,7 +97,25 @@ pub trait Rule<const S: usize> {
     fn apply<L: Lane>(&self, p: L, g: L, s: [L; S]) -> (L, [L; S]);
 }
 
-/// Runs `rule` over every element on the default path.
+/// Whether a pass of an update rule writes its results or only tries them.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::Pass;
+/// assert_ne!(Pass::Try, Pass::Apply);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Compute the new values and report whether they are all finite; write nothing.
+    Try,
+    /// Compute and write the new values and state.
+    Apply,
+}
+
+/// Runs `rule` over every element on the default path; returns whether every new
+/// parameter and state value is finite. With [`Pass::Try`] nothing is written, so an
+/// optimizer can refuse an update that would overflow before it touches anything.
 ///
 /// # Errors
 ///
@@ -106,12 +126,13 @@ pub trait Rule<const S: usize> {
 ///
 /// See [`Rule`].
 pub fn run<const S: usize, R: Rule<S>>(
+    pass: Pass,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
     states: [&mut [f32]; S],
-) -> Result<(), crate::Error> {
-    run_on(Path::DEFAULT, rule, value, grad, states)
+) -> Result<bool, crate::Error> {
+    run_on(Path::DEFAULT, pass, rule, value, grad, states)
 }
 
 /// Runs `rule` over every element on the scalar path: the reference for [`run`].
@@ -123,7 +144,7 @@ pub fn run<const S: usize, R: Rule<S>>(
 /// # Examples
 ///
 /// ```
-/// use microtrain::kernels::optim::{run_scalar, Lane, Rule};
+/// use microtrain::kernels::optim::{run_scalar, Lane, Pass, Rule};
 /// struct Halve;
 /// impl Rule<0> for Halve {
 ///     fn apply<L: Lane>(&self, p: L, _: L, s: [L; 0]) -> (L, [L; 0]) {
@@ -131,51 +152,65 @@ pub fn run<const S: usize, R: Rule<S>>(
 ///     }
 /// }
 /// let mut p = [4.0];
-/// run_scalar(&Halve, &mut p, &[0.0], [])?;
+/// assert!(run_scalar(Pass::Apply, &Halve, &mut p, &[0.0], [])?);
 /// assert_eq!(p, [2.0]);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
 pub fn run_scalar<const S: usize, R: Rule<S>>(
+    pass: Pass,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
     states: [&mut [f32]; S],
-) -> Result<(), crate::Error> {
-    run_on(Path::Scalar, rule, value, grad, states)
+) -> Result<bool, crate::Error> {
+    run_on(Path::Scalar, pass, rule, value, grad, states)
 }
 
 fn run_on<const S: usize, R: Rule<S>>(
     path: Path,
+    pass: Pass,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
     mut states: [&mut [f32]; S],
-) -> Result<(), crate::Error> {
+) -> Result<bool, crate::Error> {
     let n = value.len();
     super::vector::same_len("optimizer gradient", n, grad.len())?;
     for s in states.iter() {
         super::vector::same_len("optimizer state", n, s.len())?;
     }
+    let write = pass == Pass::Apply;
     let simd_end = match path {
         Path::Simd => n - n % 8,
         Path::Scalar => 0,
     };
+    let mut finite = f32x8::ZERO.is_finite();
     for i in (0..simd_end).step_by(8) {
         let load = |x: &[f32]| f32x8::from(&x[i..i + 8]);
         let s: [f32x8; S] = core::array::from_fn(|k| load(states[k]));
         let (p, s) = rule.apply(load(value), load(grad), s);
-        value[i..i + 8].copy_from_slice(&p.to_array());
-        for (dst, v) in states.iter_mut().zip(s) {
-            dst[i..i + 8].copy_from_slice(&v.to_array());
+        finite &= p.is_finite();
+        for v in s.iter() {
+            finite &= v.is_finite();
+        }
+        if write {
+            value[i..i + 8].copy_from_slice(&p.to_array());
+            for (dst, v) in states.iter_mut().zip(s) {
+                dst[i..i + 8].copy_from_slice(&v.to_array());
+            }
         }
     }
+    let mut all_finite = finite.all();
     for i in simd_end..n {
         let s: [f32; S] = core::array::from_fn(|k| states[k][i]);
         let (p, s) = rule.apply(value[i], grad[i], s);
-        value[i] = p;
-        for (dst, v) in states.iter_mut().zip(s) {
-            dst[i] = v;
+        all_finite &= p.is_finite() && s.iter().all(|v| v.is_finite());
+        if write {
+            value[i] = p;
+            for (dst, v) in states.iter_mut().zip(s) {
+                dst[i] = v;
+            }
         }
     }
-    Ok(())
+    Ok(all_finite)
 }

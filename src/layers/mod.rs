@@ -188,7 +188,8 @@ impl Penalty {
         if *self == Penalty::NONE {
             return Ok(());
         }
-        crate::kernels::optim::run(&PenaltyRule(*self), grad, w, [])
+        let pass = crate::kernels::optim::Pass::Apply;
+        crate::kernels::optim::run(pass, &PenaltyRule(*self), grad, w, []).map(|_| ())
     }
 }
 

@@ -1,7 +1,7 @@
 //! AdaGrad (PyTorch: `torch.optim.Adagrad`).
 
 use super::{decay, window, Optimizer};
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{run, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -121,13 +121,18 @@ impl<const P: usize> Optimizer for Adagrad<P> {
         self.steps = self.steps.saturating_add(1);
     }
 
+    fn cancel_step(&mut self) {
+        self.steps = self.steps.saturating_sub(1);
+    }
+
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = &self.config;
         let t = self.steps.max(1) as f32;
         let rule = AdagradRule {
@@ -136,6 +141,6 @@ impl<const P: usize> Optimizer for Adagrad<P> {
             eps: c.eps,
         };
         let sum = window(&mut self.sum_of_squares, offset, value.len())?;
-        run(&rule, value, grad, [sum])
+        run(pass, &rule, value, grad, [sum])
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{run, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -201,13 +201,18 @@ impl<const P: usize> Optimizer for Adam<P> {
         self.steps = self.steps.saturating_add(1);
     }
 
+    fn cancel_step(&mut self) {
+        self.steps = self.steps.saturating_sub(1);
+    }
+
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = &self.config;
         let t = self.steps.max(1) as f32;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
@@ -229,6 +234,6 @@ impl<const P: usize> Optimizer for Adam<P> {
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
         let v_max = window(&mut self.max_second_moment, offset, len)?;
-        run(&rule, value, grad, [m, v, v_max])
+        run(pass, &rule, value, grad, [m, v, v_max])
     }
 }

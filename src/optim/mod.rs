@@ -31,6 +31,7 @@ pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdMomentum, SgdMomentumConfig};
 
+use crate::kernels::optim::Pass;
 use crate::layers::{Param, ParamKind, Params};
 use crate::Error;
 
@@ -64,10 +65,15 @@ pub trait Optimizer {
     /// `param_group['lr'] = lr`).
     fn set_learning_rate(&mut self, lr: f32);
 
-    /// Starts one step: advances the step counter and computes its coefficients.
+    /// Starts one step: advances the step counter.
     fn begin_step(&mut self);
 
-    /// Updates `value`, the parameters at flat `offset`, from `grad`.
+    /// Undoes [`begin_step`](Optimizer::begin_step) when a step is refused.
+    fn cancel_step(&mut self);
+
+    /// Computes the update of `value`, the parameters at flat `offset`, from `grad`;
+    /// writes it (and the state) only for [`Pass::Apply`]. Returns whether every new
+    /// value is finite.
     ///
     /// # Errors
     ///
@@ -75,31 +81,73 @@ pub trait Optimizer {
     /// the optimizer's state; nothing is updated then.
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error>;
+    ) -> Result<bool, Error>;
 
-    /// One step over every parameter of `model`.
-    fn step<M: Params>(&mut self, model: &mut M) {
-        self.begin_step();
-        let mut offset = 0;
-        model.visit(&mut |p: Param<'_>| {
-            let done = self.update(offset, p.kind, p.value, p.grad);
-            debug_assert!(done.is_ok(), "a model's parameters and gradients match");
-            offset += p.value.len();
-        });
-    }
-
-    /// One step on a single slice of weights with its gradient (state offset 0).
+    /// One step over every parameter of `model`, all or nothing: the update is first
+    /// tried on every tensor, and applied only if no parameter or state would become
+    /// NaN or infinite.
     ///
     /// # Errors
     ///
-    /// As [`update`](Optimizer::update).
+    /// [`Error::Diverged`] (with a NaN loss, which the optimizer does not know) if the
+    /// update would overflow; [`Error::Length`] if the model has more parameters than
+    /// the state. Parameters and state are unchanged then.
+    fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
+        self.begin_step();
+        let (mut offset, mut outcome) = (0, Ok(true));
+        model.visit(&mut |p: Param<'_>| {
+            if let Ok(finite) = outcome {
+                outcome = self
+                    .update(Pass::Try, offset, p.kind, p.value, p.grad)
+                    .map(|f| f && finite);
+            }
+            offset += p.value.len();
+        });
+        refuse_unless_finite(self, outcome)?;
+        offset = 0;
+        model.visit(&mut |p: Param<'_>| {
+            let done = self.update(Pass::Apply, offset, p.kind, p.value, p.grad);
+            debug_assert!(done.is_ok(), "the try pass checked every length");
+            offset += p.value.len();
+        });
+        Ok(())
+    }
+
+    /// One step on a single slice of weights with its gradient (state offset 0), all
+    /// or nothing like [`step`](Optimizer::step).
+    ///
+    /// # Errors
+    ///
+    /// As [`step`](Optimizer::step) and [`update`](Optimizer::update).
     fn step_slice(&mut self, value: &mut [f32], grad: &[f32]) -> Result<(), Error> {
         self.begin_step();
-        self.update(0, ParamKind::Weight, value, grad)
+        let outcome = self.update(Pass::Try, 0, ParamKind::Weight, value, grad);
+        refuse_unless_finite(self, outcome)?;
+        self.update(Pass::Apply, 0, ParamKind::Weight, value, grad)
+            .map(|_| ())
+    }
+}
+
+/// Cancels the step begun by `opt` unless the try pass succeeded with finite values.
+fn refuse_unless_finite<O: Optimizer + ?Sized>(
+    opt: &mut O,
+    outcome: Result<bool, Error>,
+) -> Result<(), Error> {
+    match outcome {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            opt.cancel_step();
+            Err(Error::Diverged { loss: f32::NAN })
+        }
+        Err(e) => {
+            opt.cancel_step();
+            Err(e)
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{run, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -71,6 +71,7 @@ pub struct NAdam<const P: usize> {
     first_moment: [f32; P],
     second_moment: [f32; P],
     mu_product: f32,
+    previous_mu_product: f32,
     steps: u32,
 }
 
@@ -121,6 +122,7 @@ impl<const P: usize> NAdam<P> {
             first_moment: [0.0; P],
             second_moment: [0.0; P],
             mu_product: 1.0,
+            previous_mu_product: 1.0,
             steps: 0,
         }
     }
@@ -132,7 +134,7 @@ impl<const P: usize> NAdam<P> {
 
 impl<const P: usize> Optimizer for NAdam<P> {
     const PARAMS: Option<usize> = Some(P);
-    const STATE_BYTES: usize = 2 * 4 * P + 8;
+    const STATE_BYTES: usize = 2 * 4 * P + 12;
 
     fn learning_rate(&self) -> f32 {
         self.config.lr
@@ -144,16 +146,23 @@ impl<const P: usize> Optimizer for NAdam<P> {
 
     fn begin_step(&mut self) {
         self.steps = self.steps.saturating_add(1);
+        self.previous_mu_product = self.mu_product;
         self.mu_product *= self.mu(self.steps as f32);
+    }
+
+    fn cancel_step(&mut self) {
+        self.steps = self.steps.saturating_sub(1);
+        self.mu_product = self.previous_mu_product;
     }
 
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = &self.config;
         let t = self.steps.max(1) as f32;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
@@ -176,6 +185,6 @@ impl<const P: usize> Optimizer for NAdam<P> {
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        run(&rule, value, grad, [m, v])
+        run(pass, &rule, value, grad, [m, v])
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{run, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -145,13 +145,18 @@ impl<const P: usize> Optimizer for RAdam<P> {
         self.steps = self.steps.saturating_add(1);
     }
 
+    fn cancel_step(&mut self) {
+        self.steps = self.steps.saturating_sub(1);
+    }
+
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = &self.config;
         let t = self.steps.max(1) as f32;
         let (beta1, beta2) = c.betas;
@@ -184,6 +189,6 @@ impl<const P: usize> Optimizer for RAdam<P> {
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        run(&rule, value, grad, [m, v])
+        run(pass, &rule, value, grad, [m, v])
     }
 }

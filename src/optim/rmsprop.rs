@@ -1,7 +1,7 @@
 //! RMSProp (PyTorch: `torch.optim.RMSprop`).
 
 use super::{decay, window, Optimizer};
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{run, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -141,13 +141,16 @@ impl<const P: usize> Optimizer for RmsProp<P> {
 
     fn begin_step(&mut self) {}
 
+    fn cancel_step(&mut self) {}
+
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = &self.config;
         let rule = RmsPropRule {
             lr: c.lr,
@@ -161,6 +164,6 @@ impl<const P: usize> Optimizer for RmsProp<P> {
         let s = window(&mut self.square_avg, offset, len)?;
         let gbar = window(&mut self.grad_avg, offset, len)?;
         let b = window(&mut self.momentum_buffer, offset, len)?;
-        run(&rule, value, grad, [s, gbar, b])
+        run(pass, &rule, value, grad, [s, gbar, b])
     }
 }

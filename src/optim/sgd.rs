@@ -1,7 +1,7 @@
 //! Stochastic gradient descent, plain and with momentum (PyTorch: `torch.optim.SGD`).
 
 use super::{decay, window, Optimizer};
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{run, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -107,13 +107,16 @@ impl Optimizer for Sgd {
 
     fn begin_step(&mut self) {}
 
+    fn cancel_step(&mut self) {}
+
     fn update(
         &mut self,
+        pass: Pass,
         _: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let rule = SgdRule {
             lr: self.lr,
             weight_decay: decay(self.weight_decay, self.decay_biases, kind),
@@ -122,7 +125,7 @@ impl Optimizer for Sgd {
             nesterov: false,
             first: true,
         };
-        run::<0, _>(&rule, value, grad, [])
+        run::<0, _>(pass, &rule, value, grad, [])
     }
 }
 
@@ -242,13 +245,18 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
         self.steps = self.steps.saturating_add(1);
     }
 
+    fn cancel_step(&mut self) {
+        self.steps = self.steps.saturating_sub(1);
+    }
+
     fn update(
         &mut self,
+        pass: Pass,
         offset: usize,
         kind: ParamKind,
         value: &mut [f32],
         grad: &[f32],
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = &self.config;
         let rule = SgdRule {
             lr: c.lr,
@@ -259,6 +267,6 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
             first: self.steps <= 1,
         };
         let b = window(&mut self.momentum_buffer, offset, value.len())?;
-        run::<1, _>(&rule, value, grad, [b])
+        run::<1, _>(pass, &rule, value, grad, [b])
     }
 }

@@ -113,8 +113,9 @@ where
         + size_of::<L::Targets>()
         + size_of::<Batch<B, OUT>>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
-    /// three figures above plus the loss and optimizer configuration and a 24-byte
-    /// context (mode, row count, seed).
+    /// three figures above plus bookkeeping: the loss and optimizer configuration, the
+    /// clipping setting, each layer's penalty strengths, and a 24-byte context (mode,
+    /// row count, seed).
     pub const BYTES: usize = size_of::<Self>();
 
     /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
@@ -179,7 +180,7 @@ where
         self.targets = *targets;
         self.model.zero_grad();
         let data = self.accumulate(B, 1.0)?;
-        let penalty = self.update()?;
+        let penalty = self.update(data)?;
         Ok(Risk { data, penalty })
     }
 
@@ -240,12 +241,14 @@ where
             let end = data.len().min(start.saturating_add(group));
             let share = 1.0 / (end - start) as f32;
             self.model.zero_grad();
+            let mut group_loss = 0.0;
             while start < end {
                 let rows = self.load(data, &order, start, end)?;
-                total += self.accumulate(rows, rows as f32 * share)? * rows as f32;
+                group_loss += self.accumulate(rows, rows as f32 * share)? * rows as f32 * share;
                 start += rows;
             }
-            penalty += self.update()?;
+            penalty += self.update(group_loss)?;
+            total += group_loss / share;
             updates += 1;
         }
         let n = data.len() as f32;
@@ -392,8 +395,9 @@ where
 
     /// Adds the penalty gradients, checks that every gradient is finite, clips, and
     /// lets the optimizer update; returns the penalty `λΩ(θ)`. Nothing is updated if a
-    /// gradient is not finite.
-    fn update(&mut self) -> Result<f32, Error> {
+    /// gradient, or a parameter after the update, would not be finite; `loss` is the
+    /// data loss reported in that error.
+    fn update(&mut self, loss: f32) -> Result<f32, Error> {
         let (mut penalty, mut finite) = (0.0, true);
         self.model.visit(&mut |p| {
             if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
@@ -407,13 +411,15 @@ where
             finite &= p.grad.iter().all(|g| g.is_finite());
         });
         if !finite || !penalty.is_finite() {
-            return Err(Error::Diverged { loss: f32::NAN });
+            return Err(Error::Diverged { loss });
         }
         if let Some(clip) = self.clip {
             clip.apply(&mut self.model);
         }
-        self.optimizer.step(&mut self.model);
-        Ok(penalty)
+        match self.optimizer.step(&mut self.model) {
+            Err(Error::Diverged { .. }) => Err(Error::Diverged { loss }),
+            other => other.map(|()| penalty),
+        }
     }
 }
 

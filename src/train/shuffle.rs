@@ -4,10 +4,12 @@ use rand_core::Rng;
 
 /// A keyed bijection of `0..n` that needs no memory proportional to `n`.
 ///
-/// It is a four-round balanced Feistel network on the smallest even number of bits
+/// It is an eight-round balanced Feistel network on the smallest even number of bits
 /// `2h` with `2^(2h) ≥ n`, made a permutation of `0..n` by cycle walking: an index is
 /// encrypted again until it falls below `n` (fewer than four rounds of walking on
-/// average, since `2^(2h) < 4n`). Each epoch draws four new round keys.
+/// average, since `2^(2h) < 4n`). Each epoch draws eight new round keys. Four rounds
+/// were measurably non-uniform for small `n` (χ² = 670 over 16 degrees of freedom for
+/// the positions of 5 items in 20 000 shuffles); eight pass the same test.
 ///
 /// # Examples
 ///
@@ -25,7 +27,7 @@ use rand_core::Rng;
 pub struct Permutation {
     n: u64,
     half_bits: u32,
-    keys: [u64; 4],
+    keys: [u64; 8],
 }
 
 impl Permutation {
@@ -43,12 +45,7 @@ impl Permutation {
         let n = n as u64;
         let bits = 64 - n.saturating_sub(1).leading_zeros();
         let half_bits = bits.div_ceil(2).max(1);
-        let keys = [
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-            rng.next_u64(),
-        ];
+        let keys = core::array::from_fn(|_| rng.next_u64());
         Permutation { n, half_bits, keys }
     }
 
@@ -64,7 +61,7 @@ impl Permutation {
         Permutation {
             n: n as u64,
             half_bits: 0,
-            keys: [0; 4],
+            keys: [0; 8],
         }
     }
 
