@@ -36,6 +36,7 @@ pub struct Dropout {
 
 impl Dropout {
     /// Dropout with drop probability `p`, clamped into `[0, 1)` (NaN counts as 0).
+    /// `const`, so a model with dropout can be a `static`.
     ///
     /// # Examples
     ///
@@ -43,7 +44,7 @@ impl Dropout {
     /// use microtrain::layers::Dropout;
     /// assert_eq!(Dropout::new(0.25).p(), 0.25);
     /// ```
-    pub fn new(p: f32) -> Self {
+    pub const fn new(p: f32) -> Self {
         let p = if p > 0.0 { p.min(0.999_999) } else { 0.0 };
         let threshold = (p as f64 * 4_294_967_296.0) as u32;
         Dropout {

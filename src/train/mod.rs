@@ -114,8 +114,8 @@ where
         + size_of::<Batch<B, OUT>>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
-    /// clipping setting, each layer's penalty strengths, and a 24-byte context (mode,
-    /// row count, seed).
+    /// clipping setting, each layer's penalty strengths, and the context (mode, row
+    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones).
     pub const BYTES: usize = size_of::<Self>();
 
     /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
