@@ -93,8 +93,14 @@ impl Activation {
             Activation::Gelu => {
                 let x2 = x * x;
                 let t = math::tanh(GELU_SCALE * (x + GELU_CUBIC * x2 * x));
+                let sech2 = 1.0 - t * t;
+                // Once tanh saturates (|x| ≳ 10) the second term is exactly 0; skipping
+                // it then also avoids 0·∞ when x² overflows (|x| ≥ 1.8e19).
+                if sech2 == 0.0 {
+                    return 0.5 * (1.0 + t);
+                }
                 let dinner = GELU_SCALE * (1.0 + 3.0 * GELU_CUBIC * x2);
-                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner
+                0.5 * (1.0 + t) + 0.5 * x * sech2 * dinner
             }
         }
     }
