@@ -9,9 +9,21 @@ use std::mem::size_of;
 /// hand count `floats · 4 · P + scalars`.
 fn check<O: Optimizer, C>(p: usize, floats_per_param: usize, scalar_bytes: usize) {
     let name = std::any::type_name::<O>();
-    assert_eq!(O::STATE_BYTES, floats_per_param * 4 * p + scalar_bytes, "{name}: hand count");
-    assert_eq!(size_of::<O>(), size_of::<C>() + O::STATE_BYTES, "{name}: layout");
-    assert_eq!(O::PARAMS, if floats_per_param == 0 { None } else { Some(p) }, "{name}");
+    assert_eq!(
+        O::STATE_BYTES,
+        floats_per_param * 4 * p + scalar_bytes,
+        "{name}: hand count"
+    );
+    assert_eq!(
+        size_of::<O>(),
+        size_of::<C>() + O::STATE_BYTES,
+        "{name}: layout"
+    );
+    assert_eq!(
+        O::PARAMS,
+        if floats_per_param == 0 { None } else { Some(p) },
+        "{name}"
+    );
 }
 
 macro_rules! sizes {
