@@ -15,9 +15,13 @@
 //! with a partial batch whose padding rows carry no gradient.
 
 mod data;
+mod early_stopping;
+mod history;
 mod shuffle;
 
 pub use data::Dataset;
+pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
+pub use history::{Charset, EpochRecord, History, Sparklines, Table};
 pub use shuffle::Permutation;
 
 use crate::kernels;
