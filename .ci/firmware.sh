@@ -5,6 +5,10 @@
 # is built twice: as shipped, and without the `print` feature (no formatting code at
 # all), which also runs and must pass.
 #
+# The host proves the device: examples/xor.rs trains the same network with the same code
+# on the PC, and every loss and prediction the firmware prints must equal the host's, bit
+# for bit (only the first two lines, machine name and RAM figure, may differ).
+#
 # Installs nothing: .ci/run installs the Rust targets, llvm-tools and qemu-system-arm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +29,11 @@ LLVM_SIZE="$llvm_bin/llvm-size"
 LLVM_NM="$llvm_bin/llvm-nm"
 [ -x "$LLVM_SIZE" ] && [ -x "$LLVM_NM" ] ||
     die "llvm-size/llvm-nm not found in $llvm_bin (rustup component add llvm-tools)"
+
+HOST_LOG=$(mktemp)
+DEVICE_LOG=$(mktemp)
+trap 'rm -f "$HOST_LOG" "$DEVICE_LOG"' EXIT
+cargo run --quiet --release --example xor >"$HOST_LOG"
 
 # Cargo reads examples/cortex-m/.cargo/config.toml (runners, -Tlink.x) only from inside.
 cd examples/cortex-m
@@ -56,7 +65,7 @@ size_by_origin() {
             if (name ~ /fmt|flt2dec|bignum|semihosting|panic|begin_unwind|slice_index_fail|div_rem|divmod|Display|Debug|already_borrowed|assert_failed/)
                 kind = "formatting, printing, panics"
             else if (name ~ /^microtrain_cortex_m::/) kind = "firmware (training loop, main)"
-            else if (name ~ /^microtrain::/)          kind = "microtrain kernels"
+            else if (name ~ /^microtrain::/)          kind = "microtrain (kernels, layers, trainer)"
             else if (name ~ /^libm::/)                kind = "libm (tanh)"
             else if (name ~ /mem(cpy|set|clr|move)/)  kind = "memcpy, memset"
             else if (name ~ /^(Reset|__INTERRUPTS|__EXCEPTIONS|__RESET_VECTOR|main|DefaultHandler_|DefaultPreInit|HardFault_)$/)
@@ -89,11 +98,18 @@ for entry in "${TARGETS[@]}"; do
     elf="target/$target/release/$ELF"
     quiet_elf="$NO_PRINT_DIR/$target/release/$ELF"
 
-    if run_qemu "$machine" "$cpu" "$elf"; then
+    if run_qemu "$machine" "$cpu" "$elf" >"$DEVICE_LOG"; then
         summary+=("PASS  $target on $machine")
     else
         code=$?
         summary+=("FAIL  $target on $machine (exit $code)")
+        status=1
+    fi
+    cat "$DEVICE_LOG"
+    if diff <(tail -n +3 "$HOST_LOG") <(tail -n +3 "$DEVICE_LOG"); then
+        summary+=("PASS  $target on $machine prints the host's losses and outputs, bit for bit")
+    else
+        summary+=("FAIL  $target on $machine differs from the host (diff above)")
         status=1
     fi
     # The build without printing reports through its exit status alone.
