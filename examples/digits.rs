@@ -17,9 +17,10 @@
 //! 2. builds `64 → 32 ReLU → dropout → 10` with He initialisation, prints the RAM the
 //!    whole trainer needs, and the initial loss beside `ln 10`, the loss of uniform
 //!    guessing, which an untrained classifier should be near;
-//! 3. trains with softmax cross-entropy and plain mini-batch SGD, printing the training
-//!    and validation loss after every epoch, and keeps the weights of the epoch with
-//!    the lowest validation loss;
+//! 3. trains with softmax cross-entropy and plain mini-batch SGD under a warm-up and
+//!    cosine learning-rate schedule, prints the training and validation loss after every
+//!    epoch and keeps them in a `History`, and with an `EarlyStopper` restores the
+//!    weights of the epoch with the lowest validation loss;
 //! 4. plots both loss curves (always plot your losses), then judges the kept weights
 //!    once on the test set: accuracy, confusion matrix, and some digits drawn in ASCII
 //!    with what the network read.
@@ -30,8 +31,11 @@
 use microtrain::init::{init_params, Init};
 use microtrain::layers::{Dense, Dropout, Params, Relu};
 use microtrain::loss::CrossEntropy;
-use microtrain::optim::Sgd;
-use microtrain::train::{Dataset, Permutation, Trainer};
+use microtrain::optim::{Optimizer, Sgd};
+use microtrain::schedule::{Cosine, Scheduler, Sequential};
+use microtrain::train::{
+    Dataset, Decision, EarlyStopper, EarlyStopping, EpochRecord, History, Permutation, Trainer,
+};
 use microtrain::{kernels, seq, Batch, MatMut, MatRef, Seq};
 use rand_core::SeedableRng;
 use rand_pcg::Pcg32;
@@ -62,8 +66,14 @@ const TEST: usize = 200;
 const BATCH: usize = 32;
 /// Passes over the training set.
 const EPOCHS: usize = 40;
-/// Step size of plain SGD.
+/// Peak step size of plain SGD, reached after the warm-up and then annealed.
 const LEARNING_RATE: f32 = 0.1;
+/// The warm-up starts at this fraction of [`LEARNING_RATE`] ...
+const WARMUP_FACTOR: f32 = 0.1;
+/// ... and reaches it linearly after this many epochs.
+const WARMUP_EPOCHS: u32 = 3;
+/// Early stopping: epochs without a better validation loss before training stops.
+const PATIENCE: u32 = 8;
 /// Probability that dropout zeroes a hidden unit during training.
 const DROPOUT: f32 = 0.1;
 /// Seed of the split, the initial weights, the batch order and the dropout masks.
@@ -186,12 +196,6 @@ fn probabilities(z: &[f32; CLASSES]) -> Result<[f32; CLASSES], microtrain::Error
     Ok(p)
 }
 
-/// One epoch's figures.
-struct Record {
-    train_loss: f32,
-    validation_loss: f32,
-}
-
 /// A line chart of several series over epochs `1..=n`, on a logarithmic loss axis.
 /// Each series is drawn with its own mark; where two meet, `#`.
 fn plot(series: &[(&str, char, Vec<f32>)], height: usize) -> String {
@@ -308,7 +312,9 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
          He-normal init, softmax cross-entropy"
     );
     println!(
-        "training: plain SGD, learning rate {LEARNING_RATE}, mini-batches of {BATCH}, {EPOCHS} epochs\n"
+        "training: plain SGD in mini-batches of {BATCH}, at most {EPOCHS} epochs; learning rate warmed up \
+         linearly from {WARMUP_FACTOR} x {LEARNING_RATE} over {WARMUP_EPOCHS} epochs, then cosine-annealed; \
+         early stopping after {PATIENCE} epochs without a better validation loss\n"
     );
     let config_bytes = DigitsTrainer::BYTES
         - DigitsTrainer::PARAM_BYTES
@@ -342,42 +348,54 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
         (CLASSES as f32).ln()
     );
 
-    // 3. Training.
-    println!("epoch | train loss | val loss | val acc |");
-    println!("------+------------+----------+---------+");
-    let mut history: Vec<Record> = Vec::with_capacity(EPOCHS);
-    let mut best = (0, f32::INFINITY, trainer.model);
+    // 3. Training: a linear warm-up into cosine annealing of the learning rate, the
+    //    training history kept, and early stopping on the validation loss, which keeps
+    //    a copy of the best weights.
+    let schedule = Sequential::warmup(
+        WARMUP_FACTOR,
+        WARMUP_EPOCHS,
+        Cosine::new(LEARNING_RATE, EPOCHS as u32),
+    );
+    let mut scheduler = Scheduler::start(schedule, &mut trainer.optimizer);
+    let mut stopper = EarlyStopper::<{ Net::COUNT }>::new(EarlyStopping::new().patience(PATIENCE));
+    let mut history = History::<EPOCHS>::new();
+    println!("epoch |     lr | train loss | val loss | val acc |");
+    println!("------+--------+------------+----------+---------+");
     let training = Instant::now();
-    for epoch in 1..=EPOCHS {
+    for epoch in 1..=EPOCHS as u32 {
+        let lr = trainer.optimizer.learning_rate();
         let risk = trainer.epoch(&train, &mut rng)?;
         let val = trainer.evaluate(&validation)?;
-        let improved = val.loss < best.1;
-        if improved {
-            best = (epoch, val.loss, trainer.model);
-        }
+        history.push(EpochRecord::new(epoch, risk, val, lr));
+        let decision = stopper.update(val.loss, &mut trainer.model);
         println!(
-            "{epoch:5} | {:10.4} | {:8.4} | {:6.1}% |{}",
+            "{epoch:5} | {lr:.4} | {:10.4} | {:8.4} | {:6.1}% |{}",
             risk.data,
             val.loss,
             100.0 * val.accuracy.unwrap_or(0.0),
-            if improved { " best so far" } else { "" }
+            match decision {
+                Decision::Improved => " best so far",
+                Decision::Stop { .. } => " no improvement for the patience: stop",
+                Decision::Wait { .. } => "",
+            }
         );
-        history.push(Record {
-            train_loss: risk.data,
-            validation_loss: val.loss,
-        });
+        if decision.should_stop() {
+            break;
+        }
+        scheduler.step(&mut trainer.optimizer);
     }
     let training_time = training.elapsed();
     println!(
         "\ntrain loss: mean over the epoch's mini-batches, dropout on; validation: after the epoch, dropout off"
     );
+    stopper.restore(&mut trainer.model)?;
+    // The stopper counts epochs from 0; the table counts from 1.
+    let (best_epoch, best_loss) = stopper.best().map_or((0, f32::NAN), |(e, l)| (e + 1, l));
     println!(
-        "trained {EPOCHS} epochs in {:.2} s; keeping the weights of epoch {} (lowest validation loss {:.4})\n",
+        "trained {} epochs in {:.2} s; restored the weights of epoch {best_epoch} (lowest validation loss {best_loss:.4})\n",
+        history.len(),
         training_time.as_secs_f64(),
-        best.0,
-        best.1
     );
-    trainer.model = best.2;
 
     // 4. Loss curves.
     println!("loss curves:\n");
