@@ -72,6 +72,86 @@ impl Lane for f32x8 {
     }
 }
 
+/// Weight decay as the optimizers apply it before their update: decoupled
+/// `θ ← θ·(1 − ηλ)` (AdamW, Loshchilov & Hutter) and/or the L2 term `g ← g + λθ`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::Decay;
+/// let d = Decay::new(0.1, false, 0.5);
+/// assert_eq!(d.apply(2.0f32, 1.0f32), (2.0, 1.2)); // L2: g + λθ
+/// let d = Decay::new(0.1, true, 0.5);
+/// assert_eq!(d.apply(2.0f32, 1.0f32), (1.9, 1.0)); // decoupled: θ(1 − ηλ)
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Decay {
+    /// `λ` of the L2 term added to the gradient (0 when decoupled).
+    pub l2: f32,
+    /// The factor `1 − ηλ` that scales the parameter (1 unless decoupled).
+    pub factor: f32,
+}
+
+impl Decay {
+    /// Weight decay `weight_decay` at learning rate `lr`, decoupled or as L2.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::kernels::optim::Decay;
+    /// assert_eq!(Decay::new(0.0, true, 0.1), Decay { l2: 0.0, factor: 1.0 });
+    /// ```
+    pub fn new(weight_decay: f32, decoupled: bool, lr: f32) -> Self {
+        if decoupled {
+            Decay {
+                l2: 0.0,
+                factor: 1.0 - lr * weight_decay,
+            }
+        } else {
+            Decay {
+                l2: weight_decay,
+                factor: 1.0,
+            }
+        }
+    }
+
+    /// The decayed parameter and gradient `(θ', g')`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Decay`].
+    #[inline(always)]
+    pub fn apply<L: Lane>(&self, p: L, g: L) -> (L, L) {
+        let p = if self.factor != 1.0 {
+            p * L::splat(self.factor)
+        } else {
+            p
+        };
+        let g = if self.l2 != 0.0 {
+            g + L::splat(self.l2) * p
+        } else {
+            g
+        };
+        (p, g)
+    }
+}
+
+/// Adam's moment estimates, as PyTorch updates them:
+/// `m ← m + (1 − β₁)(g − m)` (its `lerp`) and `v ← β₂v + (1 − β₂)g²`.
+///
+/// # Examples
+///
+/// ```
+/// let (m, v) = microtrain::kernels::optim::moments(0.0f32, 0.0f32, 2.0, 0.5, 0.75);
+/// assert_eq!((m, v), (1.0, 1.0));
+/// ```
+#[inline(always)]
+pub fn moments<L: Lane>(m: L, v: L, g: L, beta1: f32, beta2: f32) -> (L, L) {
+    let m = m + L::splat(1.0 - beta1) * (g - m);
+    let v = v * L::splat(beta2) + L::splat(1.0 - beta2) * g * g;
+    (m, v)
+}
+
 /// An element-wise update of a parameter `p` from its gradient `g` and `S` state
 /// values, returning the new parameter and state.
 ///

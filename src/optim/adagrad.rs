@@ -109,21 +109,8 @@ impl<const P: usize> Optimizer for Adagrad<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 4 * P + 4;
 
-    fn learning_rate(&self) -> f32 {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.config.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.steps = self.steps.saturating_add(1);
-    }
-
-    fn cancel_step(&mut self) {
-        self.steps = self.steps.saturating_sub(1);
-    }
+    config_learning_rate!();
+    counted_steps!();
 
     fn update(
         &mut self,

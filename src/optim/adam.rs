@@ -2,7 +2,7 @@
 
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{run, Lane, Pass, Rule};
+use crate::kernels::optim::{moments, run, Decay, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -104,8 +104,7 @@ struct AdamRule {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    l2: f32,
-    decoupled_factor: f32,
+    decay: Decay,
     step_size: f32,
     bias_correction2_sqrt: f32,
     amsgrad: bool,
@@ -113,18 +112,8 @@ struct AdamRule {
 
 impl Rule<3> for AdamRule {
     fn apply<L: Lane>(&self, p: L, g: L, [m, v, v_max]: [L; 3]) -> (L, [L; 3]) {
-        let p = if self.decoupled_factor != 1.0 {
-            p * L::splat(self.decoupled_factor)
-        } else {
-            p
-        };
-        let g = if self.l2 != 0.0 {
-            g + L::splat(self.l2) * p
-        } else {
-            g
-        };
-        let m = m + L::splat(1.0 - self.beta1) * (g - m);
-        let v = v * L::splat(self.beta2) + L::splat(1.0 - self.beta2) * g * g;
+        let (p, g) = self.decay.apply(p, g);
+        let (m, v) = moments(m, v, g, self.beta1, self.beta2);
         let v_max = if self.amsgrad { v_max.max(v) } else { v_max };
         let v_used = if self.amsgrad { v_max } else { v };
         let denom = v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps);
@@ -189,21 +178,8 @@ impl<const P: usize> Optimizer for Adam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 3 * 4 * P + 4;
 
-    fn learning_rate(&self) -> f32 {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.config.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.steps = self.steps.saturating_add(1);
-    }
-
-    fn cancel_step(&mut self) {
-        self.steps = self.steps.saturating_sub(1);
-    }
+    config_learning_rate!();
+    counted_steps!();
 
     fn update(
         &mut self,
@@ -220,12 +196,7 @@ impl<const P: usize> Optimizer for Adam<P> {
             beta1: c.betas.0,
             beta2: c.betas.1,
             eps: c.eps,
-            l2: if c.decoupled_weight_decay { 0.0 } else { wd },
-            decoupled_factor: if c.decoupled_weight_decay {
-                1.0 - c.lr * wd
-            } else {
-                1.0
-            },
+            decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
             step_size: c.lr / (1.0 - math::powf(c.betas.0, t)),
             bias_correction2_sqrt: math::sqrt(1.0 - math::powf(c.betas.1, t)),
             amsgrad: c.amsgrad,

@@ -17,6 +17,32 @@
 //! default (PyTorch's behaviour); set it to `false` to decay weights only. The seed's
 //! L1/L2 penalties themselves live in [`Penalty`](crate::layers::Penalty).
 
+/// The [`Optimizer`] methods that read and set `self.config.lr`.
+macro_rules! config_learning_rate {
+    () => {
+        fn learning_rate(&self) -> f32 {
+            self.config.lr
+        }
+
+        fn set_learning_rate(&mut self, lr: f32) {
+            self.config.lr = lr;
+        }
+    };
+}
+
+/// The [`Optimizer`] methods that count steps in `self.steps`.
+macro_rules! counted_steps {
+    () => {
+        fn begin_step(&mut self) {
+            self.steps = self.steps.saturating_add(1);
+        }
+
+        fn cancel_step(&mut self) {
+            self.steps = self.steps.saturating_sub(1);
+        }
+    };
+}
+
 mod adagrad;
 mod adam;
 mod nadam;

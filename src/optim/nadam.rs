@@ -2,7 +2,7 @@
 
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{run, Lane, Pass, Rule};
+use crate::kernels::optim::{moments, run, Decay, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -79,8 +79,7 @@ struct NAdamRule {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    l2: f32,
-    decoupled_factor: f32,
+    decay: Decay,
     bias_correction2: f32,
     grad_coef: f32,
     momentum_coef: f32,
@@ -88,18 +87,8 @@ struct NAdamRule {
 
 impl Rule<2> for NAdamRule {
     fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
-        let p = if self.decoupled_factor != 1.0 {
-            p * L::splat(self.decoupled_factor)
-        } else {
-            p
-        };
-        let g = if self.l2 != 0.0 {
-            g + L::splat(self.l2) * p
-        } else {
-            g
-        };
-        let m = m + L::splat(1.0 - self.beta1) * (g - m);
-        let v = v * L::splat(self.beta2) + L::splat(1.0 - self.beta2) * g * g;
+        let (p, g) = self.decay.apply(p, g);
+        let (m, v) = moments(m, v, g, self.beta1, self.beta2);
         let denom = (v / L::splat(self.bias_correction2)).sqrt() + L::splat(self.eps);
         let p = p + L::splat(self.grad_coef) * (g / denom);
         let p = p + L::splat(self.momentum_coef) * (m / denom);
@@ -136,13 +125,7 @@ impl<const P: usize> Optimizer for NAdam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 2 * 4 * P + 12;
 
-    fn learning_rate(&self) -> f32 {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.config.lr = lr;
-    }
+    config_learning_rate!();
 
     fn begin_step(&mut self) {
         self.steps = self.steps.saturating_add(1);
@@ -172,12 +155,7 @@ impl<const P: usize> Optimizer for NAdam<P> {
             beta1: c.betas.0,
             beta2: c.betas.1,
             eps: c.eps,
-            l2: if c.decoupled_weight_decay { 0.0 } else { wd },
-            decoupled_factor: if c.decoupled_weight_decay {
-                1.0 - c.lr * wd
-            } else {
-                1.0
-            },
+            decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
             bias_correction2: 1.0 - math::powf(c.betas.1, t),
             grad_coef: -c.lr * (1.0 - mu) / (1.0 - self.mu_product),
             momentum_coef: -c.lr * mu_next / (1.0 - self.mu_product * mu_next),

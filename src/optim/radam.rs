@@ -2,7 +2,7 @@
 
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{run, Lane, Pass, Rule};
+use crate::kernels::optim::{moments, run, Decay, Lane, Pass, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -76,8 +76,7 @@ struct RAdamRule {
     beta1: f32,
     beta2: f32,
     eps: f32,
-    l2: f32,
-    decoupled_factor: f32,
+    decay: Decay,
     bias_correction1: f32,
     lr: f32,
     /// `Some((r, √(1 − β₂ᵗ)))` when `ρₜ > 5`.
@@ -86,18 +85,8 @@ struct RAdamRule {
 
 impl Rule<2> for RAdamRule {
     fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
-        let p = if self.decoupled_factor != 1.0 {
-            p * L::splat(self.decoupled_factor)
-        } else {
-            p
-        };
-        let g = if self.l2 != 0.0 {
-            g + L::splat(self.l2) * p
-        } else {
-            g
-        };
-        let m = m + L::splat(1.0 - self.beta1) * (g - m);
-        let v = v * L::splat(self.beta2) + L::splat(1.0 - self.beta2) * g * g;
+        let (p, g) = self.decay.apply(p, g);
+        let (m, v) = moments(m, v, g, self.beta1, self.beta2);
         let m_hat = m / L::splat(self.bias_correction1);
         let p = match self.rectified {
             Some((r, bc2_sqrt)) => {
@@ -133,21 +122,8 @@ impl<const P: usize> Optimizer for RAdam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 2 * 4 * P + 4;
 
-    fn learning_rate(&self) -> f32 {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.config.lr = lr;
-    }
-
-    fn begin_step(&mut self) {
-        self.steps = self.steps.saturating_add(1);
-    }
-
-    fn cancel_step(&mut self) {
-        self.steps = self.steps.saturating_sub(1);
-    }
+    config_learning_rate!();
+    counted_steps!();
 
     fn update(
         &mut self,
@@ -176,12 +152,7 @@ impl<const P: usize> Optimizer for RAdam<P> {
             beta1,
             beta2,
             eps: c.eps,
-            l2: if c.decoupled_weight_decay { 0.0 } else { wd },
-            decoupled_factor: if c.decoupled_weight_decay {
-                1.0 - c.lr * wd
-            } else {
-                1.0
-            },
+            decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
             bias_correction1: 1.0 - math::powf(beta1, t),
             lr: c.lr,
             rectified,

@@ -131,13 +131,7 @@ impl<const P: usize> Optimizer for RmsProp<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 3 * 4 * P;
 
-    fn learning_rate(&self) -> f32 {
-        self.config.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.config.lr = lr;
-    }
+    config_learning_rate!();
 
     fn begin_step(&mut self) {}
 
