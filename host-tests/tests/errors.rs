@@ -7,7 +7,7 @@ use microtrain::kernels::optim::Pass;
 use microtrain::kernels::{self, Accumulate, Activation};
 use microtrain::layers::{Dense, ParamKind, Params, Tanh};
 use microtrain::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
-use microtrain::optim::{Optimizer, Sgd};
+use microtrain::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdMomentum, SgdMomentumConfig};
 use microtrain::train::{Dataset, Trainer};
 use microtrain::{seq, Batch, Error, MatMut, MatRef, Matrix, Seq};
 use rand_pcg::rand_core::SeedableRng;
@@ -583,6 +583,57 @@ fn optimizer_update_length_error() {
         Err(Error::Length { .. })
     ));
     assert_eq!(w, [1.0, 2.0, 3.0], "nothing is updated");
+}
+
+/// A slice that reaches past a stateful optimizer's state is refused, and the refused
+/// step is not counted: the next good step is the optimizer's first.
+#[test]
+fn optimizer_state_too_small_is_an_error() {
+    let cfg = AdamConfig {
+        lr: 0.1,
+        ..Default::default()
+    };
+    let mut adam = Adam::<2>::new(cfg);
+    let mut w = [1.0f32, 2.0, 3.0];
+    assert_eq!(
+        adam.step_slice(&mut w, &[1.0, 1.0, 1.0]),
+        Err(Error::Length {
+            what: "parameters past the optimizer state",
+            expected: 2,
+            found: 3
+        })
+    );
+    assert_eq!(w, [1.0, 2.0, 3.0], "nothing is updated");
+    assert_eq!(adam.steps(), 0, "the refused step is not counted");
+    let mut v = [1.0f32, 2.0];
+    adam.step_slice(&mut v, &[1.0, 1.0]).unwrap();
+    let mut fresh = Adam::<2>::new(cfg);
+    let mut u = [1.0f32, 2.0];
+    fresh.step_slice(&mut u, &[1.0, 1.0]).unwrap();
+    assert_eq!(v, u);
+}
+
+/// A stateful optimizer refuses an update that would overflow, all or nothing: neither
+/// the parameters nor its state or step count change.
+#[test]
+fn optimizer_refuses_an_overflowing_step_and_keeps_its_state() {
+    let cfg = SgdMomentumConfig {
+        lr: 4.0,
+        momentum: 0.9,
+        ..Default::default()
+    };
+    let mut opt = SgdMomentum::<3>::new(cfg);
+    let mut w = [1.0f32, 2.0, 3.0];
+    opt.step_slice(&mut w, &[1.0, 1.0, 1.0]).unwrap();
+    let (w0, b0) = (w, *opt.momentum_buffer());
+    // b stays finite (about f32::MAX), but θ − 4b overflows.
+    let refused = opt.step_slice(&mut w, &[0.0, f32::MAX, f32::MAX]);
+    assert!(
+        matches!(refused, Err(Error::Diverged { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(w, w0);
+    assert_eq!(*opt.momentum_buffer(), b0);
 }
 
 /// Every error prints what was wrong.
