@@ -9,9 +9,9 @@
 //! where `c₀` is `+0.0` for [`Accumulate::Overwrite`] and the old `C[i][j]` for
 //! [`Accumulate::Add`], every product `p_k` is rounded to `f32` before it is added, and
 //! the sum runs over `k` in increasing order. That is the canonical evaluation order:
-//! the SIMD path vectorises across `j` (sixteen columns of `C` at a time), so each
-//! lane performs exactly the scalar sequence above and the two paths agree bit for bit.
-//! No fused multiply-add is used.
+//! the SIMD path vectorises across `j` (each lane of a vector is one column of `C`), so
+//! each lane performs exactly the scalar sequence above and the two paths agree bit for
+//! bit. No fused multiply-add is used.
 //!
 //! | function       | `a(i, k)`     | `b(k, j)`     | PyTorch          |
 //! |----------------|---------------|---------------|------------------|
@@ -19,22 +19,129 @@
 //! | [`matmul_bt`]  | `A[i][k]`     | `B[j][k]`     | `a @ b.T`        |
 //! | [`matmul_at`]  | `A[k][i]`     | `B[k][j]`     | `a.T @ b`        |
 //!
-//! Blocking: `C` is cut into column panels of [`NR`] columns; `k` into chunks of
-//! [`KC`]. For each (panel, chunk) the needed part of `B` is packed once into a
-//! `KC × NR` buffer on the stack (4 KiB at most), then every block of `MR` rows of `C`
-//! is updated from it with `MR × NR` accumulators held in registers. Storing `C` between
-//! chunks and loading it again is exact, so chunking does not change the result.
+//! # Blocking of the SIMD path
+//!
+//! ```text
+//! panels:  for each panel of NR columns j0 .. j0 + NR of C
+//! chunks:    for each chunk of KC values k0 .. k0 + KC of k
+//!              pack b(k, j) of the chunk and the panel into KC × NR on the stack (4 KiB)
+//! rows:        for each block of MR rows i0 .. i0 + MR of C
+//! tile:          MR × NR accumulators in registers, loaded from C (or zero)
+//!                for k in the chunk: acc[r] = acc[r] + splat(a(i0 + r, k)) · panel[k]
+//!                store the accumulators to C
+//! ```
+//!
+//! Storing `C` between chunks and loading it again is exact, and every lane still adds
+//! its products in increasing `k`, so the blocking does not change a single bit. `B` is
+//! packed because `A·Bᵀ` reads it across its rows (the packing transposes 8 × 8 or
+//! 4 × 4 squares through registers) and because a panel's last columns need zero lanes;
+//! `A` is read in place. The tile shape is chosen per target ([`NR`] = `LANES · VECTORS`,
+//! `KC` = 1024 / `NR`, so the packed panel is always 4 KiB):
+//!
+//! | target                      | vector   | `MR × NR` | accumulators          |
+//! |-----------------------------|----------|-----------|-----------------------|
+//! | `avx512f`                   | `f32x16` | 4 × 32    | 8 of 32 `zmm`         |
+//! | `avx` (no `avx512f`)        | `f32x8`  | 4 × 16    | 8 of 16 `ymm`         |
+//! | `sse2` / `neon` / `simd128` | `f32x4`  | 4 × 8     | 8 of 16 or 32 vectors |
+//! | anything else (Cortex-M)    | `f32x4`  | 4 × 4     | 16 of 32 `s` registers|
+//!
+//! Eight accumulators already hide the latency of the adds (each is updated once per
+//! `2 · 8` vector instructions); larger tiles measured no faster on x86-64 and spill on
+//! 16-register targets. A panel whose columns fit one vector is computed one vector wide.
+//!
+//! Without fused multiply-add every product costs a multiply and an add, two vector
+//! instructions where FMA needs one. On a core with two vector ports this path can at
+//! best reach half the FLOP rate of an FMA kernel of the same width.
 
 use super::{Accumulate, Path};
 use crate::{Error, MatMut, MatRef};
-use wide::f32x16;
+use tile_shape::{Block, Lanes, MR, VECTORS};
 
-/// Columns of `C` per SIMD panel: one 16-lane vector.
-pub const NR: usize = 16;
-/// Values of `k` per packed chunk of `B`.
-pub const KC: usize = 64;
-/// Rows of `C` per register tile.
-const MR: usize = 4;
+/// The register tile for targets with AVX-512.
+#[cfg(target_feature = "avx512f")]
+mod tile_shape {
+    /// One vector: 16 columns of `C`.
+    pub(super) type Lanes = wide::f32x16;
+    /// The square that packing transposes through registers.
+    pub(super) type Block = wide::f32x8;
+    /// Vectors per row of the register tile.
+    pub(super) const VECTORS: usize = 2;
+    /// Rows of `C` per register tile.
+    pub(super) const MR: usize = 4;
+}
+
+/// The register tile for targets with AVX but not AVX-512.
+#[cfg(all(target_feature = "avx", not(target_feature = "avx512f")))]
+mod tile_shape {
+    /// One vector: 8 columns of `C`.
+    pub(super) type Lanes = wide::f32x8;
+    /// The square that packing transposes through registers.
+    pub(super) type Block = wide::f32x8;
+    /// Vectors per row of the register tile.
+    pub(super) const VECTORS: usize = 2;
+    /// Rows of `C` per register tile.
+    pub(super) const MR: usize = 4;
+}
+
+/// The register tile for 128-bit SIMD targets (x86-64 baseline, aarch64, wasm).
+#[cfg(all(
+    not(target_feature = "avx"),
+    any(
+        target_feature = "sse2",
+        target_feature = "neon",
+        target_feature = "simd128"
+    )
+))]
+mod tile_shape {
+    /// One vector: 4 columns of `C`.
+    pub(super) type Lanes = wide::f32x4;
+    /// The square that packing transposes through registers.
+    pub(super) type Block = wide::f32x4;
+    /// Vectors per row of the register tile.
+    pub(super) const VECTORS: usize = 2;
+    /// Rows of `C` per register tile.
+    pub(super) const MR: usize = 4;
+}
+
+/// The register tile for targets without SIMD (Cortex-M: 32 single-precision registers).
+#[cfg(not(any(
+    target_feature = "avx",
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+)))]
+mod tile_shape {
+    /// Four columns of `C`, computed one lane at a time.
+    pub(super) type Lanes = wide::f32x4;
+    /// The square that packing transposes.
+    pub(super) type Block = wide::f32x4;
+    /// Vectors per row of the register tile.
+    pub(super) const VECTORS: usize = 1;
+    /// Rows of `C` per register tile.
+    pub(super) const MR: usize = 4;
+}
+
+/// Columns of `C` per vector.
+const LANES: usize = core::mem::size_of::<Lanes>() / core::mem::size_of::<f32>();
+/// Rows and columns of the squares that packing transposes.
+const BLOCK: usize = core::mem::size_of::<Block>() / core::mem::size_of::<f32>();
+/// Columns of `C` per panel: `VECTORS` vectors.
+pub const NR: usize = LANES * VECTORS;
+/// Values of `k` per packed chunk of `B`: the packed `KC × NR` panel takes 4 KiB.
+pub const KC: usize = 1024 / NR;
+
+const _: () = assert!(
+    VECTORS == 1 || VECTORS == 2,
+    "a panel is one or two vectors wide"
+);
+const _: () = assert!(
+    1 <= MR && MR <= 8,
+    "leftover rows are done in blocks of 4, 2, 1"
+);
+const _: () = assert!(
+    LANES.is_multiple_of(BLOCK),
+    "a transposed square stays inside one vector"
+);
 
 /// Where the `B` operand keeps element `b(k, j)`.
 #[derive(Clone, Copy)]
@@ -85,7 +192,7 @@ pub(crate) fn matmul_on(
     b: MatRef<'_>,
     mode: Accumulate,
 ) -> Result<(), Error> {
-    let (m, k, n) = check(&c, (a.rows(), a.cols()), (b.rows(), b.cols()), "A·B")?;
+    let (m, k, n) = check(&c, (a.rows(), a.cols()), (b.rows(), b.cols()), AB)?;
     run(
         path,
         c,
@@ -136,7 +243,7 @@ pub(crate) fn matmul_bt_on(
     b: MatRef<'_>,
     mode: Accumulate,
 ) -> Result<(), Error> {
-    let (m, k, n) = check(&c, (a.rows(), a.cols()), (b.cols(), b.rows()), "A·Bᵀ")?;
+    let (m, k, n) = check(&c, (a.rows(), a.cols()), (b.cols(), b.rows()), ABT)?;
     run(
         path,
         c,
@@ -187,7 +294,7 @@ pub(crate) fn matmul_at_on(
     b: MatRef<'_>,
     mode: Accumulate,
 ) -> Result<(), Error> {
-    let (m, k, n) = check(&c, (a.cols(), a.rows()), (b.rows(), b.cols()), "Aᵀ·B")?;
+    let (m, k, n) = check(&c, (a.cols(), a.rows()), (b.rows(), b.cols()), ATB)?;
     run(
         path,
         c,
@@ -203,19 +310,36 @@ pub(crate) fn matmul_at_on(
     Ok(())
 }
 
-/// Checks `C: M × N`, `op(A): M × K`, `op(B): K × N` and returns `(M, K, N)`.
+/// The names of the three dimensions a product checks, in the order rows of `C`,
+/// columns of `C`, inner dimension.
+type DimensionNames = [&'static str; 3];
+
+const AB: DimensionNames = [
+    "A·B: rows of A and C",
+    "A·B: columns of B and C",
+    "A·B: columns of A and rows of B",
+];
+const ABT: DimensionNames = [
+    "A·Bᵀ: rows of A and C",
+    "A·Bᵀ: rows of B and columns of C",
+    "A·Bᵀ: columns of A and B",
+];
+const ATB: DimensionNames = [
+    "Aᵀ·B: columns of A and rows of C",
+    "Aᵀ·B: columns of B and C",
+    "Aᵀ·B: rows of A and B",
+];
+
+/// Checks `C: M × N`, `op(A): M × K`, `op(B): K × N` and returns `(M, K, N)`; an error
+/// names the dimension that disagrees.
 fn check(
     c: &MatMut<'_>,
     (am, ak): (usize, usize),
     (bk, bn): (usize, usize),
-    what: &'static str,
+    names: DimensionNames,
 ) -> Result<(usize, usize, usize), Error> {
-    let dims = [
-        (am, c.rows(), "rows of C"),
-        (bn, c.cols(), "columns of C"),
-        (ak, bk, "inner dimension"),
-    ];
-    for (expected, found, _) in dims {
+    let dims = [(am, c.rows()), (bn, c.cols()), (ak, bk)];
+    for ((expected, found), what) in dims.into_iter().zip(names) {
         if expected != found {
             return Err(Error::Shape {
                 what,
@@ -282,7 +406,19 @@ fn scalar(
     }
 }
 
-/// The SIMD path: packed `B` panels, `MR × NR` register tiles.
+/// The operands of one product as the SIMD path reads them.
+#[derive(Clone, Copy)]
+struct Operands<'a> {
+    a: &'a [f32],
+    al: ALayout,
+    b: &'a [f32],
+    bl: BLayout,
+    m: usize,
+    k: usize,
+    n: usize,
+}
+
+/// The SIMD path: packed `B` panels, `MR × NR` register tiles (see the module docs).
 #[allow(clippy::too_many_arguments)]
 fn simd(
     c: &mut [f32],
@@ -295,139 +431,247 @@ fn simd(
     n: usize,
     mode: Accumulate,
 ) {
-    let mut panel = [f32x16::ZERO; KC];
-    // Column panels of C.
+    if k == 0 {
+        if mode == Accumulate::Overwrite {
+            c.fill(0.0);
+        }
+        return;
+    }
+    let ops = Operands {
+        a,
+        al,
+        b,
+        bl,
+        m,
+        k,
+        n,
+    };
+    let mut buffer = [Lanes::ZERO; KC * VECTORS];
+    // Loop "panels": columns j0 .. j0 + nc of C. A (last) panel that fits one vector is
+    // packed and computed one vector wide.
     for j0 in (0..n).step_by(NR) {
         let nc = NR.min(n - j0);
-        if k == 0 && matches!(mode, Accumulate::Overwrite) {
-            for row in c.chunks_exact_mut(n) {
-                row[j0..j0 + nc].fill(0.0);
-            }
-            continue;
-        }
-        // Chunks of k; the first chunk starts from zero or from C, later ones from C.
-        for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
-            pack_b(&mut panel[..kc], b, bl, k, n, k0, j0, nc);
-            let from_c = k0 > 0 || matches!(mode, Accumulate::Add);
-            let panel = &panel[..kc];
-            // Row blocks of C.
-            let mut i0 = 0;
-            while i0 + MR <= m {
-                tile::<MR>(c, n, i0, j0, nc, a, al, m, k, k0, panel, from_c);
-                i0 += MR;
-            }
-            while i0 < m {
-                tile::<1>(c, n, i0, j0, nc, a, al, m, k, k0, panel, from_c);
-                i0 += 1;
-            }
+        if nc <= LANES {
+            chunks::<1>(c, &ops, &mut buffer, j0, nc, mode);
+        } else {
+            chunks::<VECTORS>(c, &ops, &mut buffer, j0, nc, mode);
         }
     }
 }
 
-/// Packs `b(k0 + kk, j0 + l)` for `kk < panel.len()`, `l < nc` into `panel[kk]` lane
-/// `l`; lanes `l ≥ nc` are zero.
-#[allow(clippy::too_many_arguments)]
-fn pack_b(
-    panel: &mut [f32x16],
-    b: &[f32],
-    bl: BLayout,
-    k: usize,
-    n: usize,
-    k0: usize,
+/// Loop "chunks": the panel of columns `j0 .. j0 + nc`, `W` vectors wide, for `k` in
+/// chunks of `KC · VECTORS / W`. The first chunk starts from zero or from `C`, later ones
+/// from what the previous chunk stored in `C`.
+fn chunks<const W: usize>(
+    c: &mut [f32],
+    ops: &Operands<'_>,
+    buffer: &mut [Lanes; KC * VECTORS],
     j0: usize,
     nc: usize,
+    mode: Accumulate,
 ) {
-    match bl {
+    // A narrower panel fits more values of k into the same buffer.
+    let kc_max = KC * VECTORS / W;
+    for k0 in (0..ops.k).step_by(kc_max) {
+        let kc = kc_max.min(ops.k - k0);
+        let from_c = k0 > 0 || mode == Accumulate::Add;
+        let panel = pack_b::<W>(buffer, ops, k0, kc, j0, nc);
+        rows::<W>(c, ops, panel, k0, j0, nc, from_c);
+    }
+}
+
+/// Packs `b(k0 + kk, j0 + l)` for `kk < kc`, `l < nc` into lane `l % LANES` of vector
+/// `l / LANES` of `panel[kk]`; lanes `l ≥ nc` are zero.
+fn pack_b<'p, const W: usize>(
+    buffer: &'p mut [Lanes; KC * VECTORS],
+    ops: &Operands<'_>,
+    k0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+) -> &'p [[Lanes; W]] {
+    let (panel, _) = buffer[..kc * W].as_chunks_mut::<W>();
+    match ops.bl {
         BLayout::Rows => {
-            for (kk, v) in panel.iter_mut().enumerate() {
-                let start = (k0 + kk) * n + j0;
-                *v = load(&b[start..start + nc]);
+            // Row k of the panel is the contiguous run B[k][j0 .. j0 + nc].
+            for (kk, vectors) in panel.iter_mut().enumerate() {
+                let row = &ops.b[(k0 + kk) * ops.n + j0..];
+                for (w, v) in vectors.iter_mut().enumerate() {
+                    *v = load(&row[w * LANES..], lanes_in(nc, w));
+                }
             }
         }
         BLayout::Transposed => {
-            let kc = panel.len();
-            if nc < NR {
-                panel.fill(f32x16::ZERO);
+            // Column j of the panel is the contiguous run B[j][k0 .. k0 + kc], so the
+            // panel is a transposed block of B: whole BLOCK × BLOCK squares go through
+            // registers, the ragged edges element by element.
+            if nc < W * LANES {
+                panel.fill([Lanes::ZERO; W]);
             }
-            for l in 0..nc {
-                let start = (j0 + l) * k + k0;
-                for (v, &x) in panel.iter_mut().zip(&b[start..start + kc]) {
-                    v.as_mut_array()[l] = x;
+            let (whole_l, whole_k) = (nc - nc % BLOCK, kc - kc % BLOCK);
+            for l0 in (0..whole_l).step_by(BLOCK) {
+                let (w, lane0) = (l0 / LANES, l0 % LANES);
+                let columns: [&[f32]; BLOCK] =
+                    core::array::from_fn(|t| &ops.b[(j0 + l0 + t) * ops.k + k0..][..kc]);
+                for kk0 in (0..whole_k).step_by(BLOCK) {
+                    let square = Block::transpose(core::array::from_fn(|t| {
+                        Block::from(&columns[t][kk0..kk0 + BLOCK])
+                    }));
+                    for (s, v) in square.iter().enumerate() {
+                        panel[kk0 + s][w].as_mut_array()[lane0..lane0 + BLOCK]
+                            .copy_from_slice(v.as_array());
+                    }
+                }
+                for kk in whole_k..kc {
+                    let lanes = &mut panel[kk][w].as_mut_array()[lane0..lane0 + BLOCK];
+                    for (x, column) in lanes.iter_mut().zip(&columns) {
+                        *x = column[kk];
+                    }
+                }
+            }
+            for l in whole_l..nc {
+                let column = &ops.b[(j0 + l) * ops.k + k0..][..kc];
+                let (w, lane) = (l / LANES, l % LANES);
+                for (vectors, &x) in panel.iter_mut().zip(column) {
+                    vectors[w].as_mut_array()[lane] = x;
                 }
             }
         }
     }
+    panel
 }
 
-/// Loads up to `NR` values, zero-filling the remaining lanes.
-#[inline(always)]
-fn load(src: &[f32]) -> f32x16 {
-    if src.len() == NR {
-        f32x16::from(src)
-    } else {
-        let mut lanes = [0.0f32; NR];
-        lanes[..src.len()].copy_from_slice(src);
-        f32x16::new(lanes)
+/// Loop "rows": updates columns `j0 .. j0 + nc` of every row of `C` with the chunk
+/// `k0 .. k0 + panel.len()`, in blocks of `MR` rows and then the leftover rows in blocks
+/// of 4, 2 and 1.
+#[allow(clippy::too_many_arguments)]
+fn rows<const W: usize>(
+    c: &mut [f32],
+    ops: &Operands<'_>,
+    panel: &[[Lanes; W]],
+    k0: usize,
+    j0: usize,
+    nc: usize,
+    from_c: bool,
+) {
+    let mut i0 = 0;
+    while ops.m - i0 >= MR {
+        tile::<MR, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        i0 += MR;
+    }
+    if MR > 4 && ops.m - i0 >= 4 {
+        tile::<4, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        i0 += 4;
+    }
+    if MR > 2 && ops.m - i0 >= 2 {
+        tile::<2, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        i0 += 2;
+    }
+    if MR > 1 && ops.m - i0 >= 1 {
+        tile::<1, W>(c, ops, panel, i0, k0, j0, nc, from_c);
     }
 }
 
-/// Stores the first `dst.len()` lanes of `v`.
+/// How many of the `nc` columns of a panel fall into its vector `w`.
 #[inline(always)]
-fn store(dst: &mut [f32], v: f32x16) {
-    let lanes = v.to_array();
-    dst.copy_from_slice(&lanes[..dst.len()]);
+fn lanes_in(nc: usize, w: usize) -> usize {
+    (nc - w * LANES).min(LANES)
 }
 
-/// Updates rows `i0 .. i0 + R`, columns `j0 .. j0 + nc` of `C` with `k0 .. k0 + kc`.
+/// The mask of lanes `0 .. len`.
+#[inline(always)]
+fn first_lanes(len: usize) -> Lanes {
+    Lanes::new(core::array::from_fn(|l| l as f32)).simd_lt(Lanes::splat(len as f32))
+}
+
+/// Loads `src[..len]` (`len ≤ LANES`) into lanes `0 .. len`, zeros into the others. When
+/// `src` has a whole vector's worth of values, it is read as a vector and masked.
+#[inline(always)]
+fn load(src: &[f32], len: usize) -> Lanes {
+    match src.first_chunk::<LANES>() {
+        Some(&whole) if len == LANES => Lanes::new(whole),
+        Some(&whole) => Lanes::new(whole) & first_lanes(len),
+        None => Lanes::from(&src[..len]),
+    }
+}
+
+/// Stores lanes `0 .. len` of `v` into `dst[..len]` (`len ≤ LANES`), leaving `dst[len..]`
+/// as it is. When `dst` has room for a whole vector, the vector is read, blended and
+/// written back whole: the values past `len` are rewritten with themselves.
+#[inline(always)]
+fn store(dst: &mut [f32], len: usize, v: Lanes) {
+    match dst.first_chunk_mut::<LANES>() {
+        Some(whole) if len == LANES => *whole = v.to_array(),
+        Some(whole) => *whole = first_lanes(len).select(v, Lanes::new(*whole)).to_array(),
+        None => dst[..len].copy_from_slice(&v.to_array()[..len]),
+    }
+}
+
+/// Loop "tile": updates rows `i0 .. i0 + R`, columns `j0 .. j0 + nc` of `C` with the
+/// chunk `k0 .. k0 + panel.len()`, holding `R × W` vectors of `C` in registers.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn tile<const R: usize>(
+fn tile<const R: usize, const W: usize>(
     c: &mut [f32],
-    n: usize,
+    ops: &Operands<'_>,
+    panel: &[[Lanes; W]],
     i0: usize,
+    k0: usize,
     j0: usize,
     nc: usize,
-    a: &[f32],
-    al: ALayout,
-    m: usize,
-    k: usize,
-    k0: usize,
-    panel: &[f32x16],
     from_c: bool,
 ) {
-    let mut acc = [f32x16::ZERO; R];
+    let n = ops.n;
+    let mut acc = [[Lanes::ZERO; W]; R];
     if from_c {
-        for (r, v) in acc.iter_mut().enumerate() {
-            let start = (i0 + r) * n + j0;
-            *v = load(&c[start..start + nc]);
+        for (r, vectors) in acc.iter_mut().enumerate() {
+            let row = &c[(i0 + r) * n + j0..];
+            for (w, v) in vectors.iter_mut().enumerate() {
+                *v = load(&row[w * LANES..], lanes_in(nc, w));
+            }
         }
     }
     let kc = panel.len();
-    match al {
+    match ops.al {
         ALayout::Rows => {
-            let rows: [&[f32]; R] = core::array::from_fn(|r| {
-                let start = (i0 + r) * k + k0;
-                &a[start..start + kc]
-            });
-            for (kk, bv) in panel.iter().enumerate() {
-                for r in 0..R {
-                    acc[r] += f32x16::splat(rows[r][kk]) * *bv;
-                }
+            // a(i, k) = A[i][k]: R contiguous runs A[i0 + r][k0 .. k0 + kc].
+            let a_rows: [&[f32]; R] =
+                core::array::from_fn(|r| &ops.a[(i0 + r) * ops.k + k0..][..kc]);
+            for (kk, b) in panel.iter().enumerate() {
+                step(&mut acc, |r| a_rows[r][kk], b);
             }
         }
         ALayout::Transposed => {
-            for (kk, bv) in panel.iter().enumerate() {
-                let start = (k0 + kk) * m + i0;
-                let col = &a[start..start + R];
-                for r in 0..R {
-                    acc[r] += f32x16::splat(col[r]) * *bv;
-                }
+            // a(i, k) = A[k][i]: for each k, the contiguous run A[k][i0 .. i0 + R].
+            for (kk, b) in panel.iter().enumerate() {
+                let start = (k0 + kk) * ops.m + i0;
+                let column = &ops.a[start..start + R];
+                step(&mut acc, |r| column[r], b);
             }
         }
     }
-    for (r, v) in acc.iter().enumerate() {
-        let start = (i0 + r) * n + j0;
-        store(&mut c[start..start + nc], *v);
+    // Rows in increasing order: a partial vector of row r may rewrite the start of
+    // row r + 1 with its old values, which row r + 1 then overwrites.
+    for (r, vectors) in acc.iter().enumerate() {
+        let row = &mut c[(i0 + r) * n + j0..];
+        for (w, v) in vectors.iter().enumerate() {
+            store(&mut row[w * LANES..], lanes_in(nc, w), *v);
+        }
+    }
+}
+
+/// One value of `k` for a register tile: `acc[r][w] = acc[r][w] + splat(a(r)) · b[w]`,
+/// the product rounded before the sum (no fused multiply-add).
+#[inline(always)]
+fn step<const R: usize, const W: usize>(
+    acc: &mut [[Lanes; W]; R],
+    a: impl Fn(usize) -> f32,
+    b: &[Lanes; W],
+) {
+    for (r, row) in acc.iter_mut().enumerate() {
+        let x = Lanes::splat(a(r));
+        for (v, &y) in row.iter_mut().zip(b) {
+            *v += x * y;
+        }
     }
 }
