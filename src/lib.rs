@@ -14,6 +14,7 @@
 //! | feature  | effect |
 //! |----------|--------|
 //! | `scalar` | every kernel takes its scalar path (same bits, slower) |
+//! | `fma`    | fused multiply-add in the SIMD matrix products: faster, not bit-identical to the scalar path or across targets |
 //!
 //! # Examples
 //!
@@ -41,5 +42,10 @@ pub mod tensor;
 pub mod train;
 
 pub use error::Error;
+
+/// The README's code, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 pub use kernels::Accumulate;
 pub use tensor::{Batch, MatMut, MatRef, Matrix, Vector};

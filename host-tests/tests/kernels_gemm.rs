@@ -230,16 +230,28 @@ fn simd_matches_scalar(p: Product) {
 }
 
 #[test]
+#[cfg_attr(
+    feature = "fma",
+    ignore = "the fma feature gives up the canonical order"
+)]
 fn ab_simd_matches_scalar_bit_for_bit() {
     simd_matches_scalar(Product::AB);
 }
 
 #[test]
+#[cfg_attr(
+    feature = "fma",
+    ignore = "the fma feature gives up the canonical order"
+)]
 fn abt_simd_matches_scalar_bit_for_bit() {
     simd_matches_scalar(Product::ABt);
 }
 
 #[test]
+#[cfg_attr(
+    feature = "fma",
+    ignore = "the fma feature gives up the canonical order"
+)]
 fn atb_simd_matches_scalar_bit_for_bit() {
     simd_matches_scalar(Product::AtB);
 }
@@ -250,6 +262,10 @@ fn atb_simd_matches_scalar_bit_for_bit() {
 /// The `K` sizes cross the 64-wide chunks of `k` up to twice, and `M`, `N` cover full
 /// and partial register tiles and panels.
 #[test]
+#[cfg_attr(
+    feature = "fma",
+    ignore = "the fma feature gives up the canonical order"
+)]
 fn products_follow_the_documented_order() {
     let outer = [1, 3, 4, 16, 17, 33];
     for p in PRODUCTS {

@@ -52,6 +52,15 @@
 //! Without fused multiply-add every product costs a multiply and an add, two vector
 //! instructions where FMA needs one. On a core with two vector ports this path can at
 //! best reach half the FLOP rate of an FMA kernel of the same width.
+//!
+//! # The `fma` feature
+//!
+//! With the `fma` cargo feature the SIMD path accumulates with `wide`'s `mul_add`:
+//! one rounding per product-and-sum where the target has fused multiply-add (x86-64
+//! with `-C target-cpu` that includes FMA, AArch64), and the unfused sequence above
+//! elsewhere. That gives up the canonical order's promise: the SIMD path no longer
+//! matches the scalar path, nor another target, bit for bit (the results stay within the
+//! same error bound, `γ_K Σ |a b|`). Training stays deterministic on one machine.
 
 use super::{Accumulate, Path};
 use crate::{Error, MatMut, MatRef};
@@ -661,7 +670,8 @@ fn tile<const R: usize, const W: usize>(
 }
 
 /// One value of `k` for a register tile: `acc[r][w] = acc[r][w] + splat(a(r)) · b[w]`,
-/// the product rounded before the sum (no fused multiply-add).
+/// the product rounded before the sum (no fused multiply-add), unless the `fma`
+/// feature asks for `fma(a(r), b[w], acc[r][w])` rounded once.
 #[inline(always)]
 fn step<const R: usize, const W: usize>(
     acc: &mut [[Lanes; W]; R],
@@ -671,7 +681,11 @@ fn step<const R: usize, const W: usize>(
     for (r, row) in acc.iter_mut().enumerate() {
         let x = Lanes::splat(a(r));
         for (v, &y) in row.iter_mut().zip(b) {
-            *v += x * y;
+            if cfg!(feature = "fma") {
+                *v = x.mul_add(y, *v);
+            } else {
+                *v += x * y;
+            }
         }
     }
 }
