@@ -374,9 +374,10 @@ fn run(
     mode: Accumulate,
 ) {
     let c = c.as_mut_slice();
-    match path {
-        Path::Scalar => scalar(c, a, al, b, bl, m, k, n, mode),
-        Path::Simd => simd(c, a, al, b, bl, m, k, n, mode),
+    if path.simd() {
+        simd(c, a, al, b, bl, m, k, n, mode)
+    } else {
+        scalar(c, a, al, b, bl, m, k, n, mode)
     }
 }
 

@@ -62,11 +62,28 @@ pub(crate) enum Path {
     Simd,
 }
 
+/// Whether `wide` has vector registers to map its types onto here: SSE2 on x86,
+/// NEON on AArch64, SIMD128 on WebAssembly. Elsewhere (Cortex-M, RISC-V) its types are
+/// plain arrays, and the scalar path is smaller and no slower.
+const HAS_SIMD: bool = cfg!(any(
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+));
+
 impl Path {
-    /// SIMD unless the `scalar` feature is on.
+    /// SIMD where the target has vector registers, unless the `scalar` feature is on.
+    /// Both paths give the same bits, so the choice never changes a result.
     pub(crate) const DEFAULT: Path = if cfg!(feature = "scalar") {
         Path::Scalar
     } else {
         Path::Simd
     };
+
+    /// Whether to run the SIMD code: asked for, and the target has vector registers.
+    /// A constant `false` without them, so the SIMD code is not even compiled in.
+    #[inline(always)]
+    pub(crate) fn simd(self) -> bool {
+        HAS_SIMD && self == Path::Simd
+    }
 }

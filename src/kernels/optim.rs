@@ -260,10 +260,7 @@ fn run_on<const S: usize, R: Rule<S>>(
         super::vector::same_len("optimizer state", n, s.len())?;
     }
     let write = pass == Pass::Apply;
-    let simd_end = match path {
-        Path::Simd => n - n % 8,
-        Path::Scalar => 0,
-    };
+    let simd_end = if path.simd() { n - n % 8 } else { 0 };
     let mut finite = f32x8::ZERO.is_finite();
     for i in (0..simd_end).step_by(8) {
         let load = |x: &[f32]| f32x8::from(&x[i..i + 8]);

@@ -270,28 +270,24 @@ fn reduce(
     simd_term: impl Fn(f32x8, f32x8) -> f32x8,
     scalar_term: impl Fn(f32, f32) -> f32,
 ) -> f32 {
-    match path {
-        Path::Scalar => {
-            let mut p = [0.0f32; LANES];
-            for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
-                p[i % LANES] += scalar_term(a, b);
-            }
-            combine(p)
+    if !path.simd() {
+        let mut p = [0.0f32; LANES];
+        for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
+            p[i % LANES] += scalar_term(a, b);
         }
-        Path::Simd => {
-            let mut acc = f32x8::ZERO;
-            let (xs, xt) = x.as_chunks::<LANES>();
-            let (ys, yt) = y.as_chunks::<LANES>();
-            for (a, b) in xs.iter().zip(ys) {
-                acc += simd_term(f32x8::new(*a), f32x8::new(*b));
-            }
-            let mut p = acc.to_array();
-            for (i, (&a, &b)) in xt.iter().zip(yt).enumerate() {
-                p[i] += scalar_term(a, b);
-            }
-            combine(p)
-        }
+        return combine(p);
     }
+    let mut acc = f32x8::ZERO;
+    let (xs, xt) = x.as_chunks::<LANES>();
+    let (ys, yt) = y.as_chunks::<LANES>();
+    for (a, b) in xs.iter().zip(ys) {
+        acc += simd_term(f32x8::new(*a), f32x8::new(*b));
+    }
+    let mut p = acc.to_array();
+    for (i, (&a, &b)) in xt.iter().zip(yt).enumerate() {
+        p[i] += scalar_term(a, b);
+    }
+    combine(p)
 }
 
 /// `yᵢ ← f(yᵢ, xᵢ)` for every `i`; `x` and `y` have equal length.
@@ -304,7 +300,7 @@ pub(crate) fn zip_mut(
     scalar_f: impl Fn(f32, f32) -> f32,
 ) {
     let mut done = 0;
-    if let Path::Simd = path {
+    if path.simd() {
         let (ys, _) = y.as_chunks_mut::<LANES>();
         let (xs, _) = x.as_chunks::<LANES>();
         for (a, b) in ys.iter_mut().zip(xs) {
@@ -326,7 +322,7 @@ pub(crate) fn map_mut(
     scalar_f: impl Fn(f32) -> f32,
 ) {
     let mut done = 0;
-    if let Path::Simd = path {
+    if path.simd() {
         let (xs, _) = x.as_chunks_mut::<LANES>();
         for a in xs.iter_mut() {
             *a = simd_f(f32x8::new(*a)).to_array();
