@@ -24,6 +24,10 @@ pub struct Vector<const N: usize>(pub [f32; N]);
 
 impl<const N: usize> Vector<N> {
     /// The number of elements.
+    ///
+    /// ```
+    /// assert_eq!(microtrain::Vector::<5>::LEN, 5);
+    /// ```
     pub const LEN: usize = N;
 
     /// A vector of zeros, usable in a `static`.
@@ -108,8 +112,16 @@ impl<const R: usize, const C: usize> Default for Matrix<R, C> {
 
 impl<const R: usize, const C: usize> Matrix<R, C> {
     /// Number of rows.
+    ///
+    /// ```
+    /// assert_eq!(microtrain::Matrix::<2, 3>::ROWS, 2);
+    /// ```
     pub const ROWS: usize = R;
     /// Number of columns.
+    ///
+    /// ```
+    /// assert_eq!(microtrain::Matrix::<2, 3>::COLS, 3);
+    /// ```
     pub const COLS: usize = C;
 
     /// A matrix of zeros, usable in a `static`.

@@ -135,8 +135,15 @@ const LANES: usize = core::mem::size_of::<Lanes>() / core::mem::size_of::<f32>()
 /// Rows and columns of the squares that packing transposes.
 const BLOCK: usize = core::mem::size_of::<Block>() / core::mem::size_of::<f32>();
 /// Columns of `C` per panel: `VECTORS` vectors.
+///
+/// ```
+/// use microtrain::kernels::gemm::{KC, NR};
+/// assert!(NR >= 4 && NR % 4 == 0);
+/// assert_eq!(KC * NR * 4, 4096); // the packed panel is 4 KiB on every target
+/// ```
 pub const NR: usize = LANES * VECTORS;
-/// Values of `k` per packed chunk of `B`: the packed `KC × NR` panel takes 4 KiB.
+/// Values of `k` per packed chunk of `B`: the packed `KC × NR` panel takes 4 KiB
+/// (see [`NR`]).
 pub const KC: usize = 1024 / NR;
 
 const _: () = assert!(

@@ -12,6 +12,15 @@ use core::ops::{Add, Div, Mul, Neg, Sub};
 use wide::f32x8;
 
 /// One lane or eight: what an update rule computes with.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::Lane;
+/// fn clip<L: Lane>(x: L) -> L { x.max(L::splat(0.0)) }
+/// assert_eq!(clip(-2.0f32), 0.0);
+/// assert_eq!(Lane::sign(-2.0f32), -1.0);
+/// ```
 pub trait Lane:
     Copy
     + Add<Output = Self>

@@ -12,7 +12,18 @@ use super::Path;
 use crate::Error;
 use wide::f32x8;
 
-/// Lanes of the canonical reduction order.
+/// Lanes of the canonical reduction order: element `i` goes to partial sum `i mod 8`.
+///
+/// ```
+/// use microtrain::kernels::{sum, vector::LANES};
+/// let x: Vec<f32> = (1..=20).map(|i| 1.0 / i as f32).collect();
+/// let mut p = [0.0f32; LANES];
+/// for (i, v) in x.iter().enumerate() {
+///     p[i % LANES] += v;
+/// }
+/// let want = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+/// assert_eq!(sum(&x).to_bits(), want.to_bits());
+/// ```
 pub const LANES: usize = 8;
 
 pub(crate) fn same_len(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {

@@ -81,6 +81,13 @@ impl Dropout {
 
 /// The cache of a [`Dropout`] layer: its output and the seed of its mask
 /// (`0` after an evaluation pass, which applied no mask).
+///
+/// ```
+/// use microtrain::layers::DropoutCache;
+/// use microtrain::Batch;
+/// // The output plus eight bytes, whatever the size: no memory per unit for the mask.
+/// assert_eq!(core::mem::size_of::<DropoutCache<Batch<32, 64>>>(), 32 * 64 * 4 + 8);
+/// ```
 pub type DropoutCache<X> = (X, u64);
 
 impl<X: Tensor + Copy> Layer<X> for Dropout {

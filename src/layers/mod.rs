@@ -148,6 +148,11 @@ pub struct Penalty {
 
 impl Penalty {
     /// No penalty.
+    ///
+    /// ```
+    /// use microtrain::layers::{Dense, Penalty};
+    /// assert_eq!(Dense::<2, 2>::zeros().penalty, Penalty::NONE);
+    /// ```
     pub const NONE: Penalty = Penalty { l2: 0.0, l1: 0.0 };
 
     /// `λ₂·½Σw² + λ₁·½Σ|w|` for the weights `w`.

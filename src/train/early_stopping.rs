@@ -379,6 +379,11 @@ impl<const P: usize> EarlyStopper<P> {
     /// Bytes of the state, the `4·P` bytes of saved parameters included:
     /// `size_of::<Self>()`, which is `4·P + 36` (the configuration, the best metric,
     /// its epoch, the epoch and wait counters and the stop reason).
+    ///
+    /// ```
+    /// use microtrain::train::EarlyStopper;
+    /// assert_eq!(EarlyStopper::<100>::BYTES, 4 * 100 + 36);
+    /// ```
     pub const BYTES: usize = size_of::<Self>();
 
     /// A fresh state: no epoch seen, no parameters saved. `const`, so it can be a

@@ -167,6 +167,11 @@ pub struct History<const N: usize> {
 impl<const N: usize> History<N> {
     /// Bytes of the history: `size_of::<Self>()`, which is `36·N` for the records plus
     /// three `usize` counters (and padding).
+    ///
+    /// ```
+    /// use microtrain::train::History;
+    /// assert!(History::<50>::BYTES >= 36 * 50);
+    /// ```
     pub const BYTES: usize = size_of::<Self>();
 
     /// An empty history. `const`, so it can be a `static`.
@@ -559,6 +564,10 @@ pub enum Charset {
 
 impl Charset {
     /// Drawn for a NaN or infinite value, in both sets.
+    ///
+    /// ```
+    /// assert_eq!(microtrain::train::Charset::NON_FINITE, '?');
+    /// ```
     pub const NON_FINITE: char = '?';
 
     /// The levels, lowest first.

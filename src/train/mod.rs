@@ -106,12 +106,24 @@ where
     O: Optimizer,
 {
     /// Bytes of parameters and their gradients: `2 · 4 · M::COUNT`.
+    ///
+    /// ```
+    /// use microtrain::{layers::{Dense, Tanh}, loss::Mse, optim::Sgd, train::Trainer, Seq};
+    /// type T = Trainer<Seq![Dense<2, 8>, Tanh, Dense<8, 1>], Mse, Sgd, 4, 2, 1>;
+    /// assert_eq!(T::PARAM_BYTES, 2 * 4 * (2 * 8 + 8 + 8 + 1));
+    /// assert_eq!(T::OPTIMIZER_BYTES, 0);
+    /// // Outputs 4×8 + 4×8 + 4×1, gradients of the two intermediate outputs 2 × 4×8,
+    /// // input 4×2, targets 4×1, output gradient 4×1, in f32.
+    /// assert_eq!(T::ACTIVATION_BYTES, 4 * (32 + 32 + 4 + 64 + 8 + 4 + 4));
+    /// assert!(T::BYTES >= T::PARAM_BYTES + T::ACTIVATION_BYTES + T::OPTIMIZER_BYTES);
+    /// ```
     pub const PARAM_BYTES: usize = 2 * size_of::<f32>() * M::COUNT;
-    /// Bytes of optimizer state.
+    /// Bytes of optimizer state (see [`Trainer::PARAM_BYTES`] for an example).
     pub const OPTIMIZER_BYTES: usize = O::STATE_BYTES;
     /// Bytes of activations kept for backprop and batch buffers: every layer's
     /// cache (outputs, gradients of intermediate outputs, masks), the input batch,
-    /// the batch targets and the gradient of the loss with respect to the output.
+    /// the batch targets and the gradient of the loss with respect to the output (see
+    /// [`Trainer::PARAM_BYTES`] for an example).
     pub const ACTIVATION_BYTES: usize = size_of::<M::Cache>()
         + size_of::<Batch<B, IN>>()
         + size_of::<L::Targets>()
@@ -119,7 +131,8 @@ where
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
     /// clipping setting, each layer's penalty strengths, and the context (mode, row
-    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones).
+    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones). See
+    /// [`Trainer::PARAM_BYTES`] for an example.
     pub const BYTES: usize = size_of::<Self>();
 
     /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
