@@ -136,14 +136,27 @@ where
     pub const BYTES: usize = size_of::<Self>();
 
     /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
-    /// trainer can be a `static`.
+    /// trainer can be a `static`. A stateful optimizer must be sized for the model
+    /// (`P == M::COUNT`), checked at compile time.
     ///
     /// # Examples
     ///
     /// ```
-    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer};
+    /// use microtrain::{layers::Dense, loss::Mse, optim::{Adam, AdamConfig, Sgd}, train::Trainer};
     /// static mut T: Trainer<Dense<3, 1>, Mse, Sgd, 8, 3, 1> =
     ///     Trainer::new(Dense::zeros(), Mse, Sgd::new(0.01), 0);
+    /// // Dense<3, 1> has 3 weights and 1 bias: Adam<4>.
+    /// let t: Trainer<Dense<3, 1>, Mse, Adam<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, Adam::new(AdamConfig::default()), 0);
+    /// ```
+    ///
+    /// An optimizer sized for another model does not compile ("the optimizer's state
+    /// must be sized for the model"):
+    ///
+    /// ```compile_fail,E0080
+    /// use microtrain::{layers::Dense, loss::Mse, optim::{Adam, AdamConfig}, train::Trainer};
+    /// let t: Trainer<Dense<3, 1>, Mse, Adam<5>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, Adam::new(AdamConfig::default()), 0);
     /// ```
     pub const fn new(model: M, loss: L, optimizer: O, seed: u64) -> Self {
         const {
