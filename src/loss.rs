@@ -101,6 +101,21 @@ pub trait Loss<const B: usize, const N: usize> {
     }
 }
 
+/// `grad[r][i] = f(out[r][i], t[r][i])` for the first `rows` rows, zero below them.
+fn per_element<const B: usize, const N: usize>(
+    out: &Batch<B, N>,
+    t: &Batch<B, N>,
+    rows: usize,
+    grad: &mut Batch<B, N>,
+    f: impl Fn(f32, f32) -> f32,
+) {
+    for (r, ((g, o), y)) in grad.0.iter_mut().zip(&out.0).zip(&t.0).enumerate() {
+        for ((g, &o), &y) in g.iter_mut().zip(o).zip(y) {
+            *g = if r < rows { f(o, y) } else { 0.0 };
+        }
+    }
+}
+
 /// Stores one sample's float targets; a non-finite one is reported by its index in
 /// the dataset's target slice (`sample · N + i`).
 fn set_float_target<const B: usize, const N: usize>(
@@ -151,14 +166,8 @@ impl<const B: usize, const N: usize> Loss<B, N> for Mse {
     }
 
     fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
-        let rows = rows.min(B);
-        let count = (rows * N) as f32;
-        *grad = Batch::zeros();
-        for r in 0..rows {
-            for ((g, &p), &y) in grad.0[r].iter_mut().zip(&out.0[r]).zip(&t.0[r]) {
-                *g = p - y;
-            }
-        }
+        let count = (rows.min(B) * N) as f32;
+        per_element(out, t, rows, grad, |p, y| p - y);
         let loss = kernels::squared_norm(grad.as_slice()) / count;
         kernels::scale(2.0 / count, grad.as_mut_slice());
         loss
@@ -293,21 +302,15 @@ impl<const B: usize, const N: usize> Loss<B, N> for BceWithLogits {
     }
 
     fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
-        let rows = rows.min(B);
-        let count = (rows * N) as f32;
-        *grad = Batch::zeros();
-        // First the per-element losses, summed in the canonical order.
-        for r in 0..rows {
-            for ((g, &z), &y) in grad.0[r].iter_mut().zip(&out.0[r]).zip(&t.0[r]) {
-                *g = z.max(0.0) - z * y + math::ln_1p(math::exp(-z.abs()));
-            }
-        }
+        let count = (rows.min(B) * N) as f32;
+        // First the per-element losses, summed in the canonical order, then the gradient.
+        per_element(out, t, rows, grad, |z, y| {
+            z.max(0.0) - z * y + math::ln_1p(math::exp(-z.abs()))
+        });
         let loss = kernels::sum(grad.as_slice()) / count;
-        for r in 0..rows {
-            for ((g, &z), &y) in grad.0[r].iter_mut().zip(&out.0[r]).zip(&t.0[r]) {
-                *g = (Activation::Sigmoid.value(z) - y) / count;
-            }
-        }
+        per_element(out, t, rows, grad, |z, y| {
+            (Activation::Sigmoid.value(z) - y) / count
+        });
         loss
     }
 
