@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# One canonical evaluation order: the examples print the same numbers on every target.
+# Builds the digits demo and the XOR example for aarch64 (NEON kernels), runs them
+# under qemu-aarch64, and diffs their output with the host's x86-64 run (SSE2 kernels),
+# and the host's once more with -C target-cpu=native (AVX-512 or AVX2 kernels where the
+# CPU has them). Only the lines that report wall time may differ.
+#
+# Installs nothing: .ci/run installs the aarch64 target, its linker and qemu-user.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "cross.sh: $*" >&2; exit 1; }
+command -v qemu-aarch64 >/dev/null || die "qemu-aarch64 is not installed (Debian: qemu-user)"
+command -v aarch64-linux-gnu-gcc >/dev/null ||
+    die "aarch64-linux-gnu-gcc is not installed (Debian: gcc-aarch64-linux-gnu)"
+
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+AARCH64=aarch64-unknown-linux-gnu
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+# Drops the lines that report wall time ("... in 0.07 s; ...", "total runtime ...").
+untimed() { grep -vE '[0-9] s(;|$)|^total runtime'; }
+
+status=0
+for example in xor digits; do
+    cargo run --quiet --release --example "$example" | untimed >"$OUT/$example.host"
+    RUSTFLAGS="-C target-cpu=native" cargo run --quiet --release --example "$example" \
+        --target-dir target/native | untimed >"$OUT/$example.native"
+    cargo build --quiet --release --example "$example" --target "$AARCH64"
+    qemu-aarch64 -L /usr/aarch64-linux-gnu "target/$AARCH64/release/examples/$example" |
+        untimed >"$OUT/$example.aarch64"
+    for other in native aarch64; do
+        if diff "$OUT/$example.host" "$OUT/$example.$other" >"$OUT/diff"; then
+            echo "PASS  $example: x86-64 and $other print the same $(wc -l <"$OUT/$example.host") lines"
+        else
+            cat "$OUT/diff"
+            echo "FAIL  $example: x86-64 and $other differ (diff above)"
+            status=1
+        fi
+    done
+done
+exit "$status"
