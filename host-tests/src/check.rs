@@ -145,3 +145,26 @@ pub fn assert_bits_eq(simd: &[f32], scalar: &[f32], context: impl fmt::Display) 
         );
     }
 }
+
+/// Asserts that `result` is `Error::Length` naming something and carrying these
+/// counts (what the output or first operand demands, and what was found).
+#[track_caller]
+pub fn assert_length_error<T: fmt::Debug>(
+    result: Result<T, microtrain::Error>,
+    expected: usize,
+    found: usize,
+) {
+    match result {
+        Err(microtrain::Error::Length {
+            what,
+            expected: e,
+            found: f,
+        }) => {
+            assert!(!what.is_empty());
+            assert_eq!((e, f), (expected, found), "{what}");
+        }
+        other => panic!(
+            "expected Error::Length {{ expected: {expected}, found: {found} }}, got {other:?}"
+        ),
+    }
+}

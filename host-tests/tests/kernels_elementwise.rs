@@ -5,11 +5,10 @@
 use host_tests::bound::{
     against_reference, Tracked, EXP_ULPS, LN_ULPS, SUBNORMAL_ULP, TANH_ULPS, U,
 };
-use host_tests::check::{assert_all_close, assert_bits_eq};
+use host_tests::check::{assert_all_close, assert_bits_eq, assert_length_error};
 use host_tests::reference::{self, GELU_CUBIC, SQRT_2_OVER_PI};
 use host_tests::{Rng, VECTOR_SIZES};
 use microtrain::kernels::{self, math, scalar, Activation};
-use microtrain::Error;
 
 /// Every activation, leaky ReLU with PyTorch's default slope and two others.
 const ACTIVATIONS: [Activation; 7] = [
@@ -309,24 +308,6 @@ fn gelu_derivative_is_finite_for_huge_inputs() {
         let d = Activation::Gelu.derivative(x, y);
         let want = if x > 0.0 { 1.0 } else { 0.0 };
         assert_eq!(d, want, "GELU'({x:e}) = {d:e}, exact {want}");
-    }
-}
-
-/// Asserts `result` is `Error::Length` with these counts.
-#[track_caller]
-fn assert_length_error(result: Result<(), Error>, expected: usize, found: usize) {
-    match result {
-        Err(Error::Length {
-            what,
-            expected: e,
-            found: f,
-        }) => {
-            assert!(!what.is_empty());
-            assert_eq!((e, f), (expected, found), "{what}");
-        }
-        other => panic!(
-            "expected Error::Length {{ expected: {expected}, found: {found} }}, got {other:?}"
-        ),
     }
 }
 

@@ -4,10 +4,9 @@
 
 use host_tests::bound::{dot_bound, sum_bound, U, U64};
 use host_tests::canonical::eight_lane_sum;
-use host_tests::check::{assert_all_close, assert_bits_eq};
+use host_tests::check::{assert_all_close, assert_bits_eq, assert_length_error};
 use host_tests::{abs, assert_close, reference, Rng, VECTOR_SIZES};
 use microtrain::kernels::{self, scalar};
-use microtrain::Error;
 
 /// Every length 0..=67, plus lengths with many full 8-lane blocks.
 fn lengths() -> impl Iterator<Item = usize> {
@@ -314,28 +313,6 @@ fn simd_matches_scalar_bit_for_bit() {
                 assert_bits_eq(&[simd], &[scalar], format_args!("{name} n={n} salt={salt}"));
             }
         }
-    }
-}
-
-/// Asserts `result` is `Error::Length` with exactly these `expected` / `found` counts.
-#[track_caller]
-fn assert_length_error<T: std::fmt::Debug>(
-    result: Result<T, Error>,
-    expected: usize,
-    found: usize,
-) {
-    match result {
-        Err(Error::Length {
-            what,
-            expected: e,
-            found: f,
-        }) => {
-            assert!(!what.is_empty());
-            assert_eq!((e, f), (expected, found), "{what}");
-        }
-        other => panic!(
-            "expected Error::Length {{ expected: {expected}, found: {found} }}, got {other:?}"
-        ),
     }
 }
 
