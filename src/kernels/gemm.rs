@@ -43,7 +43,11 @@
 //! | `avx512f`                   | `f32x16` | 4 × 32    | 8 of 32 `zmm`         |
 //! | `avx` (no `avx512f`)        | `f32x8`  | 4 × 16    | 8 of 16 `ymm`         |
 //! | `sse2` / `neon` / `simd128` | `f32x4`  | 4 × 8     | 8 of 16 or 32 vectors |
-//! | anything else (Cortex-M)    | `f32x4`  | 4 × 4     | 16 of 32 `s` registers|
+//! | anything else (Cortex-M)    | `f32x4`  | 4 × 4     | (compiled, never run) |
+//!
+//! On targets without vector registers every kernel takes its scalar path (the
+//! [module documentation](super) says why), so the last row only lets the SIMD code
+//! compile there.
 //!
 //! Eight accumulators already hide the latency of the adds (each is updated once per
 //! `2 · 8` vector instructions); larger tiles measured no faster on x86-64 and spill on
@@ -112,7 +116,9 @@ mod tile_shape {
     pub(super) const MR: usize = 4;
 }
 
-/// The register tile for targets without SIMD (Cortex-M: 32 single-precision registers).
+/// The register tile for targets without SIMD (Cortex-M, RISC-V). It only lets the SIMD
+/// path compile: those targets run the scalar path, which gives the same bits in less
+/// code.
 #[cfg(not(any(
     target_feature = "avx",
     target_feature = "sse2",

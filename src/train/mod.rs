@@ -440,6 +440,9 @@ where
             }
             finite &= p.grad.iter().all(|g| g.is_finite());
         });
+        // Checked here, before clipping: clipping by value would turn an infinite
+        // gradient into a finite one. The optimizer's own all-or-nothing check then
+        // covers the update itself.
         if !finite || !penalty.is_finite() {
             return Err(Error::Diverged { loss });
         }
