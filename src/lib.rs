@@ -47,5 +47,5 @@ pub use error::Error;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-pub use kernels::Accumulate;
-pub use tensor::{Batch, MatMut, MatRef, Matrix, Vector};
+pub use kernels::{Accumulate, MatMut, MatRef};
+pub use tensor::{Batch, Image, Matrix, Signal, Tensor, Vector, Zeroed};

@@ -5,7 +5,7 @@
 //! the data term `1/N Σ ℓ` over one batch, and [`Risk`] reports it beside the penalty.
 
 use crate::kernels::{self, math, Activation};
-use crate::layers::Zeroed;
+use crate::tensor::Zeroed;
 use crate::{Batch, Error};
 
 /// The empirical risk of one step, data term and penalty apart:

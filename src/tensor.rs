@@ -1,13 +1,12 @@
-//! Fixed-size storage: vectors, matrices and batches whose dimensions are const
-//! generics, plus borrowed views that the kernels take.
+//! Fixed-size storage: vectors, matrices, batches and images whose dimensions are
+//! const generics, and the [`Tensor`] and [`Zeroed`] traits that layers build on.
 //!
-//! The typed containers ([`Vector`], [`Matrix`], [`Batch`]) carry their shape in the
-//! type, so a product of mismatched shapes does not compile. The views ([`MatRef`],
-//! [`MatMut`]) carry their shape at run time, so that one kernel body serves every
-//! shape instead of being compiled again for each.
+//! The typed containers ([`Vector`], [`Matrix`], [`Batch`], [`Image`], [`Signal`])
+//! carry their shape in the type, so a product of mismatched shapes does not compile.
+//! They stand on [`kernels`] (whose views, [`MatRef`] and [`MatMut`], carry their shape
+//! at run time so that one kernel body serves every shape), never the other way round.
 
-use crate::kernels::{self, Accumulate};
-use crate::Error;
+use crate::kernels::{self, Accumulate, MatMut, MatRef};
 
 /// A vector of `N` `f32` values.
 ///
@@ -185,11 +184,7 @@ impl<const R: usize, const C: usize> Matrix<R, C> {
     /// assert_eq!((m.view().rows(), m.view().cols()), (2, 3));
     /// ```
     pub const fn view(&self) -> MatRef<'_> {
-        MatRef {
-            data: self.0.as_flattened(),
-            rows: R,
-            cols: C,
-        }
+        MatRef::from_parts(self.0.as_flattened(), R, C)
     }
 
     /// A mutable shape-carrying view for the kernels.
@@ -203,11 +198,7 @@ impl<const R: usize, const C: usize> Matrix<R, C> {
     /// assert_eq!(m.0[0][0], 1.0);
     /// ```
     pub const fn view_mut(&mut self) -> MatMut<'_> {
-        MatMut {
-            data: self.0.as_flattened_mut(),
-            rows: R,
-            cols: C,
-        }
+        MatMut::from_parts(self.0.as_flattened_mut(), R, C)
     }
 
     /// `self (+)= a · b` with `a: R × K`, `b: K × C`; see [`kernels::matmul`].
@@ -271,199 +262,198 @@ impl<const R: usize, const C: usize> Matrix<R, C> {
     }
 }
 
-/// A borrowed row-major matrix whose shape is known at run time.
+/// A value with an all-zero constant, so that caches and buffers can be built in a
+/// `const` context and placed in a `static`.
 ///
 /// # Examples
 ///
 /// ```
-/// use microtrain::MatRef;
-/// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-/// let m = MatRef::new(&data, 2, 3)?;
-/// assert_eq!(m.row(1), &[4.0, 5.0, 6.0]);
-/// # Ok::<(), microtrain::Error>(())
+/// use microtrain::Zeroed;
+/// use microtrain::Matrix;
+/// static M: Matrix<2, 2> = <Matrix<2, 2> as Zeroed>::ZERO;
+/// assert_eq!(M.0, [[0.0; 2]; 2]);
 /// ```
-#[derive(Clone, Copy, Debug)]
-pub struct MatRef<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
+pub trait Zeroed: Sized {
+    /// The all-zero value.
+    const ZERO: Self;
 }
 
-impl<'a> MatRef<'a> {
-    /// Views `data` as `rows × cols`; `data.len()` must equal `rows · cols`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatRef;
-    /// assert!(MatRef::new(&[0.0; 6], 3, 2).is_ok());
-    /// assert!(MatRef::new(&[0.0; 6], 4, 2).is_err());
-    /// ```
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, Error> {
-        check_len("matrix view", data.len(), rows, cols)?;
-        Ok(MatRef { data, rows, cols })
-    }
-
-    /// Number of rows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatRef;
-    /// assert_eq!(MatRef::new(&[0.0; 6], 3, 2)?.rows(), 3);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub const fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Number of columns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatRef;
-    /// assert_eq!(MatRef::new(&[0.0; 6], 3, 2)?.cols(), 2);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub const fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// All elements, row after row.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatRef;
-    /// assert_eq!(MatRef::new(&[1.0, 2.0], 1, 2)?.as_slice(), &[1.0, 2.0]);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub const fn as_slice(&self) -> &'a [f32] {
-        self.data
-    }
-
-    /// Row `r`. Panics if `r >= rows`, like slice indexing.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatRef;
-    /// assert_eq!(MatRef::new(&[1.0, 2.0], 2, 1)?.row(1), &[2.0]);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub fn row(&self, r: usize) -> &'a [f32] {
-        &self.data[r * self.cols..(r + 1) * self.cols]
-    }
+impl<const R: usize, const C: usize> Zeroed for Matrix<R, C> {
+    const ZERO: Self = Matrix::zeros();
+}
+impl<const N: usize> Zeroed for Vector<N> {
+    const ZERO: Self = Vector::zeros();
+}
+impl Zeroed for () {
+    const ZERO: Self = ();
+}
+impl Zeroed for u64 {
+    const ZERO: Self = 0;
+}
+impl<A: Zeroed, B: Zeroed> Zeroed for (A, B) {
+    const ZERO: Self = (A::ZERO, B::ZERO);
 }
 
-/// A mutable borrowed row-major matrix whose shape is known at run time.
+/// A tensor of `f32` with a fixed size: what flows between layers.
 ///
 /// # Examples
 ///
 /// ```
-/// use microtrain::MatMut;
-/// let mut data = [0.0; 4];
-/// let mut m = MatMut::new(&mut data, 2, 2)?;
-/// m.as_mut_slice()[3] = 1.0;
-/// assert_eq!(data, [0.0, 0.0, 0.0, 1.0]);
-/// # Ok::<(), microtrain::Error>(())
+/// use microtrain::Tensor;
+/// use microtrain::Matrix;
+/// let m = Matrix([[1.0, 2.0]]);
+/// assert_eq!(Tensor::as_slice(&m), &[1.0, 2.0]);
+/// assert_eq!((<Matrix<1, 2> as Tensor>::SAMPLES, <Matrix<1, 2> as Tensor>::LEN), (1, 2));
 /// ```
-#[derive(Debug)]
-pub struct MatMut<'a> {
-    data: &'a mut [f32],
-    rows: usize,
-    cols: usize,
+pub trait Tensor: Zeroed {
+    /// The number of samples in the batch: the leading dimension.
+    const SAMPLES: usize;
+    /// The number of `f32` elements.
+    const LEN: usize;
+    /// All elements, in storage order.
+    fn as_slice(&self) -> &[f32];
+    /// All elements, in storage order, mutably.
+    fn as_mut_slice(&mut self) -> &mut [f32];
 }
 
-impl<'a> MatMut<'a> {
-    /// Views `data` as `rows × cols`; `data.len()` must equal `rows · cols`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatMut;
-    /// assert!(MatMut::new(&mut [0.0; 6], 2, 3).is_ok());
-    /// assert!(MatMut::new(&mut [0.0; 6], 2, 4).is_err());
-    /// ```
-    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, Error> {
-        check_len("matrix view", data.len(), rows, cols)?;
-        Ok(MatMut { data, rows, cols })
+impl<const R: usize, const C: usize> Tensor for Matrix<R, C> {
+    const SAMPLES: usize = R;
+    const LEN: usize = R * C;
+    fn as_slice(&self) -> &[f32] {
+        Matrix::as_slice(self)
     }
-
-    /// Number of rows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatMut;
-    /// assert_eq!(MatMut::new(&mut [0.0; 6], 3, 2)?.rows(), 3);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub const fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Number of columns.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatMut;
-    /// assert_eq!(MatMut::new(&mut [0.0; 6], 3, 2)?.cols(), 2);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub const fn cols(&self) -> usize {
-        self.cols
-    }
-
-    /// All elements, row after row, mutably.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatMut;
-    /// let mut d = [0.0; 2];
-    /// MatMut::new(&mut d, 1, 2)?.as_mut_slice()[0] = 3.0;
-    /// assert_eq!(d, [3.0, 0.0]);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        self.data
-    }
-
-    /// A read-only view of the same elements.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::MatMut;
-    /// let mut d = [1.0; 2];
-    /// let m = MatMut::new(&mut d, 2, 1)?;
-    /// assert_eq!(m.as_ref().rows(), 2);
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub fn as_ref(&self) -> MatRef<'_> {
-        MatRef {
-            data: self.data,
-            rows: self.rows,
-            cols: self.cols,
-        }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        Matrix::as_mut_slice(self)
     }
 }
 
-fn check_len(what: &'static str, len: usize, rows: usize, cols: usize) -> Result<(), Error> {
-    let expected = rows.checked_mul(cols).ok_or(Error::Length {
-        what,
-        expected: usize::MAX,
-        found: len,
-    })?;
-    if len != expected {
-        return Err(Error::Length {
-            what,
-            expected,
-            found: len,
-        });
+/// A batch of `B` images of `H × W` pixels with `C` channels, stored channels-last
+/// (`NHWC`: sample, row, column, channel; PyTorch's `NCHW` tensor `x` is
+/// `x.permute(0, 2, 3, 1)` here).
+///
+/// Channels-last is how the data arrive on a microcontroller (a camera sends its pixels
+/// with their colour components together, an IMU sends `ax, ay, az` per sample) and what
+/// the kernels want: each pixel's channels are contiguous, so an image is a
+/// `(B·H·W) × C` matrix to the matrix products, a convolution multiplies a row of
+/// pixels by its filters in one product, and per-channel operations (bias, batch norm,
+/// depthwise filters) run along contiguous vectors.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::Image;
+/// let mut x = Image::<2, 3, 4, 5>::zeros();
+/// x.0[1][2][3][4] = 1.0;                    // sample 1, row 2, column 3, channel 4
+/// assert_eq!(x.pixel(1, 2, 3)[4], 1.0);
+/// assert_eq!(x.as_slice()[((1 * 3 + 2) * 4 + 3) * 5 + 4], 1.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
+pub struct Image<const B: usize, const H: usize, const W: usize, const C: usize>(
+    pub [[[[f32; C]; W]; H]; B],
+);
+
+/// A batch of `B` signals of `L` time steps with `C` channels (an accelerometer window,
+/// an audio frame), channels-last: an [`Image`] of height 1 (PyTorch's `(N, C, L)`
+/// tensor `x` is `x.permute(0, 2, 1)` here).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::Signal;
+/// let mut s = Signal::<1, 100, 3>::zeros(); // 100 samples of (ax, ay, az)
+/// s.0[0][0][99] = [0.0, 0.0, 9.81];
+/// assert_eq!(s.pixel(0, 0, 99)[2], 9.81);
+/// ```
+pub type Signal<const B: usize, const L: usize, const C: usize> = Image<B, 1, L, C>;
+
+impl<const B: usize, const H: usize, const W: usize, const C: usize> Image<B, H, W, C> {
+    /// An image batch of zeros, usable in a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::Image;
+    /// static X: Image<1, 2, 2, 3> = Image::zeros();
+    /// assert_eq!(X.as_slice(), &[0.0; 12]);
+    /// ```
+    pub const fn zeros() -> Self {
+        Image([[[[0.0; C]; W]; H]; B])
     }
-    Ok(())
+
+    /// All elements in storage order (sample, row, column, channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::Image;
+    /// assert_eq!(Image([[[[1.0, 2.0]]]]).as_slice(), &[1.0, 2.0]);
+    /// ```
+    pub const fn as_slice(&self) -> &[f32] {
+        self.0.as_flattened().as_flattened().as_flattened()
+    }
+
+    /// All elements in storage order, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::Image;
+    /// let mut x = Image::<1, 1, 2, 1>::zeros();
+    /// x.as_mut_slice()[1] = 3.0;
+    /// assert_eq!(x.0[0][0][1], [3.0]);
+    /// ```
+    pub const fn as_mut_slice(&mut self) -> &mut [f32] {
+        self.0
+            .as_flattened_mut()
+            .as_flattened_mut()
+            .as_flattened_mut()
+    }
+
+    /// The channels of one pixel. Panics if an index is out of range, like slice
+    /// indexing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::Image;
+    /// assert_eq!(Image([[[[1.0, 2.0], [3.0, 4.0]]]]).pixel(0, 0, 1), &[3.0, 4.0]);
+    /// ```
+    pub const fn pixel(&self, sample: usize, row: usize, col: usize) -> &[f32; C] {
+        &self.0[sample][row][col]
+    }
+
+    /// The batch as a `(B·H·W) × C` matrix view: one row per pixel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::Image;
+    /// let x = Image::<2, 3, 4, 5>::zeros();
+    /// assert_eq!((x.view().rows(), x.view().cols()), (24, 5));
+    /// ```
+    pub const fn view(&self) -> MatRef<'_> {
+        MatRef::from_parts(self.as_slice(), B * H * W, C)
+    }
+}
+
+impl<const B: usize, const H: usize, const W: usize, const C: usize> Default for Image<B, H, W, C> {
+    fn default() -> Self {
+        Self::zeros()
+    }
+}
+
+impl<const B: usize, const H: usize, const W: usize, const C: usize> Zeroed for Image<B, H, W, C> {
+    const ZERO: Self = Image::zeros();
+}
+
+impl<const B: usize, const H: usize, const W: usize, const C: usize> Tensor for Image<B, H, W, C> {
+    const SAMPLES: usize = B;
+    const LEN: usize = B * H * W * C;
+    fn as_slice(&self) -> &[f32] {
+        Image::as_slice(self)
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        Image::as_mut_slice(self)
+    }
 }

@@ -3,10 +3,10 @@
 //! inconsistent shapes. Each test checks the exact error, so that it names what was
 //! wrong, and that nothing was modified.
 
-use microtrain::kernels::optim::Pass;
 use microtrain::kernels::{self, Accumulate, Activation};
 use microtrain::layers::{Dense, ParamKind, Params, Tanh};
 use microtrain::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
+use microtrain::optim::Pass;
 use microtrain::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdMomentum, SgdMomentumConfig};
 use microtrain::train::{Dataset, Trainer};
 use microtrain::{seq, Batch, Error, MatMut, MatRef, Matrix, Seq};

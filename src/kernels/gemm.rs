@@ -67,7 +67,8 @@
 //! same error bound, `γ_K Σ |a b|`). Training stays deterministic on one machine.
 
 use super::{Accumulate, Path};
-use crate::{Error, MatMut, MatRef};
+use super::{MatMut, MatRef};
+use crate::Error;
 use tile_shape::{Block, Lanes, MR, VECTORS};
 
 /// The register tile for targets with AVX-512.

@@ -29,11 +29,13 @@ pub mod optim;
 pub mod scalar;
 pub mod softmax;
 pub mod vector;
+mod view;
 
 pub use activation::{activate, activation_backward, Activation};
 pub use gemm::{matmul, matmul_at, matmul_bt};
 pub use softmax::{log_softmax_rows, softmax_rows};
 pub use vector::{abs_sum, add, argmax, axpy, clamp, dot, hadamard, max, scale, squared_norm, sum};
+pub use view::{MatMut, MatRef};
 
 /// Whether a product overwrites its output or adds to it.
 ///

@@ -167,7 +167,7 @@ pub fn moments<L: Lane>(m: L, v: L, g: L, beta1: f32, beta2: f32) -> (L, L) {
 /// # Examples
 ///
 /// ```
-/// use microtrain::kernels::optim::{run, Lane, Pass, Rule};
+/// use microtrain::kernels::optim::{run, Lane, Rule};
 /// struct Descent(f32);
 /// impl Rule<0> for Descent {
 ///     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 0]) -> (L, [L; 0]) {
@@ -175,9 +175,9 @@ pub fn moments<L: Lane>(m: L, v: L, g: L, beta1: f32, beta2: f32) -> (L, L) {
 ///     }
 /// }
 /// let mut p = [1.0; 9];
-/// assert!(run(Pass::Try, &Descent(0.5), &mut p, &[2.0; 9], [])?);
+/// assert!(run(false, &Descent(0.5), &mut p, &[2.0; 9], [])?);
 /// assert_eq!(p, [1.0; 9]); // a try writes nothing
-/// assert!(run(Pass::Apply, &Descent(0.5), &mut p, &[2.0; 9], [])?);
+/// assert!(run(true, &Descent(0.5), &mut p, &[2.0; 9], [])?);
 /// assert_eq!(p, [0.0; 9]);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
@@ -186,24 +186,8 @@ pub trait Rule<const S: usize> {
     fn apply<L: Lane>(&self, p: L, g: L, s: [L; S]) -> (L, [L; S]);
 }
 
-/// Whether a pass of an update rule writes its results or only tries them.
-///
-/// # Examples
-///
-/// ```
-/// use microtrain::kernels::optim::Pass;
-/// assert_ne!(Pass::Try, Pass::Apply);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pass {
-    /// Compute the new values and report whether they are all finite; write nothing.
-    Try,
-    /// Compute and write the new values and state.
-    Apply,
-}
-
 /// Runs `rule` over every element on the default path; returns whether every new
-/// parameter and state value is finite. With [`Pass::Try`] nothing is written, so an
+/// parameter and state value is finite. With `write` false nothing is written, so an
 /// optimizer can refuse an update that would overflow before it touches anything.
 ///
 /// # Errors
@@ -215,13 +199,13 @@ pub enum Pass {
 ///
 /// See [`Rule`].
 pub fn run<const S: usize, R: Rule<S>>(
-    pass: Pass,
+    write: bool,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
     states: [&mut [f32]; S],
 ) -> Result<bool, crate::Error> {
-    run_on(Path::DEFAULT, pass, rule, value, grad, states)
+    run_on(Path::DEFAULT, write, rule, value, grad, states)
 }
 
 /// Runs `rule` over every element on the scalar path: the reference for [`run`].
@@ -233,7 +217,7 @@ pub fn run<const S: usize, R: Rule<S>>(
 /// # Examples
 ///
 /// ```
-/// use microtrain::kernels::optim::{run_scalar, Lane, Pass, Rule};
+/// use microtrain::kernels::optim::{run_scalar, Lane, Rule};
 /// struct Halve;
 /// impl Rule<0> for Halve {
 ///     fn apply<L: Lane>(&self, p: L, _: L, s: [L; 0]) -> (L, [L; 0]) {
@@ -241,23 +225,23 @@ pub fn run<const S: usize, R: Rule<S>>(
 ///     }
 /// }
 /// let mut p = [4.0];
-/// assert!(run_scalar(Pass::Apply, &Halve, &mut p, &[0.0], [])?);
+/// assert!(run_scalar(true, &Halve, &mut p, &[0.0], [])?);
 /// assert_eq!(p, [2.0]);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
 pub fn run_scalar<const S: usize, R: Rule<S>>(
-    pass: Pass,
+    write: bool,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
     states: [&mut [f32]; S],
 ) -> Result<bool, crate::Error> {
-    run_on(Path::Scalar, pass, rule, value, grad, states)
+    run_on(Path::Scalar, write, rule, value, grad, states)
 }
 
 fn run_on<const S: usize, R: Rule<S>>(
     path: Path,
-    pass: Pass,
+    write: bool,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
@@ -268,7 +252,6 @@ fn run_on<const S: usize, R: Rule<S>>(
     for s in states.iter() {
         super::vector::same_len("optimizer state", n, s.len())?;
     }
-    let write = pass == Pass::Apply;
     let simd_end = if path.simd() { n - n % 8 } else { 0 };
     let mut finite = f32x8::ZERO.is_finite();
     for i in (0..simd_end).step_by(8) {

@@ -13,7 +13,8 @@
 //! ```
 
 use super::{activation, gemm, softmax, vector, Accumulate, Activation, Path};
-use crate::{Error, MatMut, MatRef};
+use super::{MatMut, MatRef};
+use crate::Error;
 
 /// Scalar path of [`kernels::matmul`](super::matmul).
 ///

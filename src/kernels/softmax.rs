@@ -8,7 +8,8 @@
 
 use super::vector::{max, same_len, sum_on};
 use super::{math, Path};
-use crate::{Error, MatMut, MatRef};
+use super::{MatMut, MatRef};
+use crate::Error;
 
 /// `y = softmax(x)` row by row.
 ///

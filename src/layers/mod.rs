@@ -30,7 +30,7 @@ pub use dropout::DropoutCache;
 pub use residual::Residual;
 pub use sequential::SeqCache;
 
-use crate::{Matrix, Vector};
+pub use crate::tensor::{Tensor, Zeroed};
 
 /// Whether a forward pass is for training (dropout active, activations kept for
 /// backprop) or for evaluation (PyTorch: `model.train()` / `model.eval()`).
@@ -193,8 +193,7 @@ impl Penalty {
         if *self == Penalty::NONE {
             return Ok(());
         }
-        let pass = crate::kernels::optim::Pass::Apply;
-        crate::kernels::optim::run(pass, &PenaltyRule(*self), grad, w, []).map(|_| ())
+        crate::kernels::optim::run(true, &PenaltyRule(*self), grad, w, []).map(|_| ())
     }
 }
 
@@ -235,64 +234,6 @@ pub struct Param<'a> {
     pub fan_out: usize,
     /// The weight penalty of this tensor ([`Penalty::NONE`] for biases).
     pub penalty: Penalty,
-}
-
-/// A value with an all-zero constant, so that caches and buffers can be built in a
-/// `const` context and placed in a `static`.
-///
-/// # Examples
-///
-/// ```
-/// use microtrain::layers::Zeroed;
-/// use microtrain::Matrix;
-/// static M: Matrix<2, 2> = <Matrix<2, 2> as Zeroed>::ZERO;
-/// assert_eq!(M.0, [[0.0; 2]; 2]);
-/// ```
-pub trait Zeroed: Sized {
-    /// The all-zero value.
-    const ZERO: Self;
-}
-
-impl<const R: usize, const C: usize> Zeroed for Matrix<R, C> {
-    const ZERO: Self = Matrix::zeros();
-}
-impl<const N: usize> Zeroed for Vector<N> {
-    const ZERO: Self = Vector::zeros();
-}
-impl Zeroed for () {
-    const ZERO: Self = ();
-}
-impl Zeroed for u64 {
-    const ZERO: Self = 0;
-}
-impl<A: Zeroed, B: Zeroed> Zeroed for (A, B) {
-    const ZERO: Self = (A::ZERO, B::ZERO);
-}
-
-/// A tensor of `f32` with a fixed size: what flows between layers.
-///
-/// # Examples
-///
-/// ```
-/// use microtrain::layers::Tensor;
-/// use microtrain::Matrix;
-/// let m = Matrix([[1.0, 2.0]]);
-/// assert_eq!(Tensor::as_slice(&m), &[1.0, 2.0]);
-/// ```
-pub trait Tensor: Zeroed {
-    /// All elements, in storage order.
-    fn as_slice(&self) -> &[f32];
-    /// All elements, in storage order, mutably.
-    fn as_mut_slice(&mut self) -> &mut [f32];
-}
-
-impl<const R: usize, const C: usize> Tensor for Matrix<R, C> {
-    fn as_slice(&self) -> &[f32] {
-        Matrix::as_slice(self)
-    }
-    fn as_mut_slice(&mut self) -> &mut [f32] {
-        Matrix::as_mut_slice(self)
-    }
 }
 
 /// A differentiable layer from `X` to [`Layer::Output`].

@@ -1,7 +1,8 @@
 //! AdaGrad (PyTorch: `torch.optim.Adagrad`).
 
+use super::Pass;
 use super::{decay, window, Optimizer};
-use crate::kernels::optim::{run, Lane, Pass, Rule};
+use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -128,6 +129,6 @@ impl<const P: usize> Optimizer for Adagrad<P> {
             eps: c.eps,
         };
         let sum = window(&mut self.sum_of_squares, offset, value.len())?;
-        run(pass, &rule, value, grad, [sum])
+        run(pass.writes(), &rule, value, grad, [sum])
     }
 }

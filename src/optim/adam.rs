@@ -1,8 +1,9 @@
 //! Adam, AMSGrad and AdamW (PyTorch: `torch.optim.Adam`, `torch.optim.AdamW`).
 
+use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{moments, run, Decay, Lane, Pass, Rule};
+use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -205,6 +206,6 @@ impl<const P: usize> Optimizer for Adam<P> {
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
         let v_max = window(&mut self.max_second_moment, offset, len)?;
-        run(pass, &rule, value, grad, [m, v, v_max])
+        run(pass.writes(), &rule, value, grad, [m, v, v_max])
     }
 }

@@ -57,9 +57,37 @@ pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdMomentum, SgdMomentumConfig};
 
-use crate::kernels::optim::Pass;
 use crate::layers::{Param, ParamKind, Params};
 use crate::Error;
+
+/// Whether an [`Optimizer::update`] only tries the update or applies it: every step
+/// first tries every tensor, and applies the update only if no value would become
+/// NaN or infinite.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::Pass;
+/// assert!(Pass::Apply.writes() && !Pass::Try.writes());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Compute the new values and report whether they are all finite; write nothing.
+    Try,
+    /// Compute and write the new values and state.
+    Apply,
+}
+
+impl Pass {
+    /// Whether this pass writes the parameters and the state.
+    ///
+    /// # Examples
+    ///
+    /// See [`Pass`].
+    pub const fn writes(self) -> bool {
+        matches!(self, Pass::Apply)
+    }
+}
 
 /// Updates parameters from their gradients.
 ///

@@ -1,8 +1,9 @@
 //! Adam with Nesterov momentum (PyTorch: `torch.optim.NAdam`).
 
+use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::kernels::math;
-use crate::kernels::optim::{moments, run, Decay, Lane, Pass, Rule};
+use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -163,6 +164,6 @@ impl<const P: usize> Optimizer for NAdam<P> {
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        run(pass, &rule, value, grad, [m, v])
+        run(pass.writes(), &rule, value, grad, [m, v])
     }
 }

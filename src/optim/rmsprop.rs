@@ -1,7 +1,8 @@
 //! RMSProp (PyTorch: `torch.optim.RMSprop`).
 
+use super::Pass;
 use super::{decay, window, Optimizer};
-use crate::kernels::optim::{run, Lane, Pass, Rule};
+use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -158,6 +159,6 @@ impl<const P: usize> Optimizer for RmsProp<P> {
         let s = window(&mut self.square_avg, offset, len)?;
         let gbar = window(&mut self.grad_avg, offset, len)?;
         let b = window(&mut self.momentum_buffer, offset, len)?;
-        run(pass, &rule, value, grad, [s, gbar, b])
+        run(pass.writes(), &rule, value, grad, [s, gbar, b])
     }
 }

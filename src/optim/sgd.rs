@@ -1,7 +1,8 @@
 //! Stochastic gradient descent, plain and with momentum (PyTorch: `torch.optim.SGD`).
 
+use super::Pass;
 use super::{decay, window, Optimizer};
-use crate::kernels::optim::{run, Lane, Pass, Rule};
+use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -125,7 +126,7 @@ impl Optimizer for Sgd {
             nesterov: false,
             first: true,
         };
-        run::<0, _>(pass, &rule, value, grad, [])
+        run::<0, _>(pass.writes(), &rule, value, grad, [])
     }
 }
 
@@ -254,6 +255,6 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
             first: self.steps <= 1,
         };
         let b = window(&mut self.momentum_buffer, offset, value.len())?;
-        run::<1, _>(pass, &rule, value, grad, [b])
+        run::<1, _>(pass.writes(), &rule, value, grad, [b])
     }
 }

@@ -25,9 +25,10 @@ pub use history::{Charset, EpochRecord, History, Sparklines, Table};
 pub use shuffle::Permutation;
 
 use crate::kernels;
-use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty, Zeroed};
+use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty};
 use crate::loss::{Loss, Risk};
 use crate::optim::Optimizer;
+use crate::tensor::Zeroed;
 use crate::{Batch, Error};
 use core::mem::size_of;
 use rand_core::Rng;
