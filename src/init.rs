@@ -117,8 +117,8 @@ impl Init {
     }
 }
 
-/// Initialises every weight of `model` with `init` and sets biases and gradients to
-/// zero, visiting parameters in canonical order, so a seed fixes the model.
+/// Initialises every weight of `model` with `init`, sets biases and gradients to
+/// zero and normalisation scales to one, visiting parameters in canonical order, so a seed fixes the model.
 ///
 /// # Examples
 ///
@@ -137,6 +137,7 @@ pub fn init_params<P: Params, R: Rng + ?Sized>(model: &mut P, init: Init, rng: &
         match p.kind {
             ParamKind::Weight => init.fill(p.value, p.fan_in, p.fan_out, rng),
             ParamKind::Bias => p.value.fill(0.0),
+            ParamKind::Scale => p.value.fill(1.0),
         }
     });
 }

@@ -435,6 +435,20 @@ impl<const B: usize, const H: usize, const W: usize, const C: usize> Image<B, H,
     pub const fn view(&self) -> MatRef<'_> {
         MatRef::from_parts(self.as_slice(), B * H * W, C)
     }
+
+    /// The batch as a mutable `(B·H·W) × C` matrix view.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::Image;
+    /// let mut x = Image::<1, 2, 2, 3>::zeros();
+    /// x.view_mut().as_mut_slice()[11] = 1.0;
+    /// assert_eq!(x.pixel(0, 1, 1)[2], 1.0);
+    /// ```
+    pub const fn view_mut(&mut self) -> MatMut<'_> {
+        MatMut::from_parts(self.as_mut_slice(), B * H * W, C)
+    }
 }
 
 impl<const B: usize, const H: usize, const W: usize, const C: usize> Default for Image<B, H, W, C> {

@@ -25,6 +25,7 @@
 pub mod activation;
 pub mod gemm;
 pub mod math;
+pub mod norm;
 pub mod optim;
 pub mod scalar;
 pub mod softmax;

@@ -20,6 +20,7 @@
 mod activation;
 mod dense;
 mod dropout;
+mod norm;
 mod residual;
 mod sequential;
 
@@ -27,7 +28,8 @@ pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use dropout::DropoutCache;
-pub use residual::Residual;
+pub use norm::{BatchNorm, BatchStats, GroupNorm, GroupStats, InstanceNorm, LayerNorm};
+pub use residual::{ProjectedResidual, ProjectedResidualCache, Residual};
 pub use sequential::SeqCache;
 
 pub use crate::tensor::{Tensor, Zeroed};
@@ -107,8 +109,8 @@ impl Context {
     }
 }
 
-/// Whether a parameter tensor is a weight or a bias. The seed's penalty
-/// `λΩ(θ)` constrains weights, not biases.
+/// Whether a parameter tensor is a weight, a bias or a normalisation scale. The seed's
+/// penalty `λΩ(θ)` constrains weights only.
 ///
 /// # Examples
 ///
@@ -120,8 +122,11 @@ impl Context {
 pub enum ParamKind {
     /// A weight: regularised, initialised from the fan-in and fan-out.
     Weight,
-    /// A bias: not regularised, initialised to zero.
+    /// A bias (or a normalisation shift `β`): not regularised, initialised to zero.
     Bias,
+    /// A normalisation layer's scale `γ`: not regularised, initialised to one, and
+    /// decayed by an optimizer's `weight_decay` only where biases are.
+    Scale,
 }
 
 /// The seed's weight penalty `λΩ(w)` for one layer's weights (never its biases):
@@ -273,9 +278,19 @@ pub trait Layer<X: Tensor>: Params {
     /// the loss with respect to the output, adds the parameter gradients and, if `dx` is
     /// given, writes the gradient with respect to `x` into it.
     fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut X>);
+
+    /// Folds what the last training-mode `forward` measured into the layer's
+    /// non-trainable state: batch normalisation's running statistics. The trainer calls
+    /// it once a step is accepted, so a refused step leaves that state untouched too;
+    /// PyTorch updates the same statistics inside its forward pass, with the same
+    /// result for every accepted step. Layers without such state do nothing.
+    fn commit(&mut self, cache: &Self::Cache) {
+        let _ = cache;
+    }
 }
 
-/// The trainable parameters of a layer or model, whatever its input type.
+/// The trainable parameters of a layer or model, whatever its input type, and its
+/// non-trainable state (buffers: batch normalisation's running statistics).
 ///
 /// # Examples
 ///
@@ -292,10 +307,41 @@ pub trait Params {
     /// layers first to last, weights before biases.
     fn visit(&mut self, f: &mut impl FnMut(Param<'_>));
 
+    /// Number of non-trainable `f32` state values (PyTorch: the buffers of
+    /// `named_buffers()`, such as `running_mean`); none by default.
+    const BUFFERS: usize = 0;
+
+    /// Calls `f` on every buffer in canonical order (layers first to last). Optimizers
+    /// never see buffers; evaluation, checkpoints and weight averaging do.
+    fn visit_buffers(&mut self, f: &mut impl FnMut(Buffer<'_>)) {
+        let _ = f;
+    }
+
     /// Sets every gradient to zero (PyTorch: `optimizer.zero_grad(set_to_none=False)`).
     fn zero_grad(&mut self) {
         self.visit(&mut |p| p.grad.fill(0.0));
     }
+}
+
+/// One non-trainable state tensor of a layer, as [`Params::visit_buffers`] shows it.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{BatchNorm, Params};
+/// let mut bn = BatchNorm::<3>::new();
+/// let mut names = [""; 2];
+/// let mut i = 0;
+/// bn.visit_buffers(&mut |b| { names[i] = b.name; i += 1 });
+/// assert_eq!(names, ["running_mean", "running_var"]);
+/// assert_eq!(<BatchNorm<3> as Params>::BUFFERS, 6);
+/// ```
+#[derive(Debug)]
+pub struct Buffer<'a> {
+    /// The values.
+    pub value: &'a mut [f32],
+    /// PyTorch's name for it within its layer (`running_mean`, `running_var`).
+    pub name: &'static str,
 }
 
 /// Writes a sequential model's value as nested pairs: `seq![a, b, c]` is

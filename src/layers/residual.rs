@@ -1,6 +1,7 @@
-//! Residual (skip) connection `y = x + F(x)` (He et al. 2016).
+//! Residual (skip) connections (He et al. 2016): `y = x + F(x)`, and `y = P(x) + F(x)`
+//! with a projection `P` where `F` changes the shape.
 
-use super::{Context, Layer, Param, Params, Tensor};
+use super::{Buffer, Context, Layer, Param, Params, Tensor, Zeroed};
 use crate::kernels;
 
 /// `y = x + F(x)`: the inner layers fit the residual `F(x) = y − x` instead of `y`.
@@ -30,8 +31,7 @@ impl<X: Tensor + Copy, F: Layer<X, Output = X>> Layer<X> for Residual<F> {
     fn forward(&self, x: &X, cache: &mut Self::Cache, ctx: &mut Context) {
         self.0.forward(x, &mut cache.0, ctx);
         cache.1 = *F::output(&cache.0);
-        let done = kernels::add(x.as_slice(), cache.1.as_mut_slice());
-        debug_assert!(done.is_ok(), "shapes are checked by the types");
+        add_into(x, &mut cache.1);
     }
 
     fn output(cache: &Self::Cache) -> &X {
@@ -42,17 +42,153 @@ impl<X: Tensor + Copy, F: Layer<X, Output = X>> Layer<X> for Residual<F> {
         match dx {
             Some(dx) => {
                 self.0.backward(x, &mut cache.0, dy, Some(&mut *dx));
-                let done = kernels::add(dy.as_slice(), dx.as_mut_slice());
-                debug_assert!(done.is_ok(), "shapes are checked by the types");
+                add_into(dy, dx);
             }
             None => self.0.backward(x, &mut cache.0, dy, None),
         }
+    }
+
+    fn commit(&mut self, cache: &Self::Cache) {
+        self.0.commit(&cache.0);
     }
 }
 
 impl<F: Params> Params for Residual<F> {
     const COUNT: usize = F::COUNT;
+    const BUFFERS: usize = F::BUFFERS;
     fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
         self.0.visit(f);
     }
+    fn visit_buffers(&mut self, f: &mut impl FnMut(Buffer<'_>)) {
+        self.0.visit_buffers(f);
+    }
+}
+
+/// `y = P(x) + F(x)`: a residual connection whose body `F` changes the shape (more
+/// channels, a stride), with a projection `P` on the skip path, typically a 1×1
+/// convolution with the same stride followed by batch normalisation (PyTorch
+/// torchvision's `BasicBlock.downsample`). Backward:
+/// `∂J/∂x = (∂P/∂x)ᵀ ∂J/∂y + (∂F/∂x)ᵀ ∂J/∂y`.
+///
+/// Parameters are visited body first, then projection.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Dense, Layer, Mode, ProjectedResidual, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let mut body = Dense::<2, 3>::zeros();
+/// body.bias.0 = [1.0, 2.0, 3.0];
+/// let mut projection = Dense::<2, 3>::zeros();
+/// projection.weight = Matrix([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]);
+/// let block = ProjectedResidual { body, projection };
+/// let x: Batch<1, 2> = Matrix([[10.0, 20.0]]);
+/// let mut cache = Zeroed::ZERO;
+/// block.forward(&x, &mut cache, &mut Context::new(Mode::Eval, 0));
+/// type Block = ProjectedResidual<Dense<2, 3>, Dense<2, 3>>;
+/// assert_eq!(<Block as Layer<Batch<1, 2>>>::output(&cache).0, [[11.0, 22.0, 33.0]]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProjectedResidual<F, P> {
+    /// The residual body `F`.
+    pub body: F,
+    /// The projection `P` on the skip path.
+    pub projection: P,
+}
+
+/// The cache of a [`ProjectedResidual`]: the body's and the projection's caches, the
+/// output, and a buffer for the projection's input gradient.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Dense, Layer, ProjectedResidualCache, ProjectedResidual};
+/// use microtrain::Batch;
+/// type Block = ProjectedResidual<Dense<2, 3>, Dense<2, 3>>;
+/// type Cache = <Block as Layer<Batch<4, 2>>>::Cache;
+/// // Two 4×3 outputs of the Dense layers, the 4×3 sum, and a 4×2 input gradient.
+/// assert_eq!(core::mem::size_of::<Cache>(), 4 * (3 * 12 + 8));
+/// # let _: Option<ProjectedResidualCache<Batch<4, 3>, Batch<4, 3>, Batch<4, 3>, Batch<4, 2>>> = None;
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ProjectedResidualCache<CF, CP, Y, X> {
+    /// The body's cache.
+    pub body: CF,
+    /// The projection's cache.
+    pub projection: CP,
+    /// `P(x) + F(x)`.
+    pub output: Y,
+    /// `∂J/∂x` through the projection, before it is added to the body's.
+    pub grad: X,
+}
+
+impl<CF: Zeroed, CP: Zeroed, Y: Zeroed, X: Zeroed> Zeroed for ProjectedResidualCache<CF, CP, Y, X> {
+    const ZERO: Self = ProjectedResidualCache {
+        body: CF::ZERO,
+        projection: CP::ZERO,
+        output: Y::ZERO,
+        grad: X::ZERO,
+    };
+}
+
+impl<X, Y, F, P> Layer<X> for ProjectedResidual<F, P>
+where
+    X: Tensor,
+    Y: Tensor + Copy,
+    F: Layer<X, Output = Y>,
+    P: Layer<X, Output = Y>,
+{
+    type Output = Y;
+    type Cache = ProjectedResidualCache<F::Cache, P::Cache, Y, X>;
+
+    fn forward(&self, x: &X, cache: &mut Self::Cache, ctx: &mut Context) {
+        self.body.forward(x, &mut cache.body, ctx);
+        self.projection.forward(x, &mut cache.projection, ctx);
+        cache.output = *P::output(&cache.projection);
+        add_into(F::output(&cache.body), &mut cache.output);
+    }
+
+    fn output(cache: &Self::Cache) -> &Y {
+        &cache.output
+    }
+
+    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Y, dx: Option<&mut X>) {
+        match dx {
+            Some(dx) => {
+                self.body.backward(x, &mut cache.body, dy, Some(&mut *dx));
+                let grad = &mut cache.grad;
+                self.projection
+                    .backward(x, &mut cache.projection, dy, Some(&mut *grad));
+                add_into(grad, dx);
+            }
+            None => {
+                self.body.backward(x, &mut cache.body, dy, None);
+                self.projection.backward(x, &mut cache.projection, dy, None);
+            }
+        }
+    }
+
+    fn commit(&mut self, cache: &Self::Cache) {
+        self.body.commit(&cache.body);
+        self.projection.commit(&cache.projection);
+    }
+}
+
+impl<F: Params, P: Params> Params for ProjectedResidual<F, P> {
+    const COUNT: usize = F::COUNT + P::COUNT;
+    const BUFFERS: usize = F::BUFFERS + P::BUFFERS;
+    fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
+        self.body.visit(f);
+        self.projection.visit(f);
+    }
+    fn visit_buffers(&mut self, f: &mut impl FnMut(Buffer<'_>)) {
+        self.body.visit_buffers(f);
+        self.projection.visit_buffers(f);
+    }
+}
+
+/// `y ← y + x` for two tensors of one type.
+fn add_into<T: Tensor>(x: &T, y: &mut T) {
+    let done = kernels::add(x.as_slice(), y.as_mut_slice());
+    debug_assert!(done.is_ok(), "shapes are checked by the types");
 }

@@ -1,6 +1,6 @@
 //! Sequential composition: the pair `(A, B)` is the layer `x ↦ B(A(x))`.
 
-use super::{Context, Layer, Param, Params, Tensor, Zeroed};
+use super::{Buffer, Context, Layer, Param, Params, Tensor, Zeroed};
 
 /// The cache of a pair `(A, B)`: each layer's own cache, plus the buffer for the
 /// gradient with respect to the intermediate activation `h = A(x)`.
@@ -52,13 +52,25 @@ impl<X: Tensor, A: Layer<X>, B: Layer<A::Output>> Layer<X> for (A, B) {
             .backward(h, &mut cache.second, dy, Some(&mut cache.grad));
         self.0.backward(x, &mut cache.first, &cache.grad, dx);
     }
+
+    fn commit(&mut self, cache: &Self::Cache) {
+        self.0.commit(&cache.first);
+        self.1.commit(&cache.second);
+    }
 }
 
 impl<A: Params, B: Params> Params for (A, B) {
     const COUNT: usize = A::COUNT + B::COUNT;
 
+    const BUFFERS: usize = A::BUFFERS + B::BUFFERS;
+
     fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
         self.0.visit(f);
         self.1.visit(f);
+    }
+
+    fn visit_buffers(&mut self, f: &mut impl FnMut(Buffer<'_>)) {
+        self.0.visit_buffers(f);
+        self.1.visit_buffers(f);
     }
 }

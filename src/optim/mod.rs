@@ -13,8 +13,9 @@
 //! # Weight decay and biases
 //!
 //! PyTorch applies `weight_decay` to every parameter of a group, biases included; the
-//! seed's penalty `λΩ(θ)` spares biases. Each config has `decay_biases`, `true` by
-//! default (PyTorch's behaviour); set it to `false` to decay weights only. The seed's
+//! seed's penalty `λΩ(θ)` spares biases. Each config has `decay_biases` (biases and
+//! normalisation scales), `true` by default (PyTorch's behaviour); set it to `false` to
+//! decay weights only. The seed's
 //! L1/L2 penalties themselves live in [`Penalty`](crate::layers::Penalty).
 
 /// The [`Optimizer`] methods that read and set `self.config.lr`.
@@ -222,7 +223,7 @@ fn window<const P: usize>(
 
 /// The weight decay that applies to a tensor of `kind`.
 fn decay(weight_decay: f32, decay_biases: bool, kind: ParamKind) -> f32 {
-    if kind == ParamKind::Bias && !decay_biases {
+    if kind != ParamKind::Weight && !decay_biases {
         0.0
     } else {
         weight_decay

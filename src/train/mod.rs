@@ -28,7 +28,7 @@ use crate::kernels;
 use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty};
 use crate::loss::{Loss, Risk};
 use crate::optim::Optimizer;
-use crate::tensor::Zeroed;
+use crate::tensor::{Tensor, Zeroed};
 use crate::{Batch, Error};
 use core::mem::size_of;
 use rand_core::Rng;
@@ -50,8 +50,13 @@ pub struct Evaluation {
     pub accuracy: Option<f32>,
 }
 
-/// A model `M` from `Batch<B, IN>` to `Batch<B, OUT>`, trained with loss `L` and
-/// optimizer `O`.
+/// A model `M` from batches of `B` samples of `IN` values to `Batch<B, OUT>`, trained
+/// with loss `L` and optimizer `O`.
+///
+/// The model's input is a [`Batch<B, IN>`] unless `X` names another tensor of `B`
+/// samples of `IN` values each, such as an [`Image`](crate::Image) for a convolutional
+/// network: `Trainer<Net, CrossEntropy, Sgd, 32, 784, 10, Image<32, 28, 28, 1>>`.
+/// Datasets hold each sample's `IN` values in the input's storage order either way.
 ///
 /// # Examples
 ///
@@ -79,9 +84,10 @@ pub struct Evaluation {
 /// assert!(t.evaluate(&data)?.loss < before / 10.0);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
-pub struct Trainer<M, L, O, const B: usize, const IN: usize, const OUT: usize>
+pub struct Trainer<M, L, O, const B: usize, const IN: usize, const OUT: usize, X = Batch<B, IN>>
 where
-    M: Layer<Batch<B, IN>, Output = Batch<B, OUT>>,
+    X: Tensor + Copy,
+    M: Layer<X, Output = Batch<B, OUT>>,
     L: Loss<B, OUT>,
     O: Optimizer,
 {
@@ -94,15 +100,16 @@ where
     /// Gradient clipping before each update (none by default).
     pub clip: Option<Clip>,
     cache: M::Cache,
-    input: Batch<B, IN>,
+    input: X,
     targets: L::Targets,
     grad: Batch<B, OUT>,
     ctx: Context,
 }
 
-impl<M, L, O, const B: usize, const IN: usize, const OUT: usize> Trainer<M, L, O, B, IN, OUT>
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
 where
-    M: Layer<Batch<B, IN>, Output = Batch<B, OUT>>,
+    X: Tensor + Copy,
+    M: Layer<X, Output = Batch<B, OUT>>,
     L: Loss<B, OUT>,
     O: Optimizer,
 {
@@ -126,7 +133,7 @@ where
     /// the batch targets and the gradient of the loss with respect to the output (see
     /// [`Trainer::PARAM_BYTES`] for an example).
     pub const ACTIVATION_BYTES: usize = size_of::<M::Cache>()
-        + size_of::<Batch<B, IN>>()
+        + size_of::<X>()
         + size_of::<L::Targets>()
         + size_of::<Batch<B, OUT>>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
@@ -169,13 +176,19 @@ where
                 "the optimizer's state must be sized for the model: its P must equal Params::COUNT"
             )
         };
+        const {
+            assert!(
+                B > 0 && IN > 0 && X::SAMPLES == B && X::LEN == B * IN,
+                "the model's input must hold B > 0 samples of IN > 0 values"
+            )
+        };
         Trainer {
             model,
             optimizer,
             loss,
             clip: None,
             cache: M::Cache::ZERO,
-            input: Batch::zeros(),
+            input: X::ZERO,
             targets: L::Targets::ZERO,
             grad: Batch::zeros(),
             ctx: Context::new(Mode::Train, seed),
@@ -200,7 +213,7 @@ where
     /// assert_eq!(t.model.weight.0, [[1.0]]);            // 0 − 0.25 · 2(0 − 2)·1
     /// # Ok::<(), microtrain::Error>(())
     /// ```
-    pub fn train_step(&mut self, x: &Batch<B, IN>, targets: &L::Targets) -> Result<Risk, Error> {
+    pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
         if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: "batch input",
@@ -212,6 +225,7 @@ where
         self.model.zero_grad();
         let data = self.accumulate(B, 1.0)?;
         let penalty = self.update(data)?;
+        self.model.commit(&self.cache);
         Ok(Risk { data, penalty })
     }
 
@@ -277,8 +291,12 @@ where
                 let rows = self.load(data, &order, start, end)?;
                 group_loss += self.accumulate(rows, rows as f32 * share)? * rows as f32 * share;
                 start += rows;
+                if start < end {
+                    self.model.commit(&self.cache);
+                }
             }
             penalty += self.update(group_loss)?;
+            self.model.commit(&self.cache);
             total += group_loss / share;
             updates += 1;
         }
@@ -332,7 +350,7 @@ where
     /// t.model.bias.0 = [3.0];
     /// assert_eq!(t.predict(&Matrix([[1.0]])).0, [[3.0]]);
     /// ```
-    pub fn predict(&mut self, x: &Batch<B, IN>) -> &Batch<B, OUT> {
+    pub fn predict(&mut self, x: &X) -> &Batch<B, OUT> {
         self.input = *x;
         self.forward(Mode::Eval, B)
     }
@@ -386,14 +404,14 @@ where
         end: usize,
     ) -> Result<usize, Error> {
         let rows = B.min(end - start);
-        for r in 0..B {
+        for (r, sample) in self.input.as_mut_slice().chunks_exact_mut(IN).enumerate() {
             if r < rows {
                 let i = order.get(start + r);
-                self.input.0[r].copy_from_slice(data.input(i));
+                sample.copy_from_slice(data.input(i));
                 self.loss
                     .set_target(&mut self.targets, r, i, data.target(i))?;
             } else {
-                self.input.0[r] = [0.0; IN];
+                sample.fill(0.0);
             }
         }
         Ok(rows)
