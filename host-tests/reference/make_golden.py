@@ -14,7 +14,8 @@ Run (from the repository root):
 `pip install --no-deps torch` does not import, because torch preloads libcudart
 and cuBLAS even on CPU.  No GPU is used.)
 
-It rewrites host-tests/reference/golden/ (removing the old contents) and prints a
+It rewrites host-tests/reference/golden/{optim,sched,plateau}/ and golden/index.txt
+(removing their old contents; golden/layers/ is make_layers.py's) and prints a
 summary.  With another torch version it refuses to run unless --any-torch is
 given; every output file records the version that actually produced it.
 
@@ -933,9 +934,11 @@ def main():
         raise SystemExit(f"torch {torch.__version__} found, the goldens were made with {EXPECTED_TORCH}; "
                          f"install torch=={EXPECTED_TORCH} or pass --any-torch")
     torch.set_num_threads(1)
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    # only its own outputs: golden/layers/ belongs to make_layers.py
+    for sub in ("optim", "sched", "plateau"):
+        if os.path.isdir(os.path.join(OUT, sub)):
+            shutil.rmtree(os.path.join(OUT, sub))
+    os.makedirs(OUT, exist_ok=True)
     index = []
     opt_summary, sched_summary = [], []
     print(f"torch {torch.__version__}")
