@@ -16,6 +16,7 @@
 pub mod bound;
 pub mod canonical;
 pub mod check;
+pub mod golden;
 pub mod layer_check;
 pub mod reference;
 mod rng;
