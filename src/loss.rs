@@ -201,10 +201,6 @@ pub struct CrossEntropy {
     pub label_smoothing: f32,
 }
 
-impl<const B: usize> Zeroed for [u32; B] {
-    const ZERO: Self = [0; B];
-}
-
 impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
     type Target = u32;
     const TARGETS_PER_SAMPLE: usize = 1;

@@ -290,6 +290,15 @@ impl Zeroed for () {
 impl Zeroed for u64 {
     const ZERO: Self = 0;
 }
+impl Zeroed for u32 {
+    const ZERO: Self = 0;
+}
+impl Zeroed for f32 {
+    const ZERO: Self = 0.0;
+}
+impl<T: Zeroed + Copy, const N: usize> Zeroed for [T; N] {
+    const ZERO: Self = [T::ZERO; N];
+}
 impl<A: Zeroed, B: Zeroed> Zeroed for (A, B) {
     const ZERO: Self = (A::ZERO, B::ZERO);
 }

@@ -8,9 +8,11 @@
 
 use host_tests::golden::{assert_matches, Case};
 use microtrain::layers::{
-    BatchNorm, Context, GroupNorm, InstanceNorm, Layer, LayerNorm, Mode, Params,
+    basic_block, down_block, AvgPool1d, AvgPool2d, BasicBlock, BatchNorm, Context, Conv1d, Conv2d,
+    DepthwiseConv2d, DownBlock, GlobalAvgPool, GroupNorm, InstanceNorm, Layer, LayerNorm,
+    MaxPool1d, MaxPool2d, Mode, Params,
 };
-use microtrain::{Batch, Image, Tensor, Zeroed};
+use microtrain::{Batch, Image, Signal, Tensor, Zeroed};
 
 const REL: f64 = 1e-4;
 
@@ -21,11 +23,35 @@ fn tensor<T: Tensor>(values: &[f32]) -> T {
     t
 }
 
+/// A parameter tensor of a case in microtrain's layout: `""` names a bias that
+/// PyTorch's module does not have (zero, with a zero gradient), `dw:` a depthwise
+/// weight (`[C][1][K][K]` → `[K][K][C]`); otherwise [`Case::channels_last`].
+fn param(case: &Case, name: &str, len: usize) -> Vec<f64> {
+    if name.is_empty() {
+        return vec![0.0; len];
+    }
+    if let Some(key) = name.strip_prefix("dw:") {
+        let (dims, v) = case.raw(key);
+        let (c, taps) = (dims[0], dims[2] * dims[3]);
+        return (0..taps * c).map(|i| v[(i % c) * taps + i / c]).collect();
+    }
+    case.channels_last(name)
+}
+
+fn grad_name(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!("{name}.grad")
+    }
+}
+
 /// Sets the parameters of `layer`, in canonical order, from the named tensors.
 fn set_params(layer: &mut impl Params, case: &Case, names: &[&str]) {
     let mut i = 0;
     layer.visit(&mut |p| {
-        p.value.copy_from_slice(&case.f32(names[i]));
+        let v = param(case, names[i], p.value.len());
+        p.value.iter_mut().zip(&v).for_each(|(d, &s)| *d = s as f32);
         i += 1;
     });
     assert_eq!(i, names.len(), "{}: parameter tensors", case.name);
@@ -60,13 +86,12 @@ fn check_train<X: Tensor + Copy, L: Layer<X>>(
     );
     let mut i = 0;
     layer.visit(&mut |p| {
-        let key = format!("{}.grad", names[i]);
-        assert_matches(
-            &format!("{} {key}", case.name),
-            p.grad,
-            &case.channels_last(&key),
-            REL,
-        );
+        let (name, len) = (names[i], p.grad.len());
+        let want = match name.strip_prefix("dw:") {
+            Some(key) => param(case, &format!("dw:{}", grad_name(key)), len),
+            None => param(case, &grad_name(name), len),
+        };
+        assert_matches(&format!("{} {name} grad", case.name), p.grad, &want, REL);
         i += 1;
     });
     cache
@@ -143,4 +168,140 @@ fn group_layer_and_instance_norm_match_pytorch() {
         &mut InstanceNorm::<3>::new(),
         &["weight", "bias"],
     );
+}
+
+#[test]
+fn convolutions_match_pytorch() {
+    let wb = ["weight", "bias"];
+    check_train::<Image<2, 6, 6, 1>, _>(
+        &Case::load("conv2d_k3_s1_p1"),
+        &mut Conv2d::<1, 4, 3, 1, 1, 6, 6>::zeros(),
+        &wb,
+    );
+    check_train::<Image<2, 7, 5, 3>, _>(
+        &Case::load("conv2d_k3_s2_p1"),
+        &mut Conv2d::<3, 5, 3, 2, 1, 4, 3>::zeros(),
+        &wb,
+    );
+    check_train::<Image<2, 4, 4, 4>, _>(
+        &Case::load("conv2d_k1"),
+        &mut Conv2d::<4, 6, 1, 1, 0, 4, 4>::zeros(),
+        &wb,
+    );
+    check_train::<Image<3, 6, 5, 2>, _>(
+        &Case::load("conv2d_k3_valid"),
+        &mut Conv2d::<2, 3, 3, 1, 0, 4, 3>::zeros(),
+        &wb,
+    );
+    let dw = ["dw:weight", "bias"];
+    check_train::<Image<2, 5, 5, 4>, _>(
+        &Case::load("depthwise_k3_s1_p1"),
+        &mut DepthwiseConv2d::<4, 3, 1, 1, 5, 5>::zeros(),
+        &dw,
+    );
+    check_train::<Image<2, 7, 7, 3>, _>(
+        &Case::load("depthwise_k3_s2_p1"),
+        &mut DepthwiseConv2d::<3, 3, 2, 1, 4, 4>::zeros(),
+        &dw,
+    );
+    check_train::<Signal<2, 16, 3>, _>(
+        &Case::load("conv1d_k5_p2"),
+        &mut Conv1d::<3, 4, 5, 1, 2, 16>::zeros(),
+        &wb,
+    );
+    check_train::<Signal<2, 11, 2>, _>(
+        &Case::load("conv1d_k3_s2"),
+        &mut Conv1d::<2, 3, 3, 2, 0, 5>::zeros(),
+        &wb,
+    );
+}
+
+#[test]
+fn pooling_matches_pytorch() {
+    check_train::<Image<2, 6, 6, 3>, _>(
+        &Case::load("maxpool2d_k2"),
+        &mut MaxPool2d::<2, 2, 3, 3>,
+        &[],
+    );
+    check_train::<Image<2, 7, 7, 2>, _>(
+        &Case::load("maxpool2d_k3_s2"),
+        &mut MaxPool2d::<3, 2, 3, 3>,
+        &[],
+    );
+    check_train::<Image<1, 4, 4, 2>, _>(
+        &Case::load("maxpool2d_ties"),
+        &mut MaxPool2d::<2, 2, 2, 2>,
+        &[],
+    );
+    check_train::<Image<2, 6, 6, 3>, _>(
+        &Case::load("avgpool2d_k2"),
+        &mut AvgPool2d::<2, 2, 3, 3>,
+        &[],
+    );
+    check_train::<Image<2, 7, 7, 2>, _>(
+        &Case::load("avgpool2d_k3_s2"),
+        &mut AvgPool2d::<3, 2, 3, 3>,
+        &[],
+    );
+    check_train::<Signal<2, 10, 3>, _>(&Case::load("maxpool1d_k2"), &mut MaxPool1d::<2, 2, 5>, &[]);
+    check_train::<Signal<2, 11, 3>, _>(
+        &Case::load("avgpool1d_k3_s2"),
+        &mut AvgPool1d::<3, 2, 5>,
+        &[],
+    );
+    check_train::<Image<2, 5, 4, 3>, _>(&Case::load("global_avgpool"), &mut GlobalAvgPool, &[]);
+}
+
+#[test]
+fn resnet_basic_blocks_match_pytorch() {
+    // Our convolutions carry a bias that PyTorch's block leaves out (`bias=False`):
+    // set to zero, its gradient must come out zero too, since batch norm removes any
+    // constant shift.
+    let case = Case::load("basicblock_identity");
+    let mut block: BasicBlock<4, 5, 5> = basic_block();
+    let names = [
+        "conv1.weight",
+        "",
+        "bn1.weight",
+        "bn1.bias",
+        "conv2.weight",
+        "",
+        "bn2.weight",
+        "bn2.bias",
+    ];
+    let cache = check_train::<Image<2, 5, 5, 4>, _>(&case, &mut block, &names);
+    let stats = [
+        "bn1.running_mean",
+        "bn1.running_var",
+        "bn2.running_mean",
+        "bn2.running_var",
+    ];
+    check_running::<Image<2, 5, 5, 4>, _>(&case, &mut block, cache, &stats);
+
+    let case = Case::load("basicblock_projection");
+    let mut block: DownBlock<3, 6, 3, 3> = down_block();
+    let names = [
+        "conv1.weight",
+        "",
+        "bn1.weight",
+        "bn1.bias",
+        "conv2.weight",
+        "",
+        "bn2.weight",
+        "bn2.bias",
+        "shortcut.0.weight",
+        "",
+        "shortcut.1.weight",
+        "shortcut.1.bias",
+    ];
+    let cache = check_train::<Image<2, 6, 6, 3>, _>(&case, &mut block, &names);
+    let stats = [
+        "bn1.running_mean",
+        "bn1.running_var",
+        "bn2.running_mean",
+        "bn2.running_var",
+        "shortcut.1.running_mean",
+        "shortcut.1.running_var",
+    ];
+    check_running::<Image<2, 6, 6, 3>, _>(&case, &mut block, cache, &stats);
 }

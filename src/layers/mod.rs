@@ -18,18 +18,25 @@
 //! [`seq!`]: crate::seq
 
 mod activation;
+mod conv;
 mod dense;
 mod dropout;
 mod norm;
+mod pool;
 mod residual;
 mod sequential;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use conv::{conv_len, Conv1d, Conv2d, ConvCache, DepthwiseConv2d};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use dropout::DropoutCache;
 pub use norm::{BatchNorm, BatchStats, GroupNorm, GroupStats, InstanceNorm, LayerNorm};
-pub use residual::{ProjectedResidual, ProjectedResidualCache, Residual};
+pub use pool::{AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool, MaxPool1d, MaxPool2d};
+pub use residual::{
+    basic_block, down_block, BasicBlock, DownBlock, ProjectedResidual, ProjectedResidualCache,
+    Residual,
+};
 pub use sequential::SeqCache;
 
 pub use crate::tensor::{Tensor, Zeroed};

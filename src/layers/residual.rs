@@ -192,3 +192,99 @@ fn add_into<T: Tensor>(x: &T, y: &mut T) {
     let done = kernels::add(x.as_slice(), y.as_mut_slice());
     debug_assert!(done.is_ok(), "shapes are checked by the types");
 }
+
+/// The ResNet basic block that keeps the shape (He et al. 2016; torchvision's
+/// `BasicBlock(C, C)`): `relu(x + bn₂(conv₂(relu(bn₁(conv₁(x))))))` with 3×3
+/// convolutions, stride 1, padding 1, on `H × W` images of `C` channels. Build one with
+/// [`basic_block`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{basic_block, BasicBlock, Params};
+/// let block: BasicBlock<4, 8, 8> = basic_block();
+/// assert_eq!(BasicBlock::<4, 8, 8>::COUNT, 2 * (4 * 9 * 4 + 4) + 2 * 2 * 4);
+/// ```
+pub type BasicBlock<const C: usize, const H: usize, const W: usize> = crate::Seq![
+    Residual<
+        crate::Seq![
+            super::Conv2d<C, C, 3, 1, 1, H, W>,
+            super::BatchNorm<C>,
+            super::Relu,
+            super::Conv2d<C, C, 3, 1, 1, H, W>,
+            super::BatchNorm<C>
+        ],
+    >,
+    super::Relu
+];
+
+/// A [`BasicBlock`] with zero convolutions and fresh batch norms, usable in a `static`
+/// (initialise the convolutions with [`init`](crate::init) before training).
+///
+/// # Examples
+///
+/// See [`BasicBlock`].
+pub const fn basic_block<const C: usize, const H: usize, const W: usize>() -> BasicBlock<C, H, W> {
+    use super::{BatchNorm, Conv2d, Relu};
+    (
+        Residual((
+            Conv2d::zeros(),
+            (
+                BatchNorm::new(),
+                (Relu, (Conv2d::zeros(), BatchNorm::new())),
+            ),
+        )),
+        Relu,
+    )
+}
+
+/// The ResNet basic block that changes the shape: stride 2 and `CI → CO` channels in
+/// its first 3×3 convolution, and a 1×1 convolution with stride 2 and batch norm on
+/// the skip path (torchvision's `BasicBlock(CI, CO, stride=2, downsample=…)`), from
+/// `2·HO × 2·WO` (or one less) to `HO × WO`. Build one with [`down_block`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{down_block, DownBlock, Layer, Params};
+/// use microtrain::Image;
+/// let block: DownBlock<3, 6, 3, 3> = down_block();
+/// type Out = <DownBlock<3, 6, 3, 3> as Layer<Image<2, 6, 6, 3>>>::Output;
+/// let _: Out = Image::<2, 3, 3, 6>::zeros();
+/// ```
+pub type DownBlock<const CI: usize, const CO: usize, const HO: usize, const WO: usize> = crate::Seq![
+    ProjectedResidual<
+        crate::Seq![
+            super::Conv2d<CI, CO, 3, 2, 1, HO, WO>,
+            super::BatchNorm<CO>,
+            super::Relu,
+            super::Conv2d<CO, CO, 3, 1, 1, HO, WO>,
+            super::BatchNorm<CO>
+        ],
+        crate::Seq![super::Conv2d<CI, CO, 1, 2, 0, HO, WO>, super::BatchNorm<CO>],
+    >,
+    super::Relu
+];
+
+/// A [`DownBlock`] with zero convolutions and fresh batch norms.
+///
+/// # Examples
+///
+/// See [`DownBlock`].
+pub const fn down_block<const CI: usize, const CO: usize, const HO: usize, const WO: usize>(
+) -> DownBlock<CI, CO, HO, WO> {
+    use super::{BatchNorm, Conv2d, Relu};
+    (
+        ProjectedResidual {
+            body: (
+                Conv2d::zeros(),
+                (
+                    BatchNorm::new(),
+                    (Relu, (Conv2d::zeros(), BatchNorm::new())),
+                ),
+            ),
+            projection: (Conv2d::zeros(), BatchNorm::new()),
+        },
+        Relu,
+    )
+}
