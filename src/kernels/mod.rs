@@ -6,8 +6,11 @@
 //!   each overwriting or accumulating into `C` ([`Accumulate`]);
 //! - element-wise activations and their derivatives ([`activate`],
 //!   [`activation_backward`]) and row-wise [`softmax_rows`] / [`log_softmax_rows`];
-//! - vector operations [`axpy`], [`scale`], [`add`], [`hadamard`], [`sum`], [`dot`],
-//!   [`squared_norm`], [`abs_sum`], [`clamp`], [`max`], [`argmax`];
+//! - vector operations [`axpy`], [`scale`], [`add`], [`hadamard`], [`mul_add`], [`sum`],
+//!   [`dot`], [`squared_norm`], [`abs_sum`], [`clamp`], [`max`], [`argmax`];
+//! - convolution and pooling over channels-last batches ([`conv`]): [`conv2d_forward`] /
+//!   [`conv2d_backward`], [`depthwise_forward`] / [`depthwise_backward`], max, average
+//!   and global average pooling, all shaped by a [`ConvShape`];
 //! - optimizer update loops ([`optim`]);
 //! - the math shim [`math`].
 //!
@@ -23,6 +26,7 @@
 //! smaller and no slower.
 
 pub mod activation;
+pub mod conv;
 pub mod gemm;
 pub mod math;
 pub mod optim;
@@ -32,9 +36,16 @@ pub mod vector;
 mod view;
 
 pub use activation::{activate, activation_backward, Activation};
+pub use conv::{
+    avg_pool_backward, avg_pool_forward, conv2d_backward, conv2d_forward, depthwise_backward,
+    depthwise_forward, global_avg_pool_backward, global_avg_pool_forward, max_pool_backward,
+    max_pool_forward, ConvShape,
+};
 pub use gemm::{matmul, matmul_at, matmul_bt};
 pub use softmax::{log_softmax_rows, softmax_rows};
-pub use vector::{abs_sum, add, argmax, axpy, clamp, dot, hadamard, max, scale, squared_norm, sum};
+pub use vector::{
+    abs_sum, add, argmax, axpy, clamp, dot, hadamard, max, mul_add, scale, squared_norm, sum,
+};
 pub use view::{MatMut, MatRef};
 
 /// Whether a product overwrites its output or adds to it.

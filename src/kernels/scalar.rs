@@ -12,7 +12,7 @@
 //! assert_eq!(kernels::sum(&x).to_bits(), kernels::scalar::sum(&x).to_bits());
 //! ```
 
-use super::{activation, gemm, softmax, vector, Accumulate, Activation, Path};
+use super::{activation, conv, gemm, softmax, vector, Accumulate, Activation, ConvShape, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
 
@@ -292,4 +292,300 @@ pub fn abs_sum(x: &[f32]) -> f32 {
 /// ```
 pub fn clamp(x: &mut [f32], lo: f32, hi: f32) {
     vector::clamp_on(Path::Scalar, x, lo, hi)
+}
+
+/// Scalar path of [`kernels::mul_add`](super::mul_add).
+///
+/// # Errors
+///
+/// As [`kernels::mul_add`](super::mul_add).
+///
+/// # Examples
+///
+/// ```
+/// let mut acc = [1.0];
+/// microtrain::kernels::scalar::mul_add(&[2.0], &[3.0], &mut acc)?;
+/// assert_eq!(acc, [7.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn mul_add(a: &[f32], b: &[f32], acc: &mut [f32]) -> Result<(), Error> {
+    vector::mul_add_on(Path::Scalar, a, b, acc)
+}
+
+/// Scalar path of [`kernels::conv2d_forward`](super::conv2d_forward).
+///
+/// # Errors
+///
+/// As [`kernels::conv2d_forward`](super::conv2d_forward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let mut y = [0.0];
+/// scalar::conv2d_forward(&s, &[3.0, 4.0], &[1.0, 2.0], &[0.5], &mut y, &mut [0.0; 2])?;
+/// assert_eq!(y, [11.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn conv2d_forward(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) -> Result<(), Error> {
+    conv::conv2d_forward_on(Path::Scalar, s, x, weight, bias, y, scratch)
+}
+
+/// Scalar path of [`kernels::conv2d_backward`](super::conv2d_backward).
+///
+/// # Errors
+///
+/// As [`kernels::conv2d_backward`](super::conv2d_backward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let (mut gw, mut gb) = ([0.0; 2], [0.0]);
+/// scalar::conv2d_backward(&s, &[3.0, 4.0], &[1.0, 2.0], &[2.0], &mut gw, &mut gb, None, &mut [0.0; 2])?;
+/// assert_eq!((gw, gb), ([6.0, 8.0], [2.0]));
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    weight_grad: &mut [f32],
+    bias_grad: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) -> Result<(), Error> {
+    conv::conv2d_backward_on(
+        Path::Scalar,
+        s,
+        x,
+        weight,
+        dy,
+        weight_grad,
+        bias_grad,
+        dx,
+        scratch,
+    )
+}
+
+/// Scalar path of [`kernels::depthwise_forward`](super::depthwise_forward).
+///
+/// # Errors
+///
+/// As [`kernels::depthwise_forward`](super::depthwise_forward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let mut y = [0.0];
+/// scalar::depthwise_forward(&s, &[3.0, 4.0], &[1.0, 2.0], &[0.5], &mut y)?;
+/// assert_eq!(y, [11.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn depthwise_forward(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) -> Result<(), Error> {
+    conv::depthwise_forward_on(Path::Scalar, s, x, weight, bias, y)
+}
+
+/// Scalar path of [`kernels::depthwise_backward`](super::depthwise_backward).
+///
+/// # Errors
+///
+/// As [`kernels::depthwise_backward`](super::depthwise_backward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let (mut gw, mut gb, mut dx) = ([0.0; 2], [0.0], [0.0; 2]);
+/// scalar::depthwise_backward(&s, &[3.0, 4.0], &[1.0, 2.0], &[2.0], &mut gw, &mut gb, Some(&mut dx))?;
+/// assert_eq!((gw, gb, dx), ([6.0, 8.0], [2.0], [2.0, 4.0]));
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn depthwise_backward(
+    s: &ConvShape,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    weight_grad: &mut [f32],
+    bias_grad: &mut [f32],
+    dx: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    conv::depthwise_backward_on(Path::Scalar, s, x, weight, dy, weight_grad, bias_grad, dx)
+}
+
+/// Scalar path of [`kernels::max_pool_forward`](super::max_pool_forward).
+///
+/// # Errors
+///
+/// As [`kernels::max_pool_forward`](super::max_pool_forward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let mut y = [0.0];
+/// scalar::max_pool_forward(&s, &[3.0, 4.0], &mut y)?;
+/// assert_eq!(y, [4.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn max_pool_forward(s: &ConvShape, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    conv::max_pool_forward_on(Path::Scalar, s, x, y)
+}
+
+/// Scalar path of [`kernels::max_pool_backward`](super::max_pool_backward).
+///
+/// # Errors
+///
+/// As [`kernels::max_pool_backward`](super::max_pool_backward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let mut dx = [0.0; 2];
+/// scalar::max_pool_backward(&s, &[3.0, 4.0], &[5.0], &mut dx)?;
+/// assert_eq!(dx, [0.0, 5.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn max_pool_backward(
+    s: &ConvShape,
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), Error> {
+    conv::max_pool_backward_on(Path::Scalar, s, x, dy, dx)
+}
+
+/// Scalar path of [`kernels::avg_pool_forward`](super::avg_pool_forward).
+///
+/// # Errors
+///
+/// As [`kernels::avg_pool_forward`](super::avg_pool_forward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let mut y = [0.0];
+/// scalar::avg_pool_forward(&s, &[3.0, 4.0], &mut y)?;
+/// assert_eq!(y, [3.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn avg_pool_forward(s: &ConvShape, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    conv::avg_pool_forward_on(Path::Scalar, s, x, y)
+}
+
+/// Scalar path of [`kernels::avg_pool_backward`](super::avg_pool_backward).
+///
+/// # Errors
+///
+/// As [`kernels::avg_pool_backward`](super::avg_pool_backward).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{scalar, ConvShape};
+/// let s = ConvShape {
+///     batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0,
+/// };
+/// let mut dx = [0.0; 2];
+/// scalar::avg_pool_backward(&s, &[3.0], &mut dx)?;
+/// assert_eq!(dx, [1.5, 1.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn avg_pool_backward(s: &ConvShape, dy: &[f32], dx: &mut [f32]) -> Result<(), Error> {
+    conv::avg_pool_backward_on(Path::Scalar, s, dy, dx)
+}
+
+/// Scalar path of [`kernels::global_avg_pool_forward`](super::global_avg_pool_forward).
+///
+/// # Errors
+///
+/// As [`kernels::global_avg_pool_forward`](super::global_avg_pool_forward).
+///
+/// # Examples
+///
+/// ```
+/// let mut y = [0.0];
+/// microtrain::kernels::scalar::global_avg_pool_forward(1, 2, 1, &[3.0, 4.0], &mut y)?;
+/// assert_eq!(y, [3.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn global_avg_pool_forward(
+    batch: usize,
+    positions: usize,
+    channels: usize,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), Error> {
+    conv::global_avg_pool_forward_on(Path::Scalar, batch, positions, channels, x, y)
+}
+
+/// Scalar path of [`kernels::global_avg_pool_backward`](super::global_avg_pool_backward).
+///
+/// # Errors
+///
+/// As [`kernels::global_avg_pool_backward`](super::global_avg_pool_backward).
+///
+/// # Examples
+///
+/// ```
+/// let mut dx = [0.0; 2];
+/// microtrain::kernels::scalar::global_avg_pool_backward(1, 2, 1, &[3.0], &mut dx)?;
+/// assert_eq!(dx, [1.5, 1.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn global_avg_pool_backward(
+    batch: usize,
+    positions: usize,
+    channels: usize,
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), Error> {
+    conv::global_avg_pool_backward_on(Path::Scalar, batch, positions, channels, dy, dx)
 }

@@ -1,5 +1,5 @@
-//! Vector operations: `axpy`, `scale`, `add`, Hadamard product, and the reductions
-//! `sum`, `dot`, `squared_norm`, `max`, `argmax`.
+//! Vector operations: `axpy`, `scale`, `add`, Hadamard product, `mul_add`, and the
+//! reductions `sum`, `dot`, `squared_norm`, `max`, `argmax`.
 //!
 //! Element-wise operations compute each output from its own inputs only, so any SIMD
 //! width gives the scalar result. Reductions use one canonical order: element `i` is
@@ -126,6 +126,46 @@ pub fn hadamard(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
 pub(crate) fn hadamard_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
     same_len("hadamard x", y.len(), x.len())?;
     zip_mut(path, y, x, |y, x| y * x, |y, x| y * x);
+    Ok(())
+}
+
+/// `accᵢ ← accᵢ + aᵢ·bᵢ`, the product rounded before it is added (no fused
+/// multiply-add, even with the `fma` feature), so every path and target gives the same
+/// bits (PyTorch: `acc.add_(a * b)`; `torch.addcmul_` would be the same numbers).
+///
+/// # Errors
+///
+/// [`Error::Length`] if `a` or `b` differs in length from `acc`.
+///
+/// # Examples
+///
+/// ```
+/// let mut acc = [1.0, 1.0];
+/// microtrain::kernels::mul_add(&[2.0, 3.0], &[4.0, 5.0], &mut acc)?;
+/// assert_eq!(acc, [9.0, 16.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn mul_add(a: &[f32], b: &[f32], acc: &mut [f32]) -> Result<(), Error> {
+    mul_add_on(Path::DEFAULT, a, b, acc)
+}
+
+pub(crate) fn mul_add_on(path: Path, a: &[f32], b: &[f32], acc: &mut [f32]) -> Result<(), Error> {
+    same_len("mul_add a", acc.len(), a.len())?;
+    same_len("mul_add b", acc.len(), b.len())?;
+    let mut done = 0;
+    if path.simd() {
+        let (accs, _) = acc.as_chunks_mut::<LANES>();
+        let (as_, _) = a.as_chunks::<LANES>();
+        let (bs, _) = b.as_chunks::<LANES>();
+        for ((c, x), y) in accs.iter_mut().zip(as_).zip(bs) {
+            let product = f32x8::new(*x) * f32x8::new(*y);
+            *c = (f32x8::new(*c) + product).to_array();
+        }
+        done = accs.len() * LANES;
+    }
+    for ((c, &x), &y) in acc[done..].iter_mut().zip(&a[done..]).zip(&b[done..]) {
+        *c += x * y;
+    }
     Ok(())
 }
 
