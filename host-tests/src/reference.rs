@@ -248,3 +248,256 @@ pub fn argmax(x: &[f32]) -> Option<usize> {
 pub fn abs(x: &[f32]) -> Vec<f32> {
     x.iter().map(|v| v.abs()).collect()
 }
+
+// --- Convolution and pooling ---------------------------------------------------------
+//
+// Channels-last: element (b, y, x, c) of a `batch × h × w × c` batch is at
+// `((b·h + y)·w + x)·c`. Each reference loops over every output element and every tap of
+// its window and reads the input pixel `(oh·sh + i − ph, ow·sw + j − pw)` directly, with
+// signed arithmetic, skipping taps outside the input (they read a zero).
+
+use microtrain::kernels::ConvShape;
+
+/// The input pixel `(y, x)` that tap `(i, j)` of output pixel `(oh, ow)` reads, or
+/// `None` for a tap in the zero padding.
+fn tap(s: &ConvShape, oh: usize, ow: usize, i: usize, j: usize) -> Option<(usize, usize)> {
+    let y = (oh * s.sh + i) as isize - s.ph as isize;
+    let x = (ow * s.sw + j) as isize - s.pw as isize;
+    let inside = (0..s.h as isize).contains(&y) && (0..s.w as isize).contains(&x);
+    inside.then_some((y as usize, x as usize))
+}
+
+/// Index of element `(b, y, x, c)` of a channels-last batch of `h × w × channels`.
+fn nhwc(h: usize, w: usize, channels: usize, b: usize, y: usize, x: usize, c: usize) -> usize {
+    ((b * h + y) * w + x) * channels + c
+}
+
+/// Calls `f(b, oh, ow, i, j, y, x)` for every output pixel and every unpadded tap of its
+/// window, `(y, x)` being the input pixel the tap reads.
+fn for_each_tap(s: &ConvShape, mut f: impl FnMut(usize, usize, usize, usize, usize, usize, usize)) {
+    for b in 0..s.batch {
+        for oh in 0..s.ho {
+            for ow in 0..s.wo {
+                for i in 0..s.kh {
+                    for j in 0..s.kw {
+                        if let Some((y, x)) = tap(s, oh, ow, i, j) {
+                            f(b, oh, ow, i, j, y, x);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 2-D convolution: `y[b,oh,ow,o] = bias[o] + Σ_{i,j,ci} w[o][i][j][ci]·x[b, oh·sh+i−ph,
+/// ow·sw+j−pw, ci]`, padded taps reading zero; `w` is `c_out × kh × kw × c_in`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::ConvShape;
+/// let s = ConvShape { batch: 1, h: 1, w: 2, c_in: 1, ho: 1, wo: 1, c_out: 1,
+///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0 };
+/// assert_eq!(host_tests::reference::conv2d(&s, &[3.0, 4.0], &[1.0, 2.0], &[0.5]), [11.5]);
+/// ```
+pub fn conv2d(s: &ConvShape, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f64> {
+    let (ci_n, co_n) = (s.c_in, s.c_out);
+    let mut y = vec![0.0f64; s.batch * s.ho * s.wo * co_n];
+    for b in 0..s.batch {
+        for oh in 0..s.ho {
+            for ow in 0..s.wo {
+                for o in 0..co_n {
+                    y[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)] = f64::from(bias[o]);
+                }
+            }
+        }
+    }
+    for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
+        for o in 0..co_n {
+            for ci in 0..ci_n {
+                let wv = w[((o * s.kh + i) * s.kw + j) * ci_n + ci];
+                let xv = x[nhwc(s.h, s.w, ci_n, b, yy, xx, ci)];
+                y[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)] += f64::from(wv) * f64::from(xv);
+            }
+        }
+    });
+    y
+}
+
+/// `∂J/∂w[o][i][j][ci] = Σ_{b,oh,ow} dy[b,oh,ow,o]·x[b, oh·sh+i−ph, ow·sw+j−pw, ci]`.
+pub fn conv2d_weight_grad(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f64> {
+    let (ci_n, co_n) = (s.c_in, s.c_out);
+    let mut g = vec![0.0f64; co_n * s.kh * s.kw * ci_n];
+    for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
+        for o in 0..co_n {
+            for ci in 0..ci_n {
+                let d = dy[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)];
+                let xv = x[nhwc(s.h, s.w, ci_n, b, yy, xx, ci)];
+                g[((o * s.kh + i) * s.kw + j) * ci_n + ci] += f64::from(d) * f64::from(xv);
+            }
+        }
+    });
+    g
+}
+
+/// `∂J/∂bias[o] = Σ_{b,oh,ow} dy[b,oh,ow,o]` (also the bias gradient of depthwise
+/// convolution, with `c_out = c_in`).
+pub fn conv2d_bias_grad(s: &ConvShape, dy: &[f32]) -> Vec<f64> {
+    let mut g = vec![0.0f64; s.c_out];
+    for (k, &d) in dy.iter().enumerate() {
+        g[k % s.c_out] += f64::from(d);
+    }
+    g
+}
+
+/// `∂J/∂x[b,y,x,ci] = Σ dy[b,oh,ow,o]·w[o][i][j][ci]` over the taps that read `(y, x)`:
+/// the adjoint of [`conv2d`] in `x`.
+pub fn conv2d_input_grad(s: &ConvShape, w: &[f32], dy: &[f32]) -> Vec<f64> {
+    let (ci_n, co_n) = (s.c_in, s.c_out);
+    let mut dx = vec![0.0f64; s.batch * s.h * s.w * ci_n];
+    for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
+        for o in 0..co_n {
+            for ci in 0..ci_n {
+                let d = dy[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)];
+                let wv = w[((o * s.kh + i) * s.kw + j) * ci_n + ci];
+                dx[nhwc(s.h, s.w, ci_n, b, yy, xx, ci)] += f64::from(d) * f64::from(wv);
+            }
+        }
+    });
+    dx
+}
+
+/// Depthwise convolution: `y[b,oh,ow,c] = bias[c] + Σ_{i,j} w[i][j][c]·x[b, oh·sh+i−ph,
+/// ow·sw+j−pw, c]`; `w` is `kh × kw × c`.
+pub fn depthwise(s: &ConvShape, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f64> {
+    let c_n = s.c_in;
+    let mut y = vec![0.0f64; s.batch * s.ho * s.wo * c_n];
+    for (k, v) in y.iter_mut().enumerate() {
+        *v = f64::from(bias[k % c_n]);
+    }
+    for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
+        for c in 0..c_n {
+            let wv = w[(i * s.kw + j) * c_n + c];
+            let xv = x[nhwc(s.h, s.w, c_n, b, yy, xx, c)];
+            y[nhwc(s.ho, s.wo, c_n, b, oh, ow, c)] += f64::from(wv) * f64::from(xv);
+        }
+    });
+    y
+}
+
+/// `∂J/∂w[i][j][c] = Σ_{b,oh,ow} dy[b,oh,ow,c]·x[b, oh·sh+i−ph, ow·sw+j−pw, c]`.
+pub fn depthwise_weight_grad(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f64> {
+    let c_n = s.c_in;
+    let mut g = vec![0.0f64; s.kh * s.kw * c_n];
+    for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
+        for c in 0..c_n {
+            let d = dy[nhwc(s.ho, s.wo, c_n, b, oh, ow, c)];
+            let xv = x[nhwc(s.h, s.w, c_n, b, yy, xx, c)];
+            g[(i * s.kw + j) * c_n + c] += f64::from(d) * f64::from(xv);
+        }
+    });
+    g
+}
+
+/// `∂J/∂x[b,y,x,c] = Σ dy[b,oh,ow,c]·w[i][j][c]` over the taps that read `(y, x)`.
+pub fn depthwise_input_grad(s: &ConvShape, w: &[f32], dy: &[f32]) -> Vec<f64> {
+    let c_n = s.c_in;
+    let mut dx = vec![0.0f64; s.batch * s.h * s.w * c_n];
+    for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
+        for c in 0..c_n {
+            let d = dy[nhwc(s.ho, s.wo, c_n, b, oh, ow, c)];
+            let wv = w[(i * s.kw + j) * c_n + c];
+            dx[nhwc(s.h, s.w, c_n, b, yy, xx, c)] += f64::from(d) * f64::from(wv);
+        }
+    });
+    dx
+}
+
+/// The values of the window of output element `(b, oh, ow, c)` in scan order, with
+/// the input index each came from (pooling: no padding).
+fn window(s: &ConvShape, x: &[f32], b: usize, oh: usize, ow: usize, c: usize) -> Vec<(f32, usize)> {
+    let mut v = Vec::new();
+    for i in 0..s.kh {
+        for j in 0..s.kw {
+            let (yy, xx) = tap(s, oh, ow, i, j).expect("pooling has no padding");
+            let at = nhwc(s.h, s.w, s.c_in, b, yy, xx, c);
+            v.push((x[at], at));
+        }
+    }
+    v
+}
+
+/// Calls `f(output index, b, oh, ow, c)` for every output element of a pooling shape.
+fn for_each_output(s: &ConvShape, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
+    for b in 0..s.batch {
+        for oh in 0..s.ho {
+            for ow in 0..s.wo {
+                for c in 0..s.c_out {
+                    f(nhwc(s.ho, s.wo, s.c_out, b, oh, ow, c), b, oh, ow, c);
+                }
+            }
+        }
+    }
+}
+
+/// Max pooling of inputs without NaN: the largest value of each window.
+pub fn max_pool(s: &ConvShape, x: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0f32; s.batch * s.ho * s.wo * s.c_out];
+    for_each_output(s, |at, b, oh, ow, c| {
+        let values: Vec<f32> = window(s, x, b, oh, ow, c).iter().map(|v| v.0).collect();
+        y[at] = max(&values).expect("a window has at least one tap");
+    });
+    y
+}
+
+/// The max-pooling gradient (inputs without NaN): `dy` of each output goes to the
+/// first input of its window, in scan order, that equals the window's maximum.
+pub fn max_pool_grad(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f64> {
+    let mut dx = vec![0.0f64; x.len()];
+    for_each_output(s, |at, b, oh, ow, c| {
+        let win = window(s, x, b, oh, ow, c);
+        let values: Vec<f32> = win.iter().map(|v| v.0).collect();
+        let first = argmax(&values).expect("a window has at least one tap");
+        dx[win[first].1] += f64::from(dy[at]);
+    });
+    dx
+}
+
+/// Average pooling: the mean of each window (`kh·kw` values).
+pub fn avg_pool(s: &ConvShape, x: &[f32]) -> Vec<f64> {
+    let mut y = vec![0.0f64; s.batch * s.ho * s.wo * s.c_out];
+    for_each_output(s, |at, b, oh, ow, c| {
+        let win = window(s, x, b, oh, ow, c);
+        y[at] = win.iter().map(|v| f64::from(v.0)).sum::<f64>() / win.len() as f64;
+    });
+    y
+}
+
+/// The average-pooling gradient: each input receives `dy / (kh·kw)` from every window
+/// it is in.
+pub fn avg_pool_grad(s: &ConvShape, dy: &[f32]) -> Vec<f64> {
+    let mut dx = vec![0.0f64; s.batch * s.h * s.w * s.c_in];
+    let taps = (s.kh * s.kw) as f64;
+    let x_index: Vec<f32> = (0..dx.len()).map(|_| 0.0).collect();
+    for_each_output(s, |at, b, oh, ow, c| {
+        for (_, q) in window(s, &x_index, b, oh, ow, c) {
+            dx[q] += f64::from(dy[at]) / taps;
+        }
+    });
+    dx
+}
+
+/// Global average pooling of `batch × positions × channels`: the mean over positions.
+pub fn global_avg_pool(batch: usize, positions: usize, channels: usize, x: &[f32]) -> Vec<f64> {
+    let mut y = vec![0.0f64; batch * channels];
+    for b in 0..batch {
+        for c in 0..channels {
+            let total: f64 = (0..positions)
+                .map(|p| f64::from(x[(b * positions + p) * channels + c]))
+                .sum();
+            y[b * channels + c] = total / positions as f64;
+        }
+    }
+    y
+}

@@ -37,7 +37,7 @@
 //!   taps `t = (i, j)` in scan order, **padded taps skipped** (they would only add `±0`).
 //!   [`depthwise_backward`]: for each output pixel `p` in order, `∂bias += dy[p]`, then
 //!   for each unpadded tap in scan order `∂w[t] += dy[p]·x[q]` and `dx[q] += w[t]·dy[p]`
-//!   (`dx` from `+0.0`). Products are rounded before they are added ([`mul_add`]).
+//!   (`dx` from `+0.0`). Products are rounded before they are added ([`mul_add`](super::mul_add)).
 //! - [`max_pool_forward`]: the running maximum starts at `−∞` and takes tap value `v`
 //!   when `v > max` or `v` is NaN, taps in scan order, as PyTorch's CPU kernel
 //!   (`aten/src/ATen/native/cpu/MaxPoolKernel.cpp`: `(val > maxval) || isnan(val)`).
