@@ -8,7 +8,8 @@
 //! The data are the 1797 8×8 digits of the UCI "Optical Recognition of Handwritten
 //! Digits" test set (Alpaydin & Kaynak, CC BY 4.0), as shipped with scikit-learn;
 //! `examples/data/README.md` says where they come from. The CSV is compiled into the
-//! binary, so the example runs from any directory with nothing but Rust.
+//! binary (by `examples/common/digits_data.rs`, which `examples/depth.rs` shares), so
+//! the example runs from any directory with nothing but Rust.
 //!
 //! What it does, in the order a careful practitioner would:
 //!
@@ -28,14 +29,16 @@
 //! Everything is seeded: a run prints the same numbers on every machine. The process
 //! exits with a failure status if the test accuracy falls below [`PASS_ACCURACY`].
 
+#[path = "common/digits_data.rs"]
+mod digits_data;
+
+use digits_data::{parse, split, Samples, CLASSES, CSV, FEATURES, PIXEL_MAX, SIDE};
 use microtrain::init::{init_params, Init};
 use microtrain::layers::{Dense, Dropout, Params, Relu};
 use microtrain::loss::CrossEntropy;
 use microtrain::optim::{Optimizer, Sgd};
 use microtrain::schedule::{Cosine, Scheduler, Sequential};
-use microtrain::train::{
-    Dataset, Decision, EarlyStopper, EarlyStopping, EpochRecord, History, Permutation, Trainer,
-};
+use microtrain::train::{Decision, EarlyStopper, EarlyStopping, EpochRecord, History, Trainer};
 use microtrain::{kernels, seq, Batch, MatMut, MatRef, Seq};
 use rand_core::SeedableRng;
 use rand_pcg::Pcg32;
@@ -43,17 +46,6 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// The data set, one sample per line: 64 pixels (row by row) then the label.
-const CSV: &str = include_str!("data/digits.csv");
-
-/// Pixels per image.
-const FEATURES: usize = 64;
-/// Width and height of an image.
-const SIDE: usize = 8;
-/// The largest pixel value (the number of set bits in a 4×4 block).
-const PIXEL_MAX: u8 = 16;
-/// Digits 0 to 9.
-const CLASSES: usize = 10;
 /// Hidden units.
 const HIDDEN: usize = 32;
 
@@ -85,88 +77,6 @@ const PASS_ACCURACY: f32 = 0.90;
 type Net = Seq![Dense<FEATURES, HIDDEN>, Relu, Dropout, Dense<HIDDEN, CLASSES>];
 /// The network with its loss, optimizer and buffers for batches of [`BATCH`].
 type DigitsTrainer = Trainer<Net, CrossEntropy, Sgd, BATCH, FEATURES, CLASSES>;
-
-/// Images (scaled to `[0, 1]`, one after another) and their labels.
-#[derive(Default)]
-struct Samples {
-    pixels: Vec<f32>,
-    labels: Vec<u32>,
-}
-
-impl Samples {
-    fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    fn image(&self, i: usize) -> &[f32] {
-        &self.pixels[i * FEATURES..(i + 1) * FEATURES]
-    }
-
-    fn push(&mut self, image: &[f32], label: u32) {
-        self.pixels.extend_from_slice(image);
-        self.labels.push(label);
-    }
-
-    /// The library's view of these samples (checked: sizes, finite values).
-    fn dataset(&self) -> Result<Dataset<'_, u32>, microtrain::Error> {
-        Dataset::new(&self.pixels, FEATURES, &self.labels, 1)
-    }
-}
-
-/// Parses the CSV, checking every value, and scales pixels to `[0, 1]`.
-fn parse(csv: &str) -> Result<Samples, String> {
-    let mut samples = Samples::default();
-    let mut image = [0.0f32; FEATURES];
-    for (line_index, line) in csv.lines().enumerate() {
-        let line_no = line_index + 1;
-        let fields: Vec<&str> = line.trim().split(',').collect();
-        if fields.len() != FEATURES + 1 {
-            return Err(format!(
-                "line {line_no}: {} fields, expected {} (64 pixels and a label)",
-                fields.len(),
-                FEATURES + 1
-            ));
-        }
-        for (pixel, field) in image.iter_mut().zip(&fields) {
-            let value: u8 = field
-                .parse()
-                .map_err(|_| format!("line {line_no}: pixel {field:?} is not an integer"))?;
-            if value > PIXEL_MAX {
-                return Err(format!("line {line_no}: pixel {value} exceeds {PIXEL_MAX}"));
-            }
-            *pixel = f32::from(value) / f32::from(PIXEL_MAX);
-        }
-        let label: u32 = fields[FEATURES].parse().map_err(|_| {
-            format!(
-                "line {line_no}: label {:?} is not an integer",
-                fields[FEATURES]
-            )
-        })?;
-        if label as usize >= CLASSES {
-            return Err(format!("line {line_no}: label {label} is not a digit"));
-        }
-        samples.push(&image, label);
-    }
-    Ok(samples)
-}
-
-/// Splits `all` in a seeded random order into (train, validation, test).
-fn split(all: &Samples, rng: &mut Pcg32) -> (Samples, Samples, Samples) {
-    let order = Permutation::new(all.len(), rng);
-    let (mut train, mut validation, mut test) = Default::default();
-    for k in 0..all.len() {
-        let i = order.get(k);
-        let part: &mut Samples = if k < TEST {
-            &mut test
-        } else if k < TEST + VALIDATION {
-            &mut validation
-        } else {
-            &mut train
-        };
-        part.push(all.image(i), all.labels[i]);
-    }
-    (train, validation, test)
-}
 
 /// The model's logits for every sample, batch by batch (the last batch padded).
 fn logits(trainer: &mut DigitsTrainer, samples: &Samples) -> Vec<[f32; CLASSES]> {
@@ -283,7 +193,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
 
     // 1. Data.
     let all = parse(CSV)?;
-    let (train_samples, validation_samples, test_samples) = split(&all, &mut rng);
+    let (train_samples, validation_samples, test_samples) = split(&all, VALIDATION, TEST, &mut rng);
     let train = train_samples.dataset()?;
     let validation = validation_samples.dataset()?;
     let test = test_samples.dataset()?;

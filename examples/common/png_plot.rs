@@ -1,0 +1,176 @@
+//! Line charts as PNG files for the host experiments (`examples/init_scale.rs`,
+//! `examples/depth.rs`), drawn with `plotters`' bitmap backend.
+//!
+//! Text is drawn with `ab_glyph` from DejaVu Sans compiled into the binary (the
+//! `dejavu` crate), so a machine without system fonts draws the same picture. Host-only:
+//! `plotters` and `dejavu` are dev-dependencies, never dependencies of the library.
+
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use std::error::Error;
+use std::path::Path;
+
+/// The font family every text in the charts uses.
+const FONT: &str = "sans-serif";
+
+/// Line colours, one per series, in order (colour-blind safe: Okabe & Ito).
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(0, 0, 0),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 114, 178),
+];
+
+/// One line: a name for the legend and its points `(x, y)`.
+pub struct Series {
+    /// The legend's text.
+    pub name: String,
+    /// The points, in order of `x`.
+    pub points: Vec<(u32, f64)>,
+}
+
+/// One chart of a grid: a title, axis names and its lines on a logarithmic `y` axis.
+pub struct Panel {
+    /// Above the chart.
+    pub title: String,
+    /// Under the `x` axis.
+    pub x_label: String,
+    /// Beside the `y` axis.
+    pub y_label: String,
+    /// The lines, coloured from [`PALETTE`] in order.
+    pub series: Vec<Series>,
+}
+
+/// Height in pixels of the legend strip under the grid.
+const LEGEND_HEIGHT: u32 = 44;
+
+/// Draws `panels` row by row into a `rows × cols` grid under `title`, with one legend
+/// for all of them underneath (every panel draws the same series, in the same order,
+/// in the same colours), and writes it as a PNG of `size` pixels to `path`. Every `y`
+/// axis is logarithmic; values at or below zero are left out.
+pub fn draw_grid(
+    path: &Path,
+    size: (u32, u32),
+    title: &str,
+    (rows, cols): (usize, usize),
+    panels: &[Panel],
+) -> Result<(), Box<dyn Error>> {
+    // Registering twice only replaces the entry; the bytes are the crate's static font.
+    register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+        .map_err(|_| "the bundled DejaVu Sans font could not be read")?;
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(title, (FONT, 26))?;
+    let height = root.dim_in_pixel().1;
+    let (grid, legend) = root.split_vertically(height.saturating_sub(LEGEND_HEIGHT));
+    for (area, panel) in grid.split_evenly((rows, cols)).iter().zip(panels) {
+        draw_panel(area, panel)?;
+    }
+    if let Some(first) = panels.first() {
+        draw_legend(&legend, first)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// The names of `panel`'s series beside their colours, in one row, centred.
+fn draw_legend(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+) -> Result<(), Box<dyn Error>> {
+    const SWATCH: i32 = 30;
+    const GAP: i32 = 36;
+    let font = (FONT, 17).into_font();
+    let widths = panel
+        .series
+        .iter()
+        .map(|s| Ok(font.box_size(&s.name)?.0 as i32))
+        .collect::<Result<Vec<i32>, Box<dyn Error>>>()?;
+    let total: i32 = widths.iter().map(|w| SWATCH + 8 + w + GAP).sum::<i32>() - GAP;
+    let (width, height) = area.dim_in_pixel();
+    let mut x = (width as i32 - total).max(0) / 2;
+    let y = height as i32 / 2;
+    for ((series, &colour), w) in panel.series.iter().zip(PALETTE.iter().cycle()).zip(widths) {
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + SWATCH, y)],
+            colour.stroke_width(3),
+        ))?;
+        area.draw(&Text::new(
+            series.name.as_str(),
+            (x + SWATCH + 8, y - 9),
+            font.clone(),
+        ))?;
+        x += SWATCH + 8 + w + GAP;
+    }
+    Ok(())
+}
+
+/// A tick label: plain decimals from 0.01 to 1000, powers of ten beyond.
+fn tick(v: f64) -> String {
+    if (0.01..1000.0).contains(&v) {
+        let text = format!("{v:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.0e}")
+    }
+}
+
+/// One chart of the grid.
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+) -> Result<(), Box<dyn Error>> {
+    let xs = || {
+        panel
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+    };
+    let ys = || {
+        panel
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .filter(|y| y.is_finite() && *y > 0.0)
+    };
+    let (x_lo, x_hi) = (xs().min().unwrap_or(0), xs().max().unwrap_or(1).max(1));
+    // A third of a decade of room above and below the data.
+    let y_lo = ys().fold(f64::MAX, f64::min) / 2.0;
+    let y_hi = ys().fold(f64::MIN, f64::max) * 2.0;
+    let (y_lo, y_hi) = if y_lo < y_hi {
+        (y_lo, y_hi)
+    } else {
+        (0.1, 10.0)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, (FONT, 19))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x_lo..x_hi, (y_lo..y_hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc(panel.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .y_label_formatter(&|&v| tick(v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (series, &colour) in panel.series.iter().zip(PALETTE.iter().cycle()) {
+        let points = series
+            .points
+            .iter()
+            .copied()
+            .filter(|(_, y)| y.is_finite() && *y > 0.0);
+        chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
+        // A line needs two points; a series cut short shows its points as dots.
+        if series.points.len() < 2 {
+            chart.draw_series(points.map(|p| Circle::new(p, 5, colour.filled())))?;
+        }
+    }
+    Ok(())
+}
