@@ -15,8 +15,10 @@
 //!   `h ↦ ReLU(h + Dense(ReLU(Dense(h))))` (`layers::Residual` around the pair: He et
 //!   al.'s basic block, without batch normalisation);
 //!
-//! and, as a reference, a shallow plain network with 2 hidden layers of 32 units. A slot
-//! for a third deep variant with batch normalisation is marked `TODO(batch norm)`.
+//! - **plain + batch norm** and **residual + batch norm**: the same two deep networks
+//!   with `BatchNorm` before each ReLU (the residual one is He et al.'s basic block);
+//!
+//! and, as a reference, a shallow plain network with 2 hidden layers of 32 units.
 //!
 //! It prints the initial loss of each network, its training loss over the epochs, and a
 //! table of the final training and validation loss and accuracy; and it draws the
@@ -56,7 +58,7 @@ mod png_plot;
 
 use digits_data::{parse, split, CLASSES, CSV, FEATURES};
 use microtrain::init::{init_params, Init};
-use microtrain::layers::{Dense, Layer, ParamKind, Params, Relu, Residual};
+use microtrain::layers::{BatchNorm, Dense, Layer, ParamKind, Params, Relu, Residual};
 use microtrain::loss::CrossEntropy;
 use microtrain::optim::{SgdMomentum, SgdMomentumConfig};
 use microtrain::train::{Dataset, Evaluation, Trainer};
@@ -104,6 +106,23 @@ type Deep<Block> = Seq![
 type PlainNet = Deep<PlainBlock>;
 /// 21 hidden layers, a skip around every pair after the first.
 type ResidualNet = Deep<ResidualBlock>;
+/// Two hidden layers with batch normalisation before each ReLU (the seed: "typically
+/// inserted before activation").
+type NormBlock = Seq![
+    Dense<HIDDEN, HIDDEN>, BatchNorm<HIDDEN>, Relu,
+    Dense<HIDDEN, HIDDEN>, BatchNorm<HIDDEN>, Relu,
+];
+/// He et al.'s basic block on features: `h ↦ ReLU(h + BN(W₂·ReLU(BN(W₁·h))))`.
+type NormResidualBlock = Seq![
+    Residual<
+        Seq![Dense<HIDDEN, HIDDEN>, BatchNorm<HIDDEN>, Relu, Dense<HIDDEN, HIDDEN>, BatchNorm<HIDDEN>],
+    >,
+    Relu,
+];
+/// 21 hidden layers with batch normalisation, no skips.
+type NormNet = Deep<NormBlock>;
+/// 21 hidden layers with batch normalisation and skips.
+type NormResidualNet = Deep<NormResidualBlock>;
 /// The reference: 2 hidden layers.
 type ShallowNet =
     Seq![Dense<FEATURES, HIDDEN>, Relu, Dense<HIDDEN, HIDDEN>, Relu, Dense<HIDDEN, CLASSES>];
@@ -135,6 +154,30 @@ fn plain_net() -> PlainNet {
 fn residual_net() -> ResidualNet {
     deep(seq![
         Residual(seq![Dense::zeros(), Relu, Dense::zeros()]),
+        Relu
+    ])
+}
+
+fn norm_net() -> NormNet {
+    deep(seq![
+        Dense::zeros(),
+        BatchNorm::new(),
+        Relu,
+        Dense::zeros(),
+        BatchNorm::new(),
+        Relu
+    ])
+}
+
+fn norm_residual_net() -> NormResidualNet {
+    deep(seq![
+        Residual(seq![
+            Dense::zeros(),
+            BatchNorm::new(),
+            Relu,
+            Dense::zeros(),
+            BatchNorm::new()
+        ]),
         Relu
     ])
 }
@@ -290,17 +333,22 @@ fn main() -> Result<(), Box<dyn Error>> {
             &validation,
             seed,
         )?,
-        // TODO(batch norm): the plain 21-hidden-layer network with batch normalisation
-        // before each ReLU (the seed: "typically inserted before activation"), once
-        // `layers::BatchNorm` lands; same optimizer, batch size, epochs and seed, e.g.
-        // run::<BatchNormNet, { BatchNormNet::COUNT }>(
-        //     "plain + batch norm, 21 hidden",
-        //     batch_norm_net(),
-        //     keep,
-        //     &train,
-        //     &validation,
-        //     seed,
-        // )?,
+        run::<NormNet, { NormNet::COUNT }>(
+            "plain + batch norm, 21 hidden",
+            norm_net(),
+            keep,
+            &train,
+            &validation,
+            seed,
+        )?,
+        run::<NormResidualNet, { NormResidualNet::COUNT }>(
+            "residual + batch norm, He",
+            norm_residual_net(),
+            keep,
+            &train,
+            &validation,
+            seed,
+        )?,
         run::<ShallowNet, { ShallowNet::COUNT }>(
             "plain, 2 hidden (reference)",
             shallow_net(),
