@@ -48,6 +48,7 @@ struct Geo {
 
 impl Geo {
     /// The input element under tap `(i, j)` of output `(oh, ow)`, if not padding.
+    #[allow(clippy::too_many_arguments)]
     fn at(
         &self,
         x: &[f64],
