@@ -1464,3 +1464,35 @@ fn the_sweeps_cover_the_asked_shapes() {
     assert!(conv.iter().any(|s| s.h % 2 == 1 && s.w % 2 == 1 && s.h > 1));
     assert!(pool_shapes().iter().any(|s| s.sh < s.kh && s.sw < s.kw));
 }
+
+/// Empty batches and zero channels are valid shapes with nothing (or only the bias) to
+/// compute: no kernel panics, and with `c_in = 0` a convolution's output is its bias.
+#[test]
+fn degenerate_shapes_do_not_panic() {
+    for (batch, c_in, c_out) in [(0, 3, 4), (2, 0, 4), (2, 3, 0), (0, 0, 0)] {
+        let s = shape(batch, (5, 4), (c_in, c_out), (3, 2), (2, 1), (1, 1));
+        for simd in [true, false] {
+            let o = operands("degenerate", &s, s.weight_len(), false);
+            let y = run_forward(&conv2d(simd), &s, &o);
+            if c_in == 0 {
+                for (k, &v) in y.iter().enumerate() {
+                    assert_eq!(v, o.bias[k % c_out], "{s:?}");
+                }
+            }
+            let g = run_backward(&conv2d(simd), &s, &o);
+            assert!(g.x.is_empty() || g.x.iter().all(|&v| v == 0.0), "{s:?}");
+            let p = ConvShape { c_out: c_in, ..s };
+            let o = operands("degenerate", &p, depthwise_weight_len(&p), false);
+            run_forward(&depthwise(simd), &p, &o);
+            run_backward(&depthwise(simd), &p, &o);
+        }
+        let p = shape(batch, (5, 4), (c_in, c_in), (3, 2), (2, 1), (0, 0));
+        let x = vec![1.0; p.input_len()];
+        let mut y = vec![0.0; p.output_elems()];
+        let mut dx = vec![0.0; x.len()];
+        kernels::max_pool_forward(&p, &x, &mut y).unwrap();
+        kernels::max_pool_backward(&p, &x, &y.clone(), &mut dx).unwrap();
+        kernels::avg_pool_forward(&p, &x, &mut y).unwrap();
+        kernels::avg_pool_backward(&p, &y.clone(), &mut dx).unwrap();
+    }
+}

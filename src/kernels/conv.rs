@@ -63,8 +63,25 @@
 //! add to a microcontroller's RAM for one layer. One output row needs `wo·kh·kw·c_in`
 //! ([`ConvShape::scratch_len`]): 1 KiB and 2 KiB for those layers, and the matrix
 //! products it feeds are still `wo × K × c_out`, large enough for the register tiles of
-//! [`gemm`](super::gemm). Direct loops need no scratch at all but cannot use those tiles;
-//! `benches/conv_kernels.rs` measures the three choices.
+//! [`gemm`](super::gemm). Direct loops need no scratch at all but cannot use those tiles.
+//! `benches/conv_kernels.rs` measures the three, all computing the same bits (median
+//! GFLOP/s on a shared 2-core AMD EPYC under load, so ±30 % between runs; batch 32,
+//! 3 × 3, stride 1, padding 1):
+//!
+//! | build, layer                     | pass     | row im2col | direct | whole-sample im2col |
+//! |----------------------------------|----------|-----------:|-------:|--------------------:|
+//! | default (SSE2), 28²×1 → 8        | forward  | 2.1–4.4    | 3.2–4.4| 1.5–2.5             |
+//! |                                  | backward | 2.5–3.7    | 0.5–0.6| 1.5–2.2             |
+//! | default (SSE2), 14²×8 → 16       | forward  | 9.1–10.3   | 10.5–12.0 | 7.1–10.4         |
+//! |                                  | backward | 7.6–9.0    | 3.6–3.9| 10.1                |
+//! | `target-cpu=native` (AVX-512), 28²×1 → 8 | forward | 2.8 | 2.4  | 1.6                 |
+//! |                                  | backward | 3.1        | 0.6    | 2.2                 |
+//! | `target-cpu=native`, 14²×8 → 16  | forward  | 27.7       | 19.2   | 21.3                |
+//! |                                  | backward | 17.3       | 3.8    | 14.8                |
+//!
+//! Direct loops match the row im2col forward on the SSE2 build but lose by 2.5–6× in
+//! the backward pass and by 30 % forward with AVX-512; whole-sample im2col is not
+//! clearly faster anywhere but needs `ho` times the scratch. So: row im2col.
 
 use super::gemm::{matmul_at_on, matmul_bt_on, matmul_on};
 use super::vector::{add_on, map_mut, mul_add_on, same_len, zip_mut, LANES};
