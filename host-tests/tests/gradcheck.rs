@@ -30,6 +30,7 @@
 //! [`REL_FWD`] = `10⁻⁵` of `|y_ref| + max|y_ref|` (≈ 4× the bound `40·u·4`). The plain
 //! dense layer gets the rigorous bound `γ_{IN+1}·(Σ|xₖ wⱼₖ| + |bⱼ|)` instead.
 
+use host_tests::layer_check::{assert_close_rel, finite_diff};
 use microtrain::layers::{
     Context, Dense, Dropout, Gelu, Layer, LeakyRelu, Mode, Params, Relu, Residual, Sigmoid, Tanh,
     Zeroed,
@@ -207,38 +208,6 @@ fn ref_forward(layers: &[Ref], theta: &[f64], x: &[f64], rows: usize) -> Vec<f64
     let y = ref_forward_at(layers, theta, &mut at, x, rows);
     assert_eq!(at, theta.len(), "the reference consumed every parameter");
     y
-}
-
-/// Central differences of `f` at `at`, in `f64`.
-fn finite_diff(f: impl Fn(&[f64]) -> f64, at: &[f64]) -> Vec<f64> {
-    let mut p = at.to_vec();
-    (0..at.len())
-        .map(|k| {
-            let h = 1e-5 * at[k].abs().max(1.0);
-            p[k] = at[k] + h;
-            let plus = f(&p);
-            p[k] = at[k] - h;
-            let minus = f(&p);
-            p[k] = at[k];
-            (plus - minus) / (2.0 * h)
-        })
-        .collect()
-}
-
-/// Asserts `|actual − expected| ≤ rel·(|expected| + max|expected|) + abs` for every
-/// component, printing the failing one.
-fn assert_close_rel(what: &str, actual: &[f32], expected: &[f64], rel: f64, abs: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: lengths");
-    let scale = expected.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        let tol = rel * (e.abs() + scale) + abs;
-        let diff = (f64::from(a) - e).abs();
-        assert!(
-            diff <= tol,
-            "{what}[{i}]: analytic {a:e} vs reference {e:e}: |diff| {diff:e} > tolerance {tol:e} \
-             (rel {rel:e}, abs {abs:e}, tensor scale {scale:e})"
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------
