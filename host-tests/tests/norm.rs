@@ -347,3 +347,42 @@ fn projected_residual_matches_finite_differences() {
         },
     );
 }
+
+#[test]
+fn batch_norm_on_a_partial_batch_ignores_the_padding_rows() {
+    // Batch<4, 3> with 2 real rows must give, to the bit, what Batch<2, 3> gives on
+    // those rows, whatever the padding rows hold; padding rows get a zero gradient.
+    use microtrain::layers::Context;
+    let mut padded_bn = BatchNorm::<3>::new();
+    random_affine(&mut padded_bn, 60);
+    let mut real_bn = padded_bn;
+    let x: Batch<4, 3> = random(61, -2.0, 2.0);
+    let dy: Batch<4, 3> = random(62, -1.0, 1.0);
+    let mut x2 = Batch::<2, 3>::zeros();
+    let mut dy2 = Batch::<2, 3>::zeros();
+    x2.0.copy_from_slice(&x.0[..2]);
+    dy2.0.copy_from_slice(&dy.0[..2]);
+
+    let mut ctx = Context::new(Mode::Train, 0);
+    ctx.rows = 2;
+    let mut padded = Zeroed::ZERO;
+    padded_bn.forward(&x, &mut padded, &mut ctx);
+    let mut dx = Batch::<4, 3>::zeros();
+    dx.as_mut_slice().fill(f32::NAN);
+    padded_bn.backward(&x, &mut padded, &dy, Some(&mut dx));
+    <BatchNorm<3> as Layer<Batch<4, 3>>>::commit(&mut padded_bn, &padded);
+
+    let mut real = Zeroed::ZERO;
+    real_bn.forward(&x2, &mut real, &mut Context::new(Mode::Train, 0));
+    let mut dx2 = Batch::<2, 3>::zeros();
+    real_bn.backward(&x2, &mut real, &dy2, Some(&mut dx2));
+    <BatchNorm<3> as Layer<Batch<2, 3>>>::commit(&mut real_bn, &real);
+
+    let y = <BatchNorm<3> as Layer<Batch<4, 3>>>::output(&padded);
+    let y2 = <BatchNorm<3> as Layer<Batch<2, 3>>>::output(&real);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(y.0[..2].as_flattened()), bits(y2.as_slice()));
+    assert_eq!(bits(dx.0[..2].as_flattened()), bits(dx2.as_slice()));
+    assert_eq!(dx.0[2..].as_flattened(), &[0.0; 6]);
+    assert_eq!(padded_bn, real_bn, "gradients and running statistics");
+}

@@ -26,6 +26,7 @@
 //! there is nothing for another path to disagree with; the loops run along the
 //! contiguous channels, and the compiler may vectorise them without reordering a sum.
 
+use super::vector::same_len;
 use super::{math, MatMut, MatRef};
 use crate::Error;
 
@@ -106,12 +107,8 @@ impl Sets {
             expected: 0,
             found: channels,
         })?;
-        same("normalisation statistics", count, stats)
+        same_len("normalisation statistics", count, stats)
     }
-}
-
-fn same(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
-    super::vector::same_len(what, expected, found)
 }
 
 /// Mean and biased variance of each set over the first `rows` rows of `x`:
@@ -150,7 +147,7 @@ pub fn moments(
         });
     }
     sets.check(c, rows, mean.len())?;
-    same("normalisation variance", mean.len(), var.len())?;
+    same_len("normalisation variance", mean.len(), var.len())?;
     let m = sets.size(c, rows);
     mean.fill(0.0);
     var.fill(0.0);
@@ -175,26 +172,19 @@ pub fn moments(
     Ok(())
 }
 
-/// `ι = 1/√(σ² + ε)` for each set.
-///
-/// # Errors
-///
-/// [`Error::Length`] if `var` and `inv_std` differ in length.
+/// Turns each variance `σ²` into `ι = 1/√(σ² + ε)`, in place.
 ///
 /// # Examples
 ///
 /// ```
-/// let mut inv = [0.0; 2];
-/// microtrain::kernels::norm::inverse_std(&[3.0, 0.0], 1.0, &mut inv)?;
-/// assert_eq!(inv, [0.5, 1.0]);
-/// # Ok::<(), microtrain::Error>(())
+/// let mut v = [3.0, 0.0];
+/// microtrain::kernels::norm::inverse_std(&mut v, 1.0);
+/// assert_eq!(v, [0.5, 1.0]);
 /// ```
-pub fn inverse_std(var: &[f32], eps: f32, inv_std: &mut [f32]) -> Result<(), Error> {
-    same("normalisation inverse std", var.len(), inv_std.len())?;
-    for (i, &v) in inv_std.iter_mut().zip(var) {
-        *i = 1.0 / math::sqrt(v + eps);
+pub fn inverse_std(var: &mut [f32], eps: f32) {
+    for v in var.iter_mut() {
+        *v = 1.0 / math::sqrt(*v + eps);
     }
-    Ok(())
 }
 
 /// The per-channel parameters and per-set statistics of one normalisation.
@@ -220,13 +210,13 @@ impl Affine<'_> {
     fn check(&self, x: &MatRef<'_>) -> Result<(), Error> {
         let c = x.cols();
         self.sets.check(c, x.rows(), self.mean.len())?;
-        same(
+        same_len(
             "normalisation inverse std",
             self.mean.len(),
             self.inv_std.len(),
         )?;
-        same("normalisation scale", c, self.gamma.len())?;
-        same("normalisation shift", c, self.beta.len())
+        same_len("normalisation scale", c, self.gamma.len())?;
+        same_len("normalisation shift", c, self.beta.len())
     }
 }
 
@@ -250,7 +240,7 @@ impl Affine<'_> {
 /// ```
 pub fn normalize(a: &Affine<'_>, x: MatRef<'_>, mut y: MatMut<'_>) -> Result<(), Error> {
     a.check(&x)?;
-    same(
+    same_len(
         "normalisation output",
         x.as_slice().len(),
         y.as_mut_slice().len(),
@@ -304,14 +294,14 @@ pub fn normalize_backward(
 ) -> Result<(), Error> {
     a.check(&x)?;
     let c = x.cols();
-    same(
+    same_len(
         "normalisation output gradient",
         x.as_slice().len(),
         dy.as_slice().len(),
     )?;
-    same("normalisation scale gradient", c, gamma_grad.len())?;
-    same("normalisation shift gradient", c, beta_grad.len())?;
-    same("normalisation scratch", 2 * a.mean.len(), sums.len())?;
+    same_len("normalisation scale gradient", c, gamma_grad.len())?;
+    same_len("normalisation shift gradient", c, beta_grad.len())?;
+    same_len("normalisation scratch", 2 * a.mean.len(), sums.len())?;
     if rows > x.rows() {
         return Err(Error::Length {
             what: "normalised rows",
@@ -320,7 +310,7 @@ pub fn normalize_backward(
         });
     }
     if let Some(dx) = &dx {
-        same(
+        same_len(
             "normalisation input gradient",
             x.as_slice().len(),
             dx.as_ref().as_slice().len(),

@@ -107,20 +107,17 @@ impl<const C: usize> BatchNorm<C> {
             s.mean = self.running_mean;
             s.var = self.running_var;
         }
-        let done = norm::inverse_std(&s.var.0, self.eps, &mut s.inv_std.0);
-        debug_assert!(done.is_ok(), "shapes are checked by the types");
-        let done = norm::normalize(&self.affine(s), x, y);
-        debug_assert!(done.is_ok(), "shapes are checked by the types");
-    }
-
-    fn affine<'a>(&'a self, s: &'a BatchStats<C>) -> Affine<'a> {
-        Affine {
+        s.inv_std = s.var;
+        norm::inverse_std(&mut s.inv_std.0, self.eps);
+        let affine = Affine {
             sets: Sets::Channels,
             mean: &s.mean.0,
             inv_std: &s.inv_std.0,
             gamma: &self.gamma.0,
             beta: &self.beta.0,
-        }
+        };
+        let done = norm::normalize(&affine, x, y);
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 
     fn backward_rows(
@@ -131,19 +128,12 @@ impl<const C: usize> BatchNorm<C> {
         s: &mut BatchStats<C>,
     ) {
         let rows = if s.train { s.count } else { x.rows() };
-        let BatchNorm {
-            gamma,
-            beta,
-            gamma_grad,
-            beta_grad,
-            ..
-        } = self;
         let affine = Affine {
             sets: Sets::Channels,
             mean: &s.mean.0,
             inv_std: &s.inv_std.0,
-            gamma: &gamma.0,
-            beta: &beta.0,
+            gamma: &self.gamma.0,
+            beta: &self.beta.0,
         };
         let done = norm::normalize_backward(
             &affine,
@@ -151,8 +141,8 @@ impl<const C: usize> BatchNorm<C> {
             dy,
             rows,
             s.train,
-            &mut gamma_grad.0,
-            &mut beta_grad.0,
+            &mut self.gamma_grad.0,
+            &mut self.beta_grad.0,
             dx,
             s.sums.as_mut_slice(),
         );
@@ -185,8 +175,8 @@ impl<const C: usize> Default for BatchNorm<C> {
 ///
 /// ```
 /// use microtrain::layers::BatchStats;
-/// // Mean, variance, 1/std and two sums per channel, and the count, mode and flag.
-/// assert!(core::mem::size_of::<BatchStats<8>>() >= 5 * 8 * 4);
+/// // Mean, variance, 1/std and two sums per channel, the count and the flag.
+/// assert_eq!(core::mem::size_of::<BatchStats<8>>(), 5 * 8 * 4 + 2 * core::mem::size_of::<usize>());
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct BatchStats<const C: usize> {
@@ -326,15 +316,11 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
             )
         };
         let sets = Self::sets(x.rows() / B);
-        let (mean, var, inv) = (
-            s.mean.as_mut_slice(),
-            s.var.as_mut_slice(),
-            s.inv_std.as_mut_slice(),
-        );
-        let done = norm::moments(sets, x, x.rows(), mean, var);
+        // The variances are computed into `inv_std` and turned into 1/std there.
+        let (mean, inv) = (s.mean.as_mut_slice(), s.inv_std.as_mut_slice());
+        let done = norm::moments(sets, x, x.rows(), mean, inv);
         debug_assert!(done.is_ok(), "shapes are checked by the types");
-        let done = norm::inverse_std(var, self.eps, inv);
-        debug_assert!(done.is_ok(), "shapes are checked by the types");
+        norm::inverse_std(inv, self.eps);
         let affine = Affine {
             sets,
             mean: s.mean.as_slice(),
@@ -388,16 +374,14 @@ impl<const G: usize, const C: usize> Default for GroupNorm<G, C> {
 ///
 /// ```
 /// use microtrain::layers::GroupStats;
-/// // Mean, variance, 1/std and two sums for each of 4 samples × 2 groups.
-/// assert_eq!(core::mem::size_of::<GroupStats<4, 2>>(), 5 * 4 * 2 * 4);
+/// // Mean, 1/std and two sums for each of 4 samples × 2 groups.
+/// assert_eq!(core::mem::size_of::<GroupStats<4, 2>>(), 4 * 4 * 2 * 4);
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct GroupStats<const B: usize, const G: usize> {
     /// `μ` per sample and group.
     pub mean: Matrix<B, G>,
-    /// `σ²` per sample and group, biased.
-    pub var: Matrix<B, G>,
-    /// `1/√(σ² + ε)` per sample and group.
+    /// `1/√(σ² + ε)` per sample and group (`σ²` biased).
     pub inv_std: Matrix<B, G>,
     /// Backward's scratch: `Σ g` and `Σ g·x̂` per sample and group.
     pub sums: [[[f32; G]; B]; 2],
@@ -406,7 +390,6 @@ pub struct GroupStats<const B: usize, const G: usize> {
 impl<const B: usize, const G: usize> Zeroed for GroupStats<B, G> {
     const ZERO: Self = GroupStats {
         mean: Matrix::zeros(),
-        var: Matrix::zeros(),
         inv_std: Matrix::zeros(),
         sums: [[[0.0; G]; B]; 2],
     };
