@@ -55,18 +55,55 @@ pub(crate) fn checked(done: Result<(), crate::Error>) {
     debug_assert!(done.is_ok(), "shapes are checked by the types: {done:?}");
 }
 
-/// A 2-D convolution with `CI` input and `CO` output channels, a `K × K` kernel,
-/// stride `S` and zero padding `P`, producing `HO × WO` outputs (PyTorch:
-/// `nn.Conv2d(CI, CO, K, stride=S, padding=P)`):
+/// A convolution with `CI` input and `CO` output channels, a `KH × KW` kernel, strides
+/// `SH`, `SW`, zero padding `PH`, `PW`, producing `HO × WO` outputs; the one type behind
+/// [`Conv2d`] (square kernels) and [`Conv1d`] (signals, height 1):
 ///
 /// ```text
-/// y[b, i, j, o] = bias[o] + Σ_{kh, kw, c} weight[o][kh][kw][c] · x[b, S·i + kh − P, S·j + kw − P, c]
+/// y[b, i, j, o] = bias[o] + Σ_{kh, kw, c} weight[o][kh][kw][c] · x[b, SH·i + kh − PH, SW·j + kw − PW, c]
 /// ```
 ///
-/// with `x = 0` outside the image. The weight is `[CO][K][K][CI]`: PyTorch's
-/// `[CO][CI][K][K]` with the input channels innermost, as the channels-last kernels
-/// want. Its cache keeps the output and one row of unfolded input (`WO·K·K·CI`
+/// with `x = 0` outside the image. The weight is `[CO][KH][KW][CI]`: PyTorch's
+/// `[CO][CI][KH][KW]` with the input channels innermost, as the channels-last kernels
+/// want. Its cache keeps the output and one row of unfolded input (`WO·KH·KW·CI`
 /// values), the scratch the kernel multiplies.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Conv, Conv2d};
+/// // A 3×3 convolution is a Conv with equal sizes along both axes.
+/// let _: Conv<1, 8, 3, 3, 1, 1, 1, 1, 28, 28> = Conv2d::<1, 8, 3, 1, 1, 28, 28>::zeros();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conv<
+    const CI: usize,
+    const CO: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const HO: usize,
+    const WO: usize,
+> {
+    /// `[CO][KH][KW][CI]`.
+    pub weight: [[[[f32; CI]; KW]; KH]; CO],
+    /// One bias per output channel.
+    pub bias: Vector<CO>,
+    /// `∂J/∂weight`.
+    pub weight_grad: [[[[f32; CI]; KW]; KH]; CO],
+    /// `∂J/∂bias`.
+    pub bias_grad: Vector<CO>,
+    /// The seed's L1/L2 penalty on the weight (none by default).
+    pub penalty: Penalty,
+}
+
+/// A 2-D convolution with `CI` input and `CO` output channels, a `K × K` kernel,
+/// stride `S` and zero padding `P`, producing `HO × WO` outputs (PyTorch:
+/// `nn.Conv2d(CI, CO, K, stride=S, padding=P)`). See [`Conv`] for the formula and the
+/// weight layout `[CO][K][K][CI]`.
 ///
 /// # Examples
 ///
@@ -84,8 +121,7 @@ pub(crate) fn checked(done: Result<(), crate::Error>) {
 /// assert_eq!(y.0[0][2][3], [2.5]);
 /// assert_eq!(y.0[0][0][0], [0.5]);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Conv2d<
+pub type Conv2d<
     const CI: usize,
     const CO: usize,
     const K: usize,
@@ -93,42 +129,67 @@ pub struct Conv2d<
     const P: usize,
     const HO: usize,
     const WO: usize,
-> {
-    /// `[CO][K][K][CI]`.
-    pub weight: [[[[f32; CI]; K]; K]; CO],
-    /// One bias per output channel.
-    pub bias: Vector<CO>,
-    /// `∂J/∂weight`.
-    pub weight_grad: [[[[f32; CI]; K]; K]; CO],
-    /// `∂J/∂bias`.
-    pub bias_grad: Vector<CO>,
-    /// The seed's L1/L2 penalty on the weight (none by default).
-    pub penalty: Penalty,
-}
+> = Conv<CI, CO, K, K, S, S, P, P, HO, WO>;
+
+/// A 1-D convolution over channels-last signals with `CI` input and `CO` output
+/// channels, kernel `K`, stride `S`, zero padding `P` and `LO` outputs (PyTorch:
+/// `nn.Conv1d(CI, CO, K, stride=S, padding=P)`): a [`Conv`] of height 1,
+///
+/// ```text
+/// y[b, t, o] = bias[o] + Σ_{k, c} weight[o][0][k][c] · x[b, S·t + k − P, c]
+/// ```
+///
+/// The weight is `[CO][1][K][CI]` (PyTorch's `[CO][CI][K]`, input channels innermost).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Conv1d, Layer, Mode};
+/// use microtrain::{Image, Signal, Zeroed};
+/// let mut conv = Conv1d::<1, 1, 2, 1, 0, 3>::zeros();
+/// conv.weight[0][0] = [[1.0], [-1.0]];                // a difference filter
+/// let x = Image::<1, 1, 4, 1>([[[[1.0], [4.0], [9.0], [16.0]]]]);
+/// let mut cache = Zeroed::ZERO;
+/// conv.forward(&x, &mut cache, &mut Context::new(Mode::Eval, 0));
+/// let y = <Conv1d<1, 1, 2, 1, 0, 3> as Layer<Signal<1, 4, 1>>>::output(&cache);
+/// assert_eq!(y.as_slice(), &[-3.0, -5.0, -7.0]);
+/// ```
+pub type Conv1d<
+    const CI: usize,
+    const CO: usize,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const LO: usize,
+> = Conv<CI, CO, 1, K, 1, S, 0, P, 1, LO>;
 
 impl<
         const CI: usize,
         const CO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
         const HO: usize,
         const WO: usize,
-    > Conv2d<CI, CO, K, S, P, HO, WO>
+    > Conv<CI, CO, KH, KW, SH, SW, PH, PW, HO, WO>
 {
     /// A layer with all parameters and gradients zero, usable in a `static`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use microtrain::layers::Conv2d;
+    /// use microtrain::layers::{Conv1d, Conv2d};
     /// static CONV: Conv2d<1, 8, 3, 1, 1, 28, 28> = Conv2d::zeros();
+    /// static SIGNAL: Conv1d<3, 16, 5, 1, 2, 128> = Conv1d::zeros();
     /// ```
     pub const fn zeros() -> Self {
-        Conv2d {
-            weight: [[[[0.0; CI]; K]; K]; CO],
+        Conv {
+            weight: [[[[0.0; CI]; KW]; KH]; CO],
             bias: Vector::zeros(),
-            weight_grad: [[[[0.0; CI]; K]; K]; CO],
+            weight_grad: [[[[0.0; CI]; KW]; KH]; CO],
             bias_grad: Vector::zeros(),
             penalty: Penalty::NONE,
         }
@@ -143,18 +204,18 @@ impl<
             ho: HO,
             wo: WO,
             c_out: CO,
-            kh: K,
-            kw: K,
-            sh: S,
-            sw: S,
-            ph: P,
-            pw: P,
+            kh: KH,
+            kw: KW,
+            sh: SH,
+            sw: SW,
+            ph: PH,
+            pw: PW,
         }
     }
 }
 
-/// The cache of a [`Conv2d`] or [`Conv1d`]: the output, and the kernel's scratch of one
-/// unfolded output row (`WO` rows of `K·K·CI` inputs; `K·CI` for `Conv1d`).
+/// The cache of a [`Conv`]: the output, and the kernel's scratch of one unfolded output
+/// row (`WO` rows of `KH·KW·CI` inputs).
 ///
 /// # Examples
 ///
@@ -186,19 +247,22 @@ impl<
         const W: usize,
         const CI: usize,
         const CO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
         const HO: usize,
         const WO: usize,
-    > Layer<Image<B, H, W, CI>> for Conv2d<CI, CO, K, S, P, HO, WO>
+    > Layer<Image<B, H, W, CI>> for Conv<CI, CO, KH, KW, SH, SW, PH, PW, HO, WO>
 {
     type Output = Image<B, HO, WO, CO>;
-    type Cache = ConvCache<Image<B, HO, WO, CO>, [[[[f32; CI]; K]; K]; WO]>;
+    type Cache = ConvCache<Image<B, HO, WO, CO>, [[[[f32; CI]; KW]; KH]; WO]>;
 
     fn forward(&self, x: &Image<B, H, W, CI>, cache: &mut Self::Cache, _: &mut Context) {
-        assert_len!(HO, H, K, S, P);
-        assert_len!(WO, W, K, S, P);
+        assert_len!(HO, H, KH, SH, PH);
+        assert_len!(WO, W, KW, SW, PW);
         checked(conv::conv2d_forward(
             &Self::shape(B, H, W),
             x.as_slice(),
@@ -236,14 +300,17 @@ impl<
 impl<
         const CI: usize,
         const CO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
         const HO: usize,
         const WO: usize,
-    > Params for Conv2d<CI, CO, K, S, P, HO, WO>
+    > Params for Conv<CI, CO, KH, KW, SH, SW, PH, PW, HO, WO>
 {
-    const COUNT: usize = CO * K * K * CI + CO;
+    const COUNT: usize = CO * KH * KW * CI + CO;
 
     fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
         visit_filters(
@@ -252,8 +319,8 @@ impl<
             flat4_mut(&mut self.weight_grad),
             &mut self.bias,
             &mut self.bias_grad,
-            CI * K * K,
-            CO * K * K,
+            CI * KH * KW,
+            CO * KH * KW,
             self.penalty,
         );
     }
@@ -423,173 +490,6 @@ impl<
             &mut self.bias_grad,
             K * K,
             C * K * K,
-            self.penalty,
-        );
-    }
-}
-
-/// A 1-D convolution over channels-last signals with `CI` input and `CO` output
-/// channels, kernel `K`, stride `S`, zero padding `P` and `LO` outputs (PyTorch:
-/// `nn.Conv1d(CI, CO, K, stride=S, padding=P)`):
-///
-/// ```text
-/// y[b, t, o] = bias[o] + Σ_{k, c} weight[o][k][c] · x[b, S·t + k − P, c]
-/// ```
-///
-/// The weight is `[CO][K][CI]` (PyTorch's `[CO][CI][K]`, input channels innermost).
-///
-/// # Examples
-///
-/// ```
-/// use microtrain::layers::{Context, Conv1d, Layer, Mode};
-/// use microtrain::{Image, Signal, Zeroed};
-/// let mut conv = Conv1d::<1, 1, 2, 1, 0, 3>::zeros();
-/// conv.weight[0] = [[1.0], [-1.0]];                   // a difference filter
-/// let x = Image::<1, 1, 4, 1>([[[[1.0], [4.0], [9.0], [16.0]]]]);
-/// let mut cache = Zeroed::ZERO;
-/// conv.forward(&x, &mut cache, &mut Context::new(Mode::Eval, 0));
-/// let y = <Conv1d<1, 1, 2, 1, 0, 3> as Layer<Signal<1, 4, 1>>>::output(&cache);
-/// assert_eq!(y.as_slice(), &[-3.0, -5.0, -7.0]);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Conv1d<
-    const CI: usize,
-    const CO: usize,
-    const K: usize,
-    const S: usize,
-    const P: usize,
-    const LO: usize,
-> {
-    /// `[CO][K][CI]`.
-    pub weight: [[[f32; CI]; K]; CO],
-    /// One bias per output channel.
-    pub bias: Vector<CO>,
-    /// `∂J/∂weight`.
-    pub weight_grad: [[[f32; CI]; K]; CO],
-    /// `∂J/∂bias`.
-    pub bias_grad: Vector<CO>,
-    /// The seed's L1/L2 penalty on the weight (none by default).
-    pub penalty: Penalty,
-}
-
-impl<
-        const CI: usize,
-        const CO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-        const LO: usize,
-    > Conv1d<CI, CO, K, S, P, LO>
-{
-    /// A layer with all parameters and gradients zero, usable in a `static`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::layers::Conv1d;
-    /// static CONV: Conv1d<3, 16, 5, 1, 2, 128> = Conv1d::zeros();
-    /// ```
-    pub const fn zeros() -> Self {
-        Conv1d {
-            weight: [[[0.0; CI]; K]; CO],
-            bias: Vector::zeros(),
-            weight_grad: [[[0.0; CI]; K]; CO],
-            bias_grad: Vector::zeros(),
-            penalty: Penalty::NONE,
-        }
-    }
-
-    const fn shape(batch: usize, l: usize) -> ConvShape {
-        ConvShape {
-            batch,
-            h: 1,
-            w: l,
-            c_in: CI,
-            ho: 1,
-            wo: LO,
-            c_out: CO,
-            kh: 1,
-            kw: K,
-            sh: 1,
-            sw: S,
-            ph: 0,
-            pw: P,
-        }
-    }
-}
-
-impl<
-        const B: usize,
-        const L: usize,
-        const CI: usize,
-        const CO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-        const LO: usize,
-    > Layer<Image<B, 1, L, CI>> for Conv1d<CI, CO, K, S, P, LO>
-{
-    type Output = Image<B, 1, LO, CO>;
-    type Cache = ConvCache<Image<B, 1, LO, CO>, [[[f32; CI]; K]; LO]>;
-
-    fn forward(&self, x: &Image<B, 1, L, CI>, cache: &mut Self::Cache, _: &mut Context) {
-        assert_len!(LO, L, K, S, P);
-        checked(conv::conv2d_forward(
-            &Self::shape(B, L),
-            x.as_slice(),
-            self.weight.as_flattened().as_flattened(),
-            &self.bias.0,
-            cache.output.as_mut_slice(),
-            cache.scratch.as_flattened_mut().as_flattened_mut(),
-        ));
-    }
-
-    fn output(cache: &Self::Cache) -> &Self::Output {
-        &cache.output
-    }
-
-    fn backward(
-        &mut self,
-        x: &Image<B, 1, L, CI>,
-        cache: &mut Self::Cache,
-        dy: &Self::Output,
-        dx: Option<&mut Image<B, 1, L, CI>>,
-    ) {
-        checked(conv::conv2d_backward(
-            &Self::shape(B, L),
-            x.as_slice(),
-            self.weight.as_flattened().as_flattened(),
-            dy.as_slice(),
-            self.weight_grad.as_flattened_mut().as_flattened_mut(),
-            &mut self.bias_grad.0,
-            dx.map(|d| d.as_mut_slice()),
-            cache.scratch.as_flattened_mut().as_flattened_mut(),
-        ));
-    }
-}
-
-impl<
-        const CI: usize,
-        const CO: usize,
-        const K: usize,
-        const S: usize,
-        const P: usize,
-        const LO: usize,
-    > Params for Conv1d<CI, CO, K, S, P, LO>
-{
-    const COUNT: usize = CO * K * CI + CO;
-
-    fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
-        let weight = self.weight.as_flattened_mut().as_flattened_mut();
-        let grad = self.weight_grad.as_flattened_mut().as_flattened_mut();
-        visit_filters(
-            f,
-            weight,
-            grad,
-            &mut self.bias,
-            &mut self.bias_grad,
-            CI * K,
-            CO * K,
             self.penalty,
         );
     }

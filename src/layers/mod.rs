@@ -27,7 +27,7 @@ mod residual;
 mod sequential;
 
 pub use activation::{Gelu, LeakyRelu, Relu, Sigmoid, Tanh};
-pub use conv::{conv_len, Conv1d, Conv2d, ConvCache, DepthwiseConv2d};
+pub use conv::{conv_len, Conv, Conv1d, Conv2d, ConvCache, DepthwiseConv2d};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use dropout::DropoutCache;
