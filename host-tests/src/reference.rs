@@ -301,14 +301,14 @@ fn for_each_tap(s: &ConvShape, mut f: impl FnMut(usize, usize, usize, usize, usi
 ///     kh: 1, kw: 2, sh: 1, sw: 1, ph: 0, pw: 0 };
 /// assert_eq!(host_tests::reference::conv2d(&s, &[3.0, 4.0], &[1.0, 2.0], &[0.5]), [11.5]);
 /// ```
-pub fn conv2d(s: &ConvShape, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f64> {
+pub fn conv2d<T: Copy + Into<f64>>(s: &ConvShape, x: &[T], w: &[T], bias: &[T]) -> Vec<f64> {
     let (ci_n, co_n) = (s.c_in, s.c_out);
     let mut y = vec![0.0f64; s.batch * s.ho * s.wo * co_n];
     for b in 0..s.batch {
         for oh in 0..s.ho {
             for ow in 0..s.wo {
                 for o in 0..co_n {
-                    y[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)] = f64::from(bias[o]);
+                    y[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)] = bias[o].into();
                 }
             }
         }
@@ -318,7 +318,7 @@ pub fn conv2d(s: &ConvShape, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f64> {
             for ci in 0..ci_n {
                 let wv = w[((o * s.kh + i) * s.kw + j) * ci_n + ci];
                 let xv = x[nhwc(s.h, s.w, ci_n, b, yy, xx, ci)];
-                y[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)] += f64::from(wv) * f64::from(xv);
+                y[nhwc(s.ho, s.wo, co_n, b, oh, ow, o)] += wv.into() * xv.into();
             }
         }
     });
@@ -370,17 +370,17 @@ pub fn conv2d_input_grad(s: &ConvShape, w: &[f32], dy: &[f32]) -> Vec<f64> {
 
 /// Depthwise convolution: `y[b,oh,ow,c] = bias[c] + Σ_{i,j} w[i][j][c]·x[b, oh·sh+i−ph,
 /// ow·sw+j−pw, c]`; `w` is `kh × kw × c`.
-pub fn depthwise(s: &ConvShape, x: &[f32], w: &[f32], bias: &[f32]) -> Vec<f64> {
+pub fn depthwise<T: Copy + Into<f64>>(s: &ConvShape, x: &[T], w: &[T], bias: &[T]) -> Vec<f64> {
     let c_n = s.c_in;
     let mut y = vec![0.0f64; s.batch * s.ho * s.wo * c_n];
     for (k, v) in y.iter_mut().enumerate() {
-        *v = f64::from(bias[k % c_n]);
+        *v = bias[k % c_n].into();
     }
     for_each_tap(s, |b, oh, ow, i, j, yy, xx| {
         for c in 0..c_n {
             let wv = w[(i * s.kw + j) * c_n + c];
             let xv = x[nhwc(s.h, s.w, c_n, b, yy, xx, c)];
-            y[nhwc(s.ho, s.wo, c_n, b, oh, ow, c)] += f64::from(wv) * f64::from(xv);
+            y[nhwc(s.ho, s.wo, c_n, b, oh, ow, c)] += wv.into() * xv.into();
         }
     });
     y
@@ -416,7 +416,14 @@ pub fn depthwise_input_grad(s: &ConvShape, w: &[f32], dy: &[f32]) -> Vec<f64> {
 
 /// The values of the window of output element `(b, oh, ow, c)` in scan order, with
 /// the input index each came from (pooling: no padding).
-fn window(s: &ConvShape, x: &[f32], b: usize, oh: usize, ow: usize, c: usize) -> Vec<(f32, usize)> {
+fn window<T: Copy>(
+    s: &ConvShape,
+    x: &[T],
+    b: usize,
+    oh: usize,
+    ow: usize,
+    c: usize,
+) -> Vec<(T, usize)> {
     let mut v = Vec::new();
     for i in 0..s.kh {
         for j in 0..s.kw {
@@ -442,11 +449,14 @@ fn for_each_output(s: &ConvShape, mut f: impl FnMut(usize, usize, usize, usize, 
 }
 
 /// Max pooling of inputs without NaN: the largest value of each window.
-pub fn max_pool(s: &ConvShape, x: &[f32]) -> Vec<f32> {
-    let mut y = vec![0.0f32; s.batch * s.ho * s.wo * s.c_out];
-    for_each_output(s, |at, b, oh, ow, c| {
-        let values: Vec<f32> = window(s, x, b, oh, ow, c).iter().map(|v| v.0).collect();
-        y[at] = max(&values).expect("a window has at least one tap");
+pub fn max_pool<T: Copy + PartialOrd>(s: &ConvShape, x: &[T]) -> Vec<T> {
+    let mut y = Vec::with_capacity(s.batch * s.ho * s.wo * s.c_out);
+    for_each_output(s, |_, b, oh, ow, c| {
+        let win = window(s, x, b, oh, ow, c).into_iter().map(|v| v.0);
+        y.push(
+            win.reduce(|a, v| if v > a { v } else { a })
+                .expect("a window has at least one tap"),
+        );
     });
     y
 }
@@ -465,11 +475,11 @@ pub fn max_pool_grad(s: &ConvShape, x: &[f32], dy: &[f32]) -> Vec<f64> {
 }
 
 /// Average pooling: the mean of each window (`kh·kw` values).
-pub fn avg_pool(s: &ConvShape, x: &[f32]) -> Vec<f64> {
+pub fn avg_pool<T: Copy + Into<f64>>(s: &ConvShape, x: &[T]) -> Vec<f64> {
     let mut y = vec![0.0f64; s.batch * s.ho * s.wo * s.c_out];
     for_each_output(s, |at, b, oh, ow, c| {
         let win = window(s, x, b, oh, ow, c);
-        y[at] = win.iter().map(|v| f64::from(v.0)).sum::<f64>() / win.len() as f64;
+        y[at] = win.iter().map(|v| v.0.into()).sum::<f64>() / win.len() as f64;
     });
     y
 }
@@ -489,12 +499,17 @@ pub fn avg_pool_grad(s: &ConvShape, dy: &[f32]) -> Vec<f64> {
 }
 
 /// Global average pooling of `batch × positions × channels`: the mean over positions.
-pub fn global_avg_pool(batch: usize, positions: usize, channels: usize, x: &[f32]) -> Vec<f64> {
+pub fn global_avg_pool<T: Copy + Into<f64>>(
+    batch: usize,
+    positions: usize,
+    channels: usize,
+    x: &[T],
+) -> Vec<f64> {
     let mut y = vec![0.0f64; batch * channels];
     for b in 0..batch {
         for c in 0..channels {
             let total: f64 = (0..positions)
-                .map(|p| f64::from(x[(b * positions + p) * channels + c]))
+                .map(|p| x[(b * positions + p) * channels + c].into())
                 .sum();
             y[b * channels + c] = total / positions as f64;
         }
