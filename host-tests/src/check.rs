@@ -168,3 +168,26 @@ pub fn assert_length_error<T: fmt::Debug>(
         ),
     }
 }
+
+/// Asserts that `result` is an [`Error::Shape`](microtrain::Error::Shape) with the
+/// given sizes (what one operand demands, and what was found) and a description.
+#[track_caller]
+pub fn assert_shape_error<T: fmt::Debug>(
+    result: Result<T, microtrain::Error>,
+    expected: usize,
+    found: usize,
+) {
+    match result {
+        Err(microtrain::Error::Shape {
+            what,
+            expected: e,
+            found: f,
+        }) => {
+            assert!(!what.is_empty());
+            assert_eq!((e, f), (expected, found), "{what}");
+        }
+        other => panic!(
+            "expected Error::Shape {{ expected: {expected}, found: {found} }}, got {other:?}"
+        ),
+    }
+}

@@ -5,7 +5,9 @@
 
 use host_tests::bound::{against_reference, dot_bound, gamma, sum_bound, Tracked, ETA, U, U64};
 use host_tests::canonical::sequential_dot;
-use host_tests::check::{assert_all_close, assert_bits_eq, assert_length_error};
+use host_tests::check::{
+    assert_all_close, assert_bits_eq, assert_length_error, assert_shape_error,
+};
 use host_tests::{abs, reference, Rng};
 use microtrain::kernels::{self, scalar, ConvShape};
 use microtrain::Error;
@@ -1055,21 +1057,6 @@ fn max_pool_overlapping_windows_accumulate() {
 /// A valid 2-D shape: 2 × 5 × 6 × 3 → 2 × 3 × 3 × 4, kernel 3 × 2, stride 2, padding 1.
 fn base() -> ConvShape {
     shape(2, (5, 6), (3, 4), (3, 2), (2, 2), (1, 1))
-}
-
-#[track_caller]
-fn assert_shape_error(result: Result<(), Error>, expected: usize, found: usize) {
-    match result {
-        Err(Error::Shape {
-            what,
-            expected: e,
-            found: f,
-        }) => {
-            assert!(!what.is_empty());
-            assert_eq!((e, f), (expected, found), "{what}");
-        }
-        other => panic!("expected Error::Shape {{ {expected}, {found} }}, got {other:?}"),
-    }
 }
 
 #[test]
