@@ -28,48 +28,22 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 
 /// The task, shared word for word with the host example `examples/xor.rs`.
 #[path = "../../common/xor_task.rs"]
 mod xor_task;
 
-#[cfg(feature = "print")]
-use panic_semihosting as _;
-
-/// Without the `print` feature nothing may format: a panic just fails the run.
-#[cfg(not(feature = "print"))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    debug::exit(EXIT_FAILURE);
-    halt()
-}
-
-/// Sleeps for ever: where the program ends if semihosting did not stop the machine.
-fn halt() -> ! {
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// `hprintln!` when the `print` feature is on; nothing at all otherwise.
-macro_rules! say {
-    ($($arg:tt)*) => {
-        if cfg!(feature = "print") {
-            cortex_m_semihosting::hprintln!($($arg)*);
-        }
-    };
-}
+/// Panic handling, printing and the exit, shared with the other firmware example.
+#[path = "board.rs"]
+mod board;
 
 /// Trains, reports each line over semihosting (when printing is on), and says whether
 /// the network learned XOR.
 fn run() -> bool {
-    xor_task::run(env!("FIRMWARE_MACHINE"), &mut |line| say!("{}", line))
+    xor_task::run(env!("FIRMWARE_MACHINE"), &mut board::say)
 }
 
 #[entry]
 fn main() -> ! {
-    let status = if run() { EXIT_SUCCESS } else { EXIT_FAILURE };
-    debug::exit(status);
-    halt()
+    board::finish(run())
 }

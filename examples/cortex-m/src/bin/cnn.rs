@@ -25,38 +25,14 @@
 
 use core::ptr::addr_of_mut;
 use cortex_m_rt::entry;
-use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 
 /// The task, shared word for word with the host example `examples/cnn.rs`.
 #[path = "../../../common/cnn_task.rs"]
 mod cnn_task;
 
-#[cfg(feature = "print")]
-use panic_semihosting as _;
-
-/// Without the `print` feature nothing may format: a panic just fails the run.
-#[cfg(not(feature = "print"))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    debug::exit(EXIT_FAILURE);
-    halt()
-}
-
-/// Sleeps for ever: where the program ends if semihosting did not stop the machine.
-fn halt() -> ! {
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// `hprintln!` when the `print` feature is on; nothing at all otherwise.
-macro_rules! say {
-    ($($arg:tt)*) => {
-        if cfg!(feature = "print") {
-            cortex_m_semihosting::hprintln!($($arg)*);
-        }
-    };
-}
+/// Panic handling, printing and the exit, shared with the other firmware example.
+#[path = "../board.rs"]
+mod board;
 
 /// The trainer, in a static: far too large for a microcontroller's stack.
 static mut TRAINER: cnn_task::CnnTrainer = cnn_task::fresh();
@@ -67,14 +43,10 @@ fn run() -> bool {
     // SAFETY: `run` is called once, from `main`, and nothing else touches `TRAINER`
     // (no interrupt handler uses it), so this is the only reference to it.
     let trainer = unsafe { &mut *addr_of_mut!(TRAINER) };
-    cnn_task::run(env!("FIRMWARE_MACHINE"), trainer, &mut |line| {
-        say!("{}", line)
-    })
+    cnn_task::run(env!("FIRMWARE_MACHINE"), trainer, &mut board::say)
 }
 
 #[entry]
 fn main() -> ! {
-    let status = if run() { EXIT_SUCCESS } else { EXIT_FAILURE };
-    debug::exit(status);
-    halt()
+    board::finish(run())
 }
