@@ -67,7 +67,6 @@ use png_plot::{draw_grid, Panel, Series};
 use rand_core::SeedableRng;
 use rand_pcg::Pcg32;
 use std::error::Error;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// Units per hidden layer.
@@ -84,10 +83,6 @@ const EPOCHS: usize = 40;
 const LEARNING_RATE: f32 = 0.01;
 /// Momentum of SGD.
 const MOMENTUM: f32 = 0.9;
-/// Seed of the split, the weights and the batch order, unless given.
-const DEFAULT_SEED: u64 = 1;
-/// Where the PNG goes, unless given.
-const DEFAULT_DIR: &str = "target/experiments";
 
 /// Two hidden layers of a plain network.
 type PlainBlock = Seq![Dense<HIDDEN, HIDDEN>, Relu, Dense<HIDDEN, HIDDEN>, Relu];
@@ -286,14 +281,7 @@ where
 
 fn main() -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
-    let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().unwrap_or_else(|| DEFAULT_DIR.to_string()));
-    let seed: u64 = match args.next() {
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("SEED must be a whole number, not {s:?}"))?,
-        None => DEFAULT_SEED,
-    };
+    let (dir, seed) = png_plot::dir_and_seed()?;
 
     let all = parse(CSV)?;
     let (train_samples, validation_samples, _) =

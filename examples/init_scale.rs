@@ -56,7 +56,6 @@ use png_plot::{draw_grid, Panel, Series};
 use rand_core::SeedableRng;
 use rand_pcg::Pcg32;
 use std::error::Error;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// Units per layer (and input features).
@@ -65,10 +64,6 @@ const WIDTH: usize = 64;
 const BATCH: usize = 256;
 /// Blocks `Dense → activation` in a stack (fixed by [`Stack`]).
 const DEPTH: usize = 10;
-/// Seed of the batch, the output gradient and the weights, unless given.
-const DEFAULT_SEED: u64 = 1;
-/// Where the PNG goes, unless given.
-const DEFAULT_DIR: &str = "target/experiments";
 /// A tanh unit counts as saturated above this `|h|` (its derivative is below 0.02).
 const SATURATED: f32 = 0.99;
 
@@ -256,14 +251,7 @@ fn print_run(run: &Run, share_name: &str) {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
-    let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().unwrap_or_else(|| DEFAULT_DIR.to_string()));
-    let seed: u64 = match args.next() {
-        Some(s) => s
-            .parse()
-            .map_err(|_| format!("SEED must be a whole number, not {s:?}"))?,
-        None => DEFAULT_SEED,
-    };
+    let (dir, seed) = png_plot::dir_and_seed()?;
 
     // One batch of inputs and one output gradient, shared by every run.
     let mut rng = Pcg32::seed_from_u64(seed);

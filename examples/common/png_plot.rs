@@ -8,7 +8,25 @@
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use std::error::Error;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Where the experiments write their pictures unless told otherwise.
+pub const DEFAULT_DIR: &str = "target/experiments";
+/// The seed of the experiments' data, weights and batch order unless told otherwise.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// The experiments' command line, `[DIR [SEED]]`: the folder for the PNG and the seed.
+pub fn dir_and_seed() -> Result<(PathBuf, u64), String> {
+    let mut args = std::env::args().skip(1);
+    let dir = PathBuf::from(args.next().unwrap_or_else(|| DEFAULT_DIR.to_string()));
+    let seed = match args.next() {
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("SEED must be a whole number, not {s:?}"))?,
+        None => DEFAULT_SEED,
+    };
+    Ok((dir, seed))
+}
 
 /// The font family every text in the charts uses.
 const FONT: &str = "sans-serif";
