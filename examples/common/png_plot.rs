@@ -62,8 +62,11 @@ pub struct Panel {
     pub series: Vec<Series>,
 }
 
-/// Height in pixels of the legend strip under the grid.
-const LEGEND_HEIGHT: u32 = 44;
+/// Height in pixels of one row of the legend under the grid.
+const LEGEND_ROW: u32 = 30;
+/// Length of a legend entry's colour swatch, and the gap between entries.
+const SWATCH: i32 = 30;
+const GAP: i32 = 36;
 
 /// Draws `panels` row by row into a `rows × cols` grid under `title`, with one legend
 /// for all of them underneath (every panel draws the same series, in the same order,
@@ -82,46 +85,77 @@ pub fn draw_grid(
     let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, (FONT, 26))?;
-    let height = root.dim_in_pixel().1;
-    let (grid, legend) = root.split_vertically(height.saturating_sub(LEGEND_HEIGHT));
+    let (width, height) = root.dim_in_pixel();
+    let lines = match panels.first() {
+        Some(first) => legend_lines(first, width as i32)?,
+        None => Vec::new(),
+    };
+    let legend_height = LEGEND_ROW * lines.len() as u32 + 14;
+    let (grid, legend) = root.split_vertically(height.saturating_sub(legend_height));
     for (area, panel) in grid.split_evenly((rows, cols)).iter().zip(panels) {
         draw_panel(area, panel)?;
     }
     if let Some(first) = panels.first() {
-        draw_legend(&legend, first)?;
+        draw_legend(&legend, first, &lines)?;
     }
     root.present()?;
     Ok(())
 }
 
-/// The names of `panel`'s series beside their colours, in one row, centred.
+/// The legend's font.
+fn legend_font() -> FontDesc<'static> {
+    (FONT, 17).into_font()
+}
+
+/// Splits `panel`'s series into legend lines that fit `width` pixels: each line is the
+/// series' indices with the width of their names.
+fn legend_lines(panel: &Panel, width: i32) -> Result<Vec<Vec<(usize, i32)>>, Box<dyn Error>> {
+    let font = legend_font();
+    let mut lines: Vec<Vec<(usize, i32)>> = vec![Vec::new()];
+    let mut used = 0;
+    for (i, s) in panel.series.iter().enumerate() {
+        let w = font.box_size(&s.name)?.0 as i32;
+        let entry = SWATCH + 8 + w;
+        let line = lines.last_mut().expect("there is always a line");
+        if !line.is_empty() && used + GAP + entry > width {
+            lines.push(vec![(i, w)]);
+            used = entry;
+        } else {
+            used += if line.is_empty() { entry } else { GAP + entry };
+            lines
+                .last_mut()
+                .expect("there is always a line")
+                .push((i, w));
+        }
+    }
+    Ok(lines)
+}
+
+/// The names of `panel`'s series beside their colours, line by line, each line centred.
 fn draw_legend(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     panel: &Panel,
+    lines: &[Vec<(usize, i32)>],
 ) -> Result<(), Box<dyn Error>> {
-    const SWATCH: i32 = 30;
-    const GAP: i32 = 36;
-    let font = (FONT, 17).into_font();
-    let widths = panel
-        .series
-        .iter()
-        .map(|s| Ok(font.box_size(&s.name)?.0 as i32))
-        .collect::<Result<Vec<i32>, Box<dyn Error>>>()?;
-    let total: i32 = widths.iter().map(|w| SWATCH + 8 + w + GAP).sum::<i32>() - GAP;
-    let (width, height) = area.dim_in_pixel();
-    let mut x = (width as i32 - total).max(0) / 2;
-    let y = height as i32 / 2;
-    for ((series, &colour), w) in panel.series.iter().zip(PALETTE.iter().cycle()).zip(widths) {
-        area.draw(&PathElement::new(
-            vec![(x, y), (x + SWATCH, y)],
-            colour.stroke_width(3),
-        ))?;
-        area.draw(&Text::new(
-            series.name.as_str(),
-            (x + SWATCH + 8, y - 9),
-            font.clone(),
-        ))?;
-        x += SWATCH + 8 + w + GAP;
+    let font = legend_font();
+    let width = area.dim_in_pixel().0 as i32;
+    for (row, line) in lines.iter().enumerate() {
+        let total: i32 = line.iter().map(|(_, w)| SWATCH + 8 + w + GAP).sum::<i32>() - GAP;
+        let mut x = (width - total).max(0) / 2;
+        let y = LEGEND_ROW as i32 * row as i32 + LEGEND_ROW as i32 / 2 + 4;
+        for &(i, w) in line {
+            let colour = PALETTE[i % PALETTE.len()];
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + SWATCH, y)],
+                colour.stroke_width(3),
+            ))?;
+            area.draw(&Text::new(
+                panel.series[i].name.as_str(),
+                (x + SWATCH + 8, y - 9),
+                font.clone(),
+            ))?;
+            x += SWATCH + 8 + w + GAP;
+        }
     }
     Ok(())
 }
