@@ -107,11 +107,14 @@ fn legend_font() -> FontDesc<'static> {
     (FONT, 17).into_font()
 }
 
+/// One line of the legend: the series' indices with the width of their names.
+type LegendLine = Vec<(usize, i32)>;
+
 /// Splits `panel`'s series into legend lines that fit `width` pixels: each line is the
 /// series' indices with the width of their names.
-fn legend_lines(panel: &Panel, width: i32) -> Result<Vec<Vec<(usize, i32)>>, Box<dyn Error>> {
+fn legend_lines(panel: &Panel, width: i32) -> Result<Vec<LegendLine>, Box<dyn Error>> {
     let font = legend_font();
-    let mut lines: Vec<Vec<(usize, i32)>> = vec![Vec::new()];
+    let mut lines: Vec<LegendLine> = vec![Vec::new()];
     let mut used = 0;
     for (i, s) in panel.series.iter().enumerate() {
         let w = font.box_size(&s.name)?.0 as i32;
@@ -135,7 +138,7 @@ fn legend_lines(panel: &Panel, width: i32) -> Result<Vec<Vec<(usize, i32)>>, Box
 fn draw_legend(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     panel: &Panel,
-    lines: &[Vec<(usize, i32)>],
+    lines: &[LegendLine],
 ) -> Result<(), Box<dyn Error>> {
     let font = legend_font();
     let width = area.dim_in_pixel().0 as i32;
