@@ -57,6 +57,16 @@ pub enum Error {
         /// The index of the first non-finite value in it.
         index: usize,
     },
+    /// A setting outside its valid range, such as a probability of 1.5 or a NaN bound:
+    /// `"{name} = {value}: must be {rule}"`.
+    Setting {
+        /// The setting, as its constructor names it (`"Rotate degrees.lo"`).
+        name: &'static str,
+        /// The value given.
+        value: f32,
+        /// What the value must be (`"in [0, 1]"`).
+        rule: &'static str,
+    },
     /// Training diverged: the loss or a gradient became NaN or infinite, or the update
     /// would have made a parameter or optimizer state so. The update was not applied:
     /// parameters and optimizer state are those from before the step.
@@ -99,6 +109,9 @@ impl fmt::Display for Error {
             }
             Error::NonFinite { what, index } => {
                 write!(f, "{what}: value at index {index} is NaN or infinite")
+            }
+            Error::Setting { name, value, rule } => {
+                write!(f, "{name} = {value}: must be {rule}")
             }
             Error::Diverged { loss } => {
                 write!(

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod augment;
 mod error;
 pub mod init;
 pub mod kernels;

@@ -81,6 +81,43 @@ pub fn cos(x: f32) -> f32 {
     libm::cosf(x)
 }
 
+/// Sine (PyTorch: `math.sin`, used by rotations in `augment`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::sin(0.0), 0.0);
+/// ```
+#[inline]
+pub fn sin(x: f32) -> f32 {
+    libm::sinf(x)
+}
+
+/// The largest integer not above `x` (PyTorch: `torch.floor`).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::floor(-0.5), -1.0);
+/// ```
+#[inline]
+pub fn floor(x: f32) -> f32 {
+    libm::floorf(x)
+}
+
+/// The nearest integer, halves away from zero (Rust's `f32::round`; PyTorch's
+/// `torch.round` rounds halves to even).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::math::round(2.5), 3.0);
+/// ```
+#[inline]
+pub fn round(x: f32) -> f32 {
+    libm::roundf(x)
+}
+
 /// Exactly rounded square root (PyTorch: `torch.sqrt`); NaN for negative input.
 ///
 /// # Examples

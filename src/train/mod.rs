@@ -277,6 +277,54 @@ where
         rng: &mut R,
         micro_batches: usize,
     ) -> Result<Risk, Error> {
+        self.epoch_augmented(data, rng, micro_batches, |_, _, _, _| {})
+    }
+
+    /// [`Trainer::epoch_accumulated`] with data augmentation: `augment(x, targets, rows,
+    /// rng)` may transform each training batch after it is loaded and before the step,
+    /// where `rows` is the number of real samples (a partial batch's padding follows)
+    /// and `rng` is the epoch's generator, so a seed gives the same augmented batches
+    /// on every target. Evaluation never augments. For image models,
+    /// [`augment::each_image`](crate::augment::each_image) applies a per-sample
+    /// pipeline.
+    ///
+    /// # Errors
+    ///
+    /// As [`Trainer::epoch`], and [`Error::NonFinite`] if `augment` leaves a NaN or
+    /// infinite input (the step is not taken).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::augment::{each_image, FlipHorizontal};
+    /// use microtrain::layers::{Dense, Flatten};
+    /// use microtrain::{loss::CrossEntropy, optim::Sgd, seq, train::{Dataset, Trainer}, Image, Seq};
+    /// use rand_core::SeedableRng;
+    /// // 1 × 2 images: "bright on the left" is class 0, "bright on the right" class 1.
+    /// let x = [1.0, 0.0, 0.0, 1.0];
+    /// let data = Dataset::new(&x, 2, &[0u32, 1], 1)?;
+    /// let mut t: Trainer<Seq![Flatten<2>, Dense<2, 2>], CrossEntropy, Sgd, 2, 2, 2, Image<2, 1, 2, 1>> =
+    ///     Trainer::new(seq![Flatten, Dense::zeros()], CrossEntropy::default(), Sgd::new(0.5), 0);
+    /// let mut rng = rand_pcg::Pcg32::seed_from_u64(0);
+    /// // Always mirroring swaps how the classes look in training; evaluation is never
+    /// // augmented, so the model that learnt the mirror images scores worse than chance.
+    /// for _ in 0..20 {
+    ///     t.epoch_augmented(&data, &mut rng, 1, |x, _, rows, rng| each_image(&FlipHorizontal, x, rows, rng))?;
+    /// }
+    /// assert!(t.evaluate(&data)?.loss > 0.69);
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn epoch_augmented<R, F>(
+        &mut self,
+        data: &Dataset<'_, L::Target>,
+        rng: &mut R,
+        micro_batches: usize,
+        mut augment: F,
+    ) -> Result<Risk, Error>
+    where
+        R: Rng + ?Sized,
+        F: FnMut(&mut X, &L::Targets, usize, &mut R),
+    {
         self.check(data)?;
         let order = Permutation::new(data.len(), rng);
         let group = B.saturating_mul(micro_batches.max(1));
@@ -289,6 +337,13 @@ where
             let mut group_loss = 0.0;
             while start < end {
                 let rows = self.load(data, &order, start, end)?;
+                augment(&mut self.input, &self.targets, rows, rng);
+                if let Some(index) = self.input.as_slice().iter().position(|v| !v.is_finite()) {
+                    return Err(Error::NonFinite {
+                        what: "augmented input",
+                        index,
+                    });
+                }
                 group_loss += self.accumulate(rows, rows as f32 * share)? * rows as f32 * share;
                 start += rows;
                 if start < end {
