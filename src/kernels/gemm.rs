@@ -66,6 +66,7 @@
 //! matches the scalar path, nor another target, bit for bit (the results stay within the
 //! same error bound, `γ_K Σ |a b|`). Training stays deterministic on one machine.
 
+use super::gemm_scalar::{product, Operand};
 use super::{Accumulate, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
@@ -395,7 +396,7 @@ fn run(
     }
 }
 
-/// The scalar path: the canonical order written as three loops.
+/// The scalar path: register tiles (see [`gemm_scalar`](super::gemm_scalar)).
 #[allow(clippy::too_many_arguments)]
 fn scalar(
     c: &mut [f32],
@@ -408,26 +409,15 @@ fn scalar(
     n: usize,
     mode: Accumulate,
 ) {
-    for i in 0..m {
-        for j in 0..n {
-            let mut sum = match mode {
-                Accumulate::Overwrite => 0.0,
-                Accumulate::Add => c[i * n + j],
-            };
-            for kk in 0..k {
-                let x = match al {
-                    ALayout::Rows => a[i * k + kk],
-                    ALayout::Transposed => a[kk * m + i],
-                };
-                let y = match bl {
-                    BLayout::Rows => b[kk * n + j],
-                    BLayout::Transposed => b[j * k + kk],
-                };
-                sum += x * y;
-            }
-            c[i * n + j] = sum;
-        }
-    }
+    let a = match al {
+        ALayout::Rows => Operand::AlongK(a),
+        ALayout::Transposed => Operand::Across(a, m),
+    };
+    let b = match bl {
+        BLayout::Rows => Operand::Across(b, n),
+        BLayout::Transposed => Operand::AlongK(b),
+    };
+    product(c, a, b, m, k, n, mode);
 }
 
 /// The operands of one product as the SIMD path reads them.

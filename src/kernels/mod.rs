@@ -28,6 +28,7 @@
 pub mod activation;
 pub mod conv;
 pub mod gemm;
+mod gemm_scalar;
 pub mod math;
 pub mod norm;
 pub mod optim;

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The firmware benchmark: a 64-32-10 MLP trained with Adam, batch 32, from a `static`
+# trainer (examples/cortex-m/src/bin/bench.rs, task in examples/common/mlp_bench_task.rs).
+# Builds it in release for both Cortex-M targets, runs it under QEMU with
+# `-icount shift=0` (one instruction per virtual nanosecond, which SysTick counts), and
+# prints instructions per training step, per multiply-add and per Adam parameter, the
+# ELF's .text/.data/.bss and `Trainer::BYTES`. Fails unless the loss lines and the hash
+# of the trained parameters equal the host twin's (examples/mlp_bench.rs; .ci/cross.sh
+# checks that twin on x86-64 default, native and aarch64).
+#
+# Instruction counts are not cycles: QEMU models no pipeline, caches or flash wait
+# states. Installs nothing: .ci/run installs the targets, llvm-tools and QEMU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGETS=(
+    "thumbv7em-none-eabihf     mps2-an386 cortex-m4"
+    "thumbv8m.main-none-eabihf mps3-an547 cortex-m55"
+)
+die() { echo "firmware_bench.sh: $*" >&2; exit 1; }
+command -v qemu-system-arm >/dev/null || die "qemu-system-arm is not installed"
+llvm_bin="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+LLVM_SIZE="$llvm_bin/llvm-size"
+[ -x "$LLVM_SIZE" ] || die "llvm-size not found (rustup component add llvm-tools)"
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+cargo run --quiet --release --example mlp_bench >"$OUT/host.log"
+
+cd examples/cortex-m
+status=0
+summary=()
+for entry in "${TARGETS[@]}"; do
+    read -r target machine cpu <<<"$entry"
+    cargo build --quiet --release --bin bench --target "$target" --target-dir target
+    elf="target/$target/release/bench"
+    printf '\n--- bench: %s on QEMU %s (%s), -icount shift=0\n' "$target" "$machine" "$cpu"
+    if timeout 300 qemu-system-arm -machine "$machine" -cpu "$cpu" -icount shift=0 -nographic \
+        -semihosting-config enable=on,target=native -kernel "$elf" >"$OUT/device.log"; then
+        summary+=("PASS  bench: $target on $machine learned")
+    else
+        summary+=("FAIL  bench: $target on $machine (exit $?)")
+        status=1
+    fi
+    cat "$OUT/device.log"
+    # Lines 3 on, except the instruction counts, must be the host's, bit for bit.
+    if diff <(tail -n +3 "$OUT/host.log") <(tail -n +3 "$OUT/device.log" | grep -v '^instructions'); then
+        summary+=("PASS  bench: $target on $machine ends with the host's parameters ($(grep -o 'hash [0-9a-f]*' "$OUT/device.log"))")
+    else
+        summary+=("FAIL  bench: $target on $machine differs from the host (diff above)")
+        status=1
+    fi
+    "$LLVM_SIZE" -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ { printf "    %-8s %7d\n", $1, $2 }'
+    summary+=("$(printf '      %-26s %s; %s' "$target" \
+        "$("$LLVM_SIZE" "$elf" | awk 'NR == 2 { printf "text %d, data %d, bss %d", $1, $2, $3 }')" \
+        "$(grep -o 'per train_step[^:]*: [0-9]*' "$OUT/device.log" | sed 's/.*: /instructions per step /')")")
+done
+printf '\n'
+printf '%s\n' "${summary[@]}"
+exit "$status"
