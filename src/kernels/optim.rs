@@ -204,7 +204,10 @@ pub fn run<const S: usize, R: Rule<S>>(
     value: &mut [f32],
     grad: &[f32],
     states: [&mut [f32]; S],
-) -> Result<bool, crate::Error> {
+) -> Result<bool, crate::Error>
+where
+    Driver: Drive<S>,
+{
     run_on(Path::DEFAULT, write, rule, value, grad, states)
 }
 
@@ -235,7 +238,10 @@ pub fn run_scalar<const S: usize, R: Rule<S>>(
     value: &mut [f32],
     grad: &[f32],
     states: [&mut [f32]; S],
-) -> Result<bool, crate::Error> {
+) -> Result<bool, crate::Error>
+where
+    Driver: Drive<S>,
+{
     run_on(Path::Scalar, write, rule, value, grad, states)
 }
 
@@ -246,7 +252,10 @@ fn run_on<const S: usize, R: Rule<S>>(
     value: &mut [f32],
     grad: &[f32],
     mut states: [&mut [f32]; S],
-) -> Result<bool, crate::Error> {
+) -> Result<bool, crate::Error>
+where
+    Driver: Drive<S>,
+{
     let n = value.len();
     super::vector::same_len("optimizer gradient", n, grad.len())?;
     for s in states.iter() {
@@ -269,17 +278,95 @@ fn run_on<const S: usize, R: Rule<S>>(
             }
         }
     }
-    let mut all_finite = finite.all();
-    for i in simd_end..n {
-        let s: [f32; S] = core::array::from_fn(|k| states[k][i]);
-        let (p, s) = rule.apply(value[i], grad[i], s);
-        all_finite &= p.is_finite() && s.iter().all(|v| v.is_finite());
-        if write {
-            value[i] = p;
-            for (dst, v) in states.iter_mut().zip(s) {
-                dst[i] = v;
-            }
-        }
-    }
+    let tail = states
+        .each_mut()
+        .map(|s| s.get_mut(simd_end..).unwrap_or(&mut []));
+    let rest = value.get_mut(simd_end..).unwrap_or(&mut []);
+    let tail_finite =
+        <Driver as Drive<S>>::scalar(write, rule, rest, grad.get(simd_end..).unwrap_or(&[]), tail);
+    let all_finite = finite.all() && tail_finite;
     Ok(all_finite)
 }
+
+/// The scalar loop of [`run`], written out for each number of state arrays an optimizer
+/// keeps (0 to 3), so that it indexes every array without a bounds check and keeps its
+/// values in registers even when the compiler optimises for size (a loop over the state
+/// arrays would stay a loop there, through memory).
+///
+/// Finiteness costs one multiply-add per value: `x · 0` is `±0` for every finite `x`
+/// and NaN for infinities and NaN, so the sum of them all is zero exactly when every
+/// value is finite.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::{Drive, Driver, Lane, Rule};
+/// struct Decay;
+/// impl Rule<1> for Decay {
+///     fn apply<L: Lane>(&self, p: L, g: L, [m]: [L; 1]) -> (L, [L; 1]) {
+///         let m = m + g;
+///         (p - m, [m])
+///     }
+/// }
+/// let (mut p, mut m) = ([1.0, 2.0], [0.5, 0.5]);
+/// assert!(<Driver as Drive<1>>::scalar(true, &Decay, &mut p, &[1.0, 1.0], [&mut m]));
+/// assert_eq!((p, m), ([-0.5, 0.5], [1.5, 1.5]));
+/// // An infinite gradient makes the state infinite: reported, and (here) not written.
+/// assert!(!<Driver as Drive<1>>::scalar(false, &Decay, &mut p, &[f32::INFINITY, 0.0], [&mut m]));
+/// assert_eq!(m, [1.5, 1.5]);
+/// ```
+pub trait Drive<const S: usize> {
+    /// Applies `rule` to every element of the common length of `value`, `grad` and
+    /// the `states` (writing only if `write`); returns whether every new value and
+    /// state is finite.
+    fn scalar<R: Rule<S>>(
+        write: bool,
+        rule: &R,
+        value: &mut [f32],
+        grad: &[f32],
+        states: [&mut [f32]; S],
+    ) -> bool;
+}
+
+/// The implementor of [`Drive`] for 0 to 3 state arrays.
+///
+/// # Examples
+///
+/// See [`Drive`].
+#[derive(Clone, Copy, Debug)]
+pub struct Driver;
+
+macro_rules! drive {
+    ($s:literal; $(($state:ident, $new:ident)),*) => {
+        impl Drive<$s> for Driver {
+            #[inline(always)]
+            fn scalar<R: Rule<$s>>(
+                write: bool,
+                rule: &R,
+                value: &mut [f32],
+                grad: &[f32],
+                [$($state),*]: [&mut [f32]; $s],
+            ) -> bool {
+                let n = value.len().min(grad.len())$(.min($state.len()))*;
+                let (value, grad) = (&mut value[..n], &grad[..n]);
+                $(let $state = &mut $state[..n];)*
+                let mut probe = 0.0f32;
+                for i in 0..n {
+                    let (p, [$($new),*]) = rule.apply(value[i], grad[i], [$($state[i]),*]);
+                    probe += p * 0.0;
+                    $(probe += $new * 0.0;)*
+                    if write {
+                        value[i] = p;
+                        $($state[i] = $new;)*
+                    }
+                }
+                probe == 0.0
+            }
+        }
+    };
+}
+
+drive!(0;);
+drive!(1; (a, a_new));
+drive!(2; (a, a_new), (b, b_new));
+drive!(3; (a, a_new), (b, b_new), (c, c_new));
