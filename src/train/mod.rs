@@ -17,11 +17,13 @@
 mod data;
 mod early_stopping;
 mod history;
+mod scale;
 mod shuffle;
 
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
+pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
 
 use crate::kernels;
