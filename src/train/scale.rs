@@ -378,7 +378,7 @@ impl<const F: usize> MinMax<F> {
 
 /// `Ok` if `len` is a whole number of groups of `F`.
 fn whole_groups<const F: usize>(len: usize) -> Result<(), Error> {
-    if len % F == 0 {
+    if len.is_multiple_of(F) {
         Ok(())
     } else {
         Err(Error::Shape {
@@ -391,7 +391,7 @@ fn whole_groups<const F: usize>(len: usize) -> Result<(), Error> {
 
 /// The number of values of each group in `data`, as `f64`.
 fn values_per_group<const F: usize, T>(data: &Dataset<'_, T>) -> Result<f64, Error> {
-    if data.features() % F != 0 {
+    if !data.features().is_multiple_of(F) {
         return Err(Error::Shape {
             what: "features per sample (a multiple of the scaler's groups F)",
             expected: F,
