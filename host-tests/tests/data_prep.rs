@@ -142,7 +142,11 @@ fn classifier(seed: u64) -> Trainer<Net, CrossEntropy, Sgd, 4, 3, 3> {
         Sgd::new(0.1),
         seed,
     );
-    init_params(&mut t.model, Init::XavierNormal, &mut Pcg32::seed_from_u64(seed));
+    init_params(
+        &mut t.model,
+        Init::XavierNormal,
+        &mut Pcg32::seed_from_u64(seed),
+    );
     t
 }
 
@@ -190,7 +194,11 @@ fn regressor() -> Trainer<Reg, Mse, Sgd, 3, 2, 1> {
         Sgd::new(0.05),
         0,
     );
-    init_params(&mut t.model, Init::XavierNormal, &mut Pcg32::seed_from_u64(9));
+    init_params(
+        &mut t.model,
+        Init::XavierNormal,
+        &mut Pcg32::seed_from_u64(9),
+    );
     t
 }
 
@@ -225,8 +233,13 @@ fn drop_last_takes_floor_n_over_b_steps_and_ignores_the_rest() {
 
         // Without drop_last the partial batch changes the weights (when there is one).
         let mut full = regressor();
-        full.epoch(&data, &mut Pcg32::seed_from_u64(n as u64)).unwrap();
-        assert_eq!(bits(&mut full.model) == bits(&mut t.model), n % 3 == 0, "n = {n}");
+        full.epoch(&data, &mut Pcg32::seed_from_u64(n as u64))
+            .unwrap();
+        assert_eq!(
+            bits(&mut full.model) == bits(&mut t.model),
+            n % 3 == 0,
+            "n = {n}"
+        );
     }
     let mut t = regressor();
     t.drop_last = true;
@@ -302,7 +315,12 @@ fn standardize_fits_the_f64_statistics_of_the_training_view() {
         let (m, d) = (per_feature.mean()[j % 6], per_feature.std()[j % 6]);
         let expected = f64::from(s) * f64::from(d) + f64::from(m);
         let product = (f64::from(s) * f64::from(d)).abs();
-        assert_close!(b, expected, 1.01 * U * (product + expected.abs()), "invert {j}");
+        assert_close!(
+            b,
+            expected,
+            1.01 * U * (product + expected.abs()),
+            "invert {j}"
+        );
     }
     // Fitted on the view = fitted on a copy of the training part.
     let copied = Dataset::new(&tx, 6, &y[..300], 1).unwrap();
@@ -380,10 +398,7 @@ fn scalers_refuse_bad_numbers_and_shapes_and_change_nothing_then() {
         "MinMax min"
     );
     for (min, max) in [(0.0, -1.0), (0.0, f32::NAN), (-f32::MAX, f32::MAX)] {
-        assert_eq!(
-            setting(MinMax::new([min], [max]).map(|_| ())),
-            "MinMax max"
-        );
+        assert_eq!(setting(MinMax::new([min], [max]).map(|_| ())), "MinMax max");
     }
     let data = Dataset::new(&[1.0; 6], 3, &[0u32; 2], 1).unwrap();
     assert_shape_error(Standardize::<2>::fit(&data), 2, 3);
