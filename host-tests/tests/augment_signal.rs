@@ -159,14 +159,14 @@ fn time_shift_moves_steps_and_draws_every_shift_within_the_range() {
         for steps in -30isize..=30 {
             let mut v = w;
             shift.shift(&mut v, steps);
-            for t in 0..L {
+            for (t, got) in v[0].iter().enumerate() {
                 let from = t as isize - steps;
                 let expected = match fill {
                     None => w[0][from.rem_euclid(L as isize) as usize],
                     Some(f) if from < 0 || from >= L as isize => [f; C],
                     Some(_) => w[0][from as usize],
                 };
-                assert_eq!(v[0][t], expected, "shift {steps}, step {t}, fill {fill:?}");
+                assert_eq!(*got, expected, "shift {steps}, step {t}, fill {fill:?}");
             }
         }
     }
@@ -269,8 +269,8 @@ fn time_warp_reference(w: &Window, knots: &[f64]) -> Vec<f64> {
         let at = tt * (L - 1) as f64 / total;
         let i = (at.floor() as usize).min(L - 2);
         let f = at - i as f64;
-        for c in 0..C {
-            let (a, b) = (f64::from(w[0][i][c]), f64::from(w[0][i + 1][c]));
+        for (&a, &b) in w[0][i].iter().zip(&w[0][i + 1]) {
+            let (a, b) = (f64::from(a), f64::from(b));
             out.push(a + f * (b - a));
         }
     }
