@@ -34,9 +34,13 @@
 
 mod colour;
 mod geometric;
+mod signal;
 
 pub use colour::Invert;
 pub use geometric::{FlipHorizontal, FlipVertical};
+pub use signal::{
+    ChannelDropout, Jitter, MagnitudeWarp, MixSameClass, Scaling, TimeShift, TimeWarp,
+};
 
 use crate::init::uniform;
 use crate::{Error, Image};

@@ -17,11 +17,13 @@
 mod data;
 mod early_stopping;
 mod history;
+mod scale;
 mod shuffle;
 
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
+pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
 
 use crate::kernels;
@@ -99,6 +101,24 @@ where
     pub loss: L,
     /// Gradient clipping before each update (none by default).
     pub clip: Option<Clip>,
+    /// Whether an epoch skips its final partial batch of fewer than `B` samples
+    /// (PyTorch: `DataLoader(..., drop_last=True)`); false by default. The order is
+    /// shuffled first, so a different remainder is left out each epoch. With
+    /// `micro_batches`, the dropped batch is the partial micro-batch.
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::{Dataset, Trainer}};
+    /// use rand_core::SeedableRng;
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 2, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.0), 0);
+    /// t.drop_last = true;
+    /// let data = Dataset::new(&[1.0, 1.0, 1.0], 1, &[2.0, 2.0, 2.0], 1)?;
+    /// let risk = t.epoch(&data, &mut rand_pcg::Pcg32::seed_from_u64(0))?;  // one step of 2
+    /// assert_eq!(risk.data, 4.0);
+    /// let single = Dataset::new(&[1.0], 1, &[2.0], 1)?;
+    /// assert!(t.epoch(&single, &mut rand_pcg::Pcg32::seed_from_u64(0)).is_err());
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub drop_last: bool,
     cache: M::Cache,
     input: X,
     targets: L::Targets,
@@ -187,6 +207,7 @@ where
             optimizer,
             loss,
             clip: None,
+            drop_last: false,
             cache: M::Cache::ZERO,
             input: X::ZERO,
             targets: L::Targets::ZERO,
@@ -234,8 +255,9 @@ where
     ///
     /// # Errors
     ///
-    /// As [`Trainer::check`] before any step; [`Error::Diverged`] if a step diverges (the
-    /// epoch stops there, with the parameters from before that step).
+    /// As [`Trainer::check`] before any step; [`Error::Empty`] if
+    /// [`drop_last`](Trainer::drop_last) leaves no full batch; [`Error::Diverged`] if a
+    /// step diverges (the epoch stops there, with the parameters from before that step).
     ///
     /// # Examples
     ///
@@ -326,12 +348,22 @@ where
         F: FnMut(&mut X, &L::Targets, usize, &mut R),
     {
         self.check(data)?;
+        let used = if self.drop_last {
+            data.len() - data.len() % B
+        } else {
+            data.len()
+        };
+        if used == 0 {
+            return Err(Error::Empty {
+                what: "epoch (drop_last with fewer samples than one batch)",
+            });
+        }
         let order = Permutation::new(data.len(), rng);
         let group = B.saturating_mul(micro_batches.max(1));
         let (mut total, mut penalty, mut updates) = (0.0, 0.0, 0);
         let mut start = 0;
-        while start < data.len() {
-            let end = data.len().min(start.saturating_add(group));
+        while start < used {
+            let end = used.min(start.saturating_add(group));
             let share = 1.0 / (end - start) as f32;
             self.model.zero_grad();
             let mut group_loss = 0.0;
@@ -355,7 +387,7 @@ where
             total += group_loss / share;
             updates += 1;
         }
-        let n = data.len() as f32;
+        let n = used as f32;
         Ok(Risk {
             data: total / n,
             penalty: penalty / updates as f32,
