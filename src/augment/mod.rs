@@ -34,9 +34,15 @@
 
 mod colour;
 mod geometric;
+mod noise;
+mod segments;
+mod weather;
 
-pub use colour::Invert;
+pub use colour::{Brighten, Emboss, GammaContrast, Invert, Sharpen};
 pub use geometric::{FlipHorizontal, FlipVertical};
+pub use noise::{CoarsePepper, CoarseSalt, Cutout, GaussianBlur, GaussianNoise};
+pub use segments::Superpixels;
+pub use weather::{Clouds, Fog, Snow};
 
 use crate::init::uniform;
 use crate::{Error, Image};
