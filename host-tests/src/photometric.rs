@@ -4,6 +4,7 @@
 //! [`Image64`] of values in pixel units, and every reference returns the exact result
 //! before clamping and rounding to the pixel type.
 
+use crate::Rng;
 use microtrain::augment::{Picture, Pixel};
 
 /// A picture as `f64` values in pixel units (`0..=MAX`), row, column, channel.
@@ -234,4 +235,84 @@ pub fn superpixels(img: &Image64, seeds: &[[usize; 2]], replace: &[bool]) -> Ima
             v
         }
     })
+}
+
+/// Pixel types with a random test value (a few exact 0s and MAXs among them).
+pub trait Sample: Pixel {
+    /// A random value.
+    fn random(rng: &mut Rng) -> Self;
+}
+
+impl Sample for u8 {
+    fn random(rng: &mut Rng) -> u8 {
+        rng.below(256) as u8
+    }
+}
+
+impl Sample for f32 {
+    fn random(rng: &mut Rng) -> f32 {
+        match rng.below(8) {
+            0 => 0.0,
+            1 => 1.0,
+            _ => rng.uniform(0.0, 1.0),
+        }
+    }
+}
+
+/// A random picture for the case `label` (the same for the same label and shape).
+pub fn picture<P: Sample, const H: usize, const W: usize, const C: usize>(
+    label: &str,
+) -> Picture<P, H, W, C> {
+    let mut rng = Rng::for_case(label, &[H, W, C, P::MAX as usize]);
+    let mut p = [[[P::from_f32(0.0); C]; W]; H];
+    for v in p.as_flattened_mut().as_flattened_mut() {
+        *v = P::random(&mut rng);
+    }
+    p
+}
+
+/// Asserts that `actual` is the clamped `expected` within the tolerance explained at
+/// the top of `tests/augment_photometric.rs`: `f32` values within `tol·MAX`, `u8`
+/// values within `0.5 + tol·255` (the nearest integer to a value within `tol·255`).
+pub fn assert_matches<P: Pixel, const H: usize, const W: usize, const C: usize>(
+    actual: &Picture<P, H, W, C>,
+    expected: &Image64,
+    tol: f64,
+    what: &str,
+) {
+    let max = f64::from(P::MAX);
+    let bound = if P::MAX == 255.0 {
+        0.5 + tol * max
+    } else {
+        tol * max
+    };
+    for (i, (a, &e)) in actual
+        .iter()
+        .flatten()
+        .flatten()
+        .zip(&expected.v)
+        .enumerate()
+    {
+        let e = e.clamp(0.0, max);
+        let a = f64::from(a.to_f32());
+        assert!(
+            (a - e).abs() <= bound,
+            "{what} ({H}×{W}×{C}, MAX {max}) at value {i}: got {a}, expected {e}, bound {bound}"
+        );
+    }
+}
+
+/// Runs `check::<P, H, W, C>()` on `u8` and `f32` pictures of the test shapes: 5×7×3,
+/// 1×4×1 (one row), 6×1×2 (one column) and 8×8×1.
+#[macro_export]
+macro_rules! every_shape {
+    ($check:ident) => {
+        $check::<u8, 5, 7, 3>();
+        $check::<f32, 5, 7, 3>();
+        $check::<u8, 1, 4, 1>();
+        $check::<f32, 1, 4, 1>();
+        $check::<u8, 6, 1, 2>();
+        $check::<f32, 6, 1, 2>();
+        $check::<f32, 8, 8, 1>();
+    };
 }

@@ -35,12 +35,14 @@
 mod colour;
 mod geometric;
 mod noise;
+mod occlusion;
 mod segments;
 mod weather;
 
 pub use colour::{Brighten, Emboss, GammaContrast, Invert, Sharpen};
 pub use geometric::{FlipHorizontal, FlipVertical};
-pub use noise::{CoarsePepper, CoarseSalt, Cutout, GaussianBlur, GaussianNoise};
+pub use noise::{GaussianBlur, GaussianNoise};
+pub use occlusion::{CoarsePepper, CoarseSalt, Cutout};
 pub use segments::Superpixels;
 pub use weather::{Clouds, Fog, Snow};
 
