@@ -222,8 +222,8 @@ pub fn superpixels(img: &Image64, seeds: &[[usize; 2]], replace: &[bool]) -> Ima
         for x in 0..img.w {
             let r = region(y, x);
             counts[r] += 1.0;
-            for c in 0..img.c {
-                sums[r][c] += img.at(y, x, c);
+            for (c, sum) in sums[r].iter_mut().enumerate() {
+                *sum += img.at(y, x, c);
             }
         }
     }

@@ -13,6 +13,7 @@
 //! value lies within `tol·255` of a half.
 
 use host_tests::every_shape;
+use host_tests::golden::Case;
 use host_tests::photometric::{self as reference, assert_matches, picture, Image64, Sample};
 use host_tests::Rng as DataRng;
 use microtrain::augment::{
@@ -256,90 +257,86 @@ fn superpixels_replace_voronoi_regions_by_their_means() {
     every_shape!(check);
 }
 
+/// A golden tensor `(H, W[, C])` as an image with pixel range `max`.
+fn golden_image(case: &Case, key: &str, max: f64) -> Image64 {
+    let (dims, v) = case.raw(key);
+    let c = if dims.len() == 3 { dims[2] } else { 1 };
+    Image64 {
+        h: dims[0],
+        w: dims[1],
+        c,
+        max,
+        v: v.to_vec(),
+    }
+}
+
+/// A golden picture (its values are exactly representable).
+fn golden_picture<P: Pixel, const H: usize, const W: usize, const C: usize>(
+    case: &Case,
+    key: &str,
+) -> Picture<P, H, W, C> {
+    let v = case.raw(key).1;
+    assert_eq!(v.len(), H * W * C, "{key}");
+    let mut p = [[[P::from_f32(0.0); C]; W]; H];
+    for (d, &s) in p.as_flattened_mut().as_flattened_mut().iter_mut().zip(v) {
+        *d = P::from_f32(s as f32);
+        assert_eq!(f64::from(d.to_f32()), s, "{key}: inputs are exact");
+    }
+    p
+}
+
+/// A golden parameter list in `f32` (short binary fractions: exact).
+fn golden_params(case: &Case, key: &str) -> Vec<f32> {
+    case.raw(key).1.iter().map(|&v| v as f32).collect()
+}
+
+/// The filters and fog of the `kind` (`"u8"` or `"f32"`) picture against the golden file.
+fn filters_match_golden<P: Pixel>(case: &Case, kind: &str) {
+    let p: Picture<P, 5, 7, 3> = golden_picture(case, &format!("{kind}_input"));
+    let expect = |name: &str| golden_image(case, &format!("{kind}_{name}"), f64::from(P::MAX));
+    let (sharpen, emboss) = (
+        golden_params(case, "params_sharpen"),
+        golden_params(case, "params_emboss"),
+    );
+    let (blur, fog) = (
+        golden_params(case, "params_blur"),
+        golden_params(case, "params_fog"),
+    );
+    let grid = golden_params(case, "fog_grid");
+    let grid: [[f32; 3]; 3] = core::array::from_fn(|i| core::array::from_fn(|j| grid[i * 3 + j]));
+    let mut q = p;
+    Sharpen::apply_with(&mut q, sharpen[0], sharpen[1]);
+    assert_matches(&q, &expect("sharpen"), 1e-5, "Sharpen vs scipy");
+    let mut q = p;
+    Emboss::apply_with(&mut q, emboss[0], emboss[1]);
+    assert_matches(&q, &expect("emboss"), 1e-5, "Emboss vs scipy");
+    let mut q = p;
+    assert_eq!(blur[1], 2.0);
+    GaussianBlur::<2>::apply_with(&mut q, blur[0]);
+    assert_matches(&q, &expect("blur0"), 2e-6, "GaussianBlur<2> vs scipy");
+    let mut q = p;
+    assert_eq!(blur[3], 4.0);
+    GaussianBlur::<4>::apply_with(&mut q, blur[2]);
+    assert_matches(&q, &expect("blur1"), 2e-6, "GaussianBlur<4> vs scipy");
+    let mut q = p;
+    Fog::apply_with(&mut q, &grid, fog[0], fog[1]);
+    assert_matches(&q, &expect("fog"), 2e-6, "Fog vs torch bilinear");
+}
+
 /// The conventions (mirrored edges, normalised Gaussian taps, nearest and bilinear
 /// upsampling) against SciPy and PyTorch: `reference/make_augment_photometric.py`.
 #[test]
 fn conventions_match_scipy_and_pytorch() {
-    let case = host_tests::golden::Case::load_from("augment", "photometric");
-    let image = |key: &str, max: f64| {
-        let (dims, v) = case.raw(key);
-        let c = if dims.len() == 3 { dims[2] } else { 1 };
-        Image64 {
-            h: dims[0],
-            w: dims[1],
-            c,
-            max,
-            v: v.to_vec(),
-        }
-    };
-    fn load<P: Pixel, const H: usize, const W: usize, const C: usize>(
-        v: &[f64],
-    ) -> Picture<P, H, W, C> {
-        assert_eq!(v.len(), H * W * C);
-        let mut p = [[[P::from_f32(0.0); C]; W]; H];
-        for (d, &s) in p.as_flattened_mut().as_flattened_mut().iter_mut().zip(v) {
-            *d = P::from_f32(s as f32);
-            assert_eq!(f64::from(d.to_f32()), s, "inputs are exact");
-        }
-        p
-    }
-    let param = |key: &str| {
-        case.raw(key)
-            .1
-            .iter()
-            .map(|&v| v as f32)
-            .collect::<Vec<f32>>()
-    };
-    let (sharpen, emboss, blur) = (
-        param("params_sharpen"),
-        param("params_emboss"),
-        param("params_blur"),
-    );
-    let fog = param("params_fog");
-    let grid: Vec<f32> = param("fog_grid");
-    let grid: [[f32; 3]; 3] = core::array::from_fn(|i| core::array::from_fn(|j| grid[i * 3 + j]));
+    let case = Case::load_from("augment", "photometric");
+    filters_match_golden::<f32>(&case, "f32");
+    filters_match_golden::<u8>(&case, "u8");
 
-    fn run<P: Pixel>(
-        kind: &str,
-        p: Picture<P, 5, 7, 3>,
-        image: &dyn Fn(&str, f64) -> Image64,
-        params: (&[f32], &[f32], &[f32], &[f32], &[[f32; 3]; 3]),
-    ) {
-        let (sharpen, emboss, blur, fog, grid) = params;
-        let max = f64::from(P::MAX);
-        let expect = |name: &str| image(&format!("{kind}_{name}"), max);
-        let mut q = p;
-        Sharpen::apply_with(&mut q, sharpen[0], sharpen[1]);
-        assert_matches(&q, &expect("sharpen"), 1e-5, "Sharpen vs scipy");
-        let mut q = p;
-        Emboss::apply_with(&mut q, emboss[0], emboss[1]);
-        assert_matches(&q, &expect("emboss"), 1e-5, "Emboss vs scipy");
-        let mut q = p;
-        assert_eq!(blur[1], 2.0);
-        GaussianBlur::<2>::apply_with(&mut q, blur[0]);
-        assert_matches(&q, &expect("blur0"), 2e-6, "GaussianBlur<2> vs scipy");
-        let mut q = p;
-        assert_eq!(blur[3], 4.0);
-        GaussianBlur::<4>::apply_with(&mut q, blur[2]);
-        assert_matches(&q, &expect("blur1"), 2e-6, "GaussianBlur<4> vs scipy");
-        let mut q = p;
-        Fog::apply_with(&mut q, grid, fog[0], fog[1]);
-        assert_matches(&q, &expect("fog"), 2e-6, "Fog vs torch bilinear");
-    }
-    let params = (&sharpen[..], &emboss[..], &blur[..], &fog[..], &grid);
-    run::<f32>("f32", load(case.raw("f32_input").1), &image, params);
-    run::<u8>("u8", load(case.raw("u8_input").1), &image, params);
-
-    let mut row: Picture<f32, 1, 4, 1> = load(case.raw("row_input").1);
+    let mut row: Picture<f32, 1, 4, 1> = golden_picture(&case, "row_input");
     GaussianBlur::<4>::apply_with(&mut row, 1.0);
-    assert_matches(
-        &row,
-        &image("row_blur", 1.0),
-        2e-6,
-        "GaussianBlur<4> on 1 × 4 vs scipy",
-    );
+    let expected = golden_image(&case, "row_blur", 1.0);
+    assert_matches(&row, &expected, 2e-6, "GaussianBlur<4> on 1 × 4 vs scipy");
 
-    let p: Picture<f32, 5, 7, 3> = load(case.raw("f32_input").1);
+    let p: Picture<f32, 5, 7, 3> = golden_picture(&case, "f32_input");
     for (rows, cols) in [(2, 3), (3, 5)] {
         let cells = case.raw(&format!("mask_{rows}x{cols}")).1;
         let mut mask = [[false; 7]; 5];

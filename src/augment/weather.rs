@@ -138,6 +138,7 @@ impl<const G: usize> Clouds<G> {
         brightness: f32,
         coverage: f32,
     ) {
+        const { assert!(G >= 2, "the noise grid needs at least 2 × 2 points") };
         let colour = brightness * P::MAX;
         for (y, row) in sample.iter_mut().enumerate() {
             for (x, pixel) in row.iter_mut().enumerate() {
