@@ -47,9 +47,10 @@ fn draw_grid<R: Rng + ?Sized, const G: usize>(rng: &mut R) -> [[f32; G]; G] {
 }
 
 /// Clouds: an approximation of imgaug's `Clouds` (imgaug layers several octaves of
-/// noise with random exponents; here one octave). A `G × G` grid of uniform values,
-/// interpolated bilinearly over the picture ([`value_noise`](Clouds::apply_with)),
-/// gives a field `n ∈ [0, 1)`; the picture is blended toward the grey `b·MAX` with
+/// noise with random exponents; here one octave of value noise). A `G × G` grid of
+/// uniform values, its corners on the corner pixels and interpolated bilinearly
+/// (PyTorch `interpolate(mode="bilinear", align_corners=True)`), gives a field
+/// `n ∈ [0, 1)`; the picture is blended toward the grey `b·MAX` with
 /// opacity `α = d·clamp((n − 1 + c)/c, 0, 1)`: clouds cover the part `c` of the noise
 /// range where it is brightest. The density `d`, brightness `b` and coverage `c` are
 /// drawn per picture, then the grid row by row: `v' = (1 − α)·v + α·b·MAX`.
