@@ -10,6 +10,7 @@
 //! - [`canonical`]: the kernels' documented evaluation orders, in plain `f32`, for the
 //!   tests that pin those orders bit for bit.
 //! - [`Rng`]: a deterministic SplitMix64 test-data generator.
+//! - [`photometric`]: `f64` references for the photometric image augmentations.
 //!
 //! The tests themselves live in `tests/kernels_*.rs`.
 
@@ -18,6 +19,7 @@ pub mod canonical;
 pub mod check;
 pub mod golden;
 pub mod layer_check;
+pub mod photometric;
 pub mod reference;
 mod rng;
 

@@ -34,13 +34,21 @@
 
 mod colour;
 mod geometric;
+mod noise;
+mod occlusion;
+mod segments;
 mod signal;
+mod weather;
 
-pub use colour::Invert;
+pub use colour::{Brighten, Emboss, GammaContrast, Invert, Sharpen};
 pub use geometric::{FlipHorizontal, FlipVertical};
+pub use noise::{GaussianBlur, GaussianNoise};
+pub use occlusion::{CoarsePepper, CoarseSalt, Cutout};
+pub use segments::Superpixels;
 pub use signal::{
     ChannelDropout, Jitter, MagnitudeWarp, MixSameClass, Scaling, TimeShift, TimeWarp,
 };
+pub use weather::{Clouds, Fog, Snow};
 
 use crate::init::uniform;
 use crate::{Error, Image};
