@@ -33,10 +33,18 @@
 //! ```
 
 mod colour;
+mod crop;
+mod deform;
 mod geometric;
+mod warp;
 
 pub use colour::Invert;
-pub use geometric::{FlipHorizontal, FlipVertical};
+pub use crop::{crop_resize, CropPad, CropResize};
+pub use deform::{elastic, perspective, Elastic, Perspective};
+pub use geometric::{
+    rotate, shear, translate, FlipHorizontal, FlipVertical, Rotate, Shear, Translate,
+};
+pub use warp::{warp, Projective};
 
 use crate::init::uniform;
 use crate::{Error, Image};
