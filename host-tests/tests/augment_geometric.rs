@@ -1,0 +1,379 @@
+//! The geometric augmentations against SciPy on fixed parameters
+//! (`reference/make_augment_geometric.py`, outputs in
+//! `reference/golden/augment/geometric/`), their exact identities, the draws of the
+//! random transforms, and their errors.
+//!
+//! Tolerances. The Rust side computes each source coordinate in `f32` (sin/cos/tan,
+//! a 3 × 3 matrix, a projective division: relative error a few `2⁻²⁴` of coordinates
+//! below 10, so ≲ 1e-6 pixels), and a bilinear value moves by at most the largest
+//! neighbour difference (≤ MAX) per pixel of coordinate error; the interpolation adds
+//! ≤ 4 roundings of MAX (≤ 2.4e-7·MAX). [`F32_BOUND`] = 4e-6·MAX covers that with
+//! margin; the largest deviation measured is 7.7e-7·MAX (`perspective_f32`), the others
+//! ≤ 4e-7·MAX. A `u8` output is the `f32` value rounded half away from zero, so it may
+//! differ from the unrounded `f64` reference by 0.5 plus the `f32` error (0.501 grey
+//! levels): at most one grey level from rounding the reference itself, and measured
+//! at 0.5 exactly where the reference falls on a half.
+
+use host_tests::assert_close;
+use microtrain::augment::{
+    crop_resize, elastic, perspective, rotate, shear, translate, Augment, CropPad, CropResize,
+    Elastic, FlipHorizontal, FlipVertical, Maybe, Perspective, Picture, Pixel, Projective, Rotate,
+    Shear, Translate,
+};
+use microtrain::init::uniform;
+use microtrain::Error;
+use rand_pcg::rand_core::SeedableRng;
+use rand_pcg::Pcg32;
+use std::collections::HashMap;
+
+/// The error bound on an `f32` output, as a fraction of `Pixel::MAX` (see the file docs).
+const F32_BOUND: f64 = 4e-6;
+
+/// One golden case: its `params` line and its tensors.
+struct Golden {
+    name: String,
+    params: HashMap<String, String>,
+    tensors: HashMap<String, Vec<f64>>,
+}
+
+impl Golden {
+    fn load(name: &str) -> Golden {
+        let path = format!(
+            "{}/reference/golden/augment/geometric/{name}.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let (mut params, mut tensors) = (HashMap::new(), HashMap::new());
+        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+        while let Some(line) = lines.next() {
+            let mut words = line.split_whitespace();
+            match words.next() {
+                Some("params") => {
+                    for kv in words {
+                        let (k, v) = kv.split_once('=').expect("key=value");
+                        params.insert(k.to_string(), v.to_string());
+                    }
+                }
+                Some("tensor") => {
+                    let key = words.next().expect("a name").to_string();
+                    let count: usize = words.map(|d| d.parse::<usize>().unwrap()).product();
+                    let values: Vec<f64> = lines
+                        .next()
+                        .expect("values")
+                        .split_whitespace()
+                        .map(|v| v.parse().unwrap())
+                        .collect();
+                    assert_eq!(values.len(), count, "{path}: {key}");
+                    tensors.insert(key, values);
+                }
+                other => panic!("{path}: unexpected line {other:?}"),
+            }
+        }
+        Golden {
+            name: name.to_string(),
+            params,
+            tensors,
+        }
+    }
+
+    fn list(&self, key: &str) -> Vec<f32> {
+        self.params[key]
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect()
+    }
+
+    fn f(&self, key: &str) -> f32 {
+        self.list(key)[0]
+    }
+
+    fn n(&self, key: &str) -> usize {
+        self.params[key].parse().unwrap()
+    }
+
+    fn points(&self, key: &str) -> [[f32; 2]; 4] {
+        let v = self.list(key);
+        core::array::from_fn(|k| [v[2 * k], v[2 * k + 1]])
+    }
+
+    fn grid<const G: usize>(&self) -> [[[f32; 2]; G]; G] {
+        let v = &self.tensors["grid"];
+        assert_eq!(v.len(), G * G * 2, "{}: grid size", self.name);
+        core::array::from_fn(|i| core::array::from_fn(|j| [0, 1].map(|k| v[(i * G + j) * 2 + k] as f32)))
+    }
+}
+
+/// Runs `transform` on the case's input and compares with its reference output.
+fn check_case<P: Pixel, const H: usize, const W: usize, const C: usize>(
+    name: &str,
+    transform: impl Fn(&mut Picture<P, H, W, C>, &Golden),
+) {
+    let g = Golden::load(name);
+    assert_eq!(g.params["dtype"] == "u8", P::MAX == 255.0, "{name}: pixel type");
+    let x = &g.tensors["x"];
+    let mut p: Picture<P, H, W, C> = [[[P::from_f32(0.0); C]; W]; H];
+    for (v, &e) in p.as_flattened_mut().as_flattened_mut().iter_mut().zip(x) {
+        *v = P::from_f32(e as f32);
+        assert_eq!(f64::from(v.to_f32()), e, "{name}: input not exact");
+    }
+    transform(&mut p, &g);
+    let max = f64::from(P::MAX);
+    let bound = if P::MAX == 255.0 { 0.5 } else { 0.0 } + F32_BOUND * max;
+    let ours = p.as_flattened().as_flattened();
+    let y = &g.tensors["y"];
+    assert_eq!(ours.len(), y.len());
+    for (i, (v, &e)) in ours.iter().zip(y).enumerate() {
+        assert_close!(v.to_f32(), e, bound, "{name} element {i}");
+    }
+}
+
+/// `check_case` for several cases (each with its own picture type) and one transform.
+macro_rules! cases {
+    (|$p:ident, $g:ident| $body:expr; $(($name:literal, $t:ty, $h:literal, $w:literal, $c:literal)),+ $(,)?) => {
+        $(check_case::<$t, $h, $w, $c>($name, |$p, $g| $body);)+
+    };
+}
+
+#[test]
+fn rotation_matches_scipy() {
+    cases!(|p, g| rotate(p, g.f("degrees"), g.f("fill"));
+        ("rotate_f32_30", f32, 7, 9, 3),
+        ("rotate_u8_neg17", u8, 8, 8, 1),
+        ("rotate_f32_200", f32, 6, 5, 2),
+        ("rotate_u8_75_rgb", u8, 9, 6, 3),
+    );
+}
+
+#[test]
+fn shear_matches_scipy() {
+    cases!(|p, g| shear(p, g.f("x_degrees"), g.f("y_degrees"), g.f("fill"));
+        ("shear_f32_x20", f32, 7, 8, 2),
+        ("shear_u8_y_neg35", u8, 8, 6, 3),
+        ("shear_f32_both", f32, 9, 9, 1),
+    );
+}
+
+#[test]
+fn translation_matches_scipy() {
+    cases!(|p, g| translate(p, g.f("dx"), g.f("dy"), g.f("fill"));
+        ("translate_f32", f32, 6, 7, 3),
+        ("translate_u8", u8, 7, 5, 2),
+    );
+}
+
+#[test]
+fn crop_resize_matches_scipy_zoom() {
+    cases!(|p, g| crop_resize(p, g.n("top"), g.n("left"), g.n("height"), g.n("width")).unwrap();
+        ("crop_resize_f32", f32, 7, 9, 3),
+        ("crop_resize_u8", u8, 8, 8, 1),
+    );
+}
+
+#[test]
+fn perspective_matches_scipy() {
+    cases!(|p, g| perspective(p, g.points("from"), g.points("to"), g.f("fill")).unwrap();
+        ("perspective_f32", f32, 8, 10, 3),
+        ("perspective_u8", u8, 7, 7, 2),
+    );
+}
+
+#[test]
+fn elastic_matches_scipy() {
+    check_case::<f32, 8, 8, 3>("elastic_f32_g3", |p, g| {
+        elastic(p, &g.grid::<3>(), g.f("fill"))
+    });
+    check_case::<u8, 9, 7, 1>("elastic_u8_g4", |p, g| {
+        elastic(p, &g.grid::<4>(), g.f("fill"))
+    });
+}
+
+/// A picture of distinct-ish random values (u8: 0..=255; f32: multiples of 1/256).
+fn random_picture<P: Pixel, const H: usize, const W: usize, const C: usize>(
+    seed: u64,
+) -> Picture<P, H, W, C> {
+    let mut rng = host_tests::Rng::for_case("augment_geometric", &[seed as usize, H, W, C]);
+    let mut p = [[[P::from_f32(0.0); C]; W]; H];
+    for v in p.as_flattened_mut().as_flattened_mut() {
+        let k = rng.below(256) as f32;
+        *v = P::from_f32(if P::MAX == 255.0 { k } else { k / 256.0 });
+    }
+    p
+}
+
+/// The identities that must hold bit for bit, on one picture type and shape.
+fn identities<P: Pixel, const H: usize, const W: usize, const C: usize>() {
+    let original = random_picture::<P, H, W, C>(1);
+    let corners = [
+        [0.0, 0.0],
+        [W as f32 - 1.0, 0.0],
+        [W as f32 - 1.0, H as f32 - 1.0],
+        [0.0, H as f32 - 1.0],
+    ];
+    let mut runs: Vec<(&str, Box<dyn Fn(&mut Picture<P, H, W, C>)>)> = vec![
+        ("rotate 0", Box::new(|p| rotate(p, 0.0, 0.5))),
+        ("rotate 360", Box::new(|p| rotate(p, 360.0, 0.5))),
+        ("shear 0", Box::new(|p| shear(p, 0.0, 0.0, 0.5))),
+        ("translate 0", Box::new(|p| translate(p, 0.0, 0.0, 0.5))),
+        ("full crop", Box::new(|p| crop_resize(p, 0, 0, H, W).unwrap())),
+        ("zero grid", Box::new(|p| elastic(p, &[[[0.0; 2]; 3]; 3], 0.5))),
+        ("flip twice", Box::new(|p| {
+            let mut rng = Pcg32::seed_from_u64(0);
+            FlipHorizontal.apply(p, &mut rng);
+            FlipHorizontal.apply(p, &mut rng);
+            FlipVertical.apply(p, &mut rng);
+            FlipVertical.apply(p, &mut rng);
+        })),
+    ];
+    if W > 1 && H > 1 {
+        runs.push(("perspective onto itself", Box::new(move |p| {
+            perspective(p, corners, corners, 0.5).unwrap()
+        })));
+    }
+    for (what, run) in runs {
+        let mut p = original;
+        run(&mut p);
+        assert_eq!(p, original, "{what} on {H}×{W}×{C}");
+    }
+}
+
+#[test]
+fn identities_are_exact() {
+    identities::<u8, 5, 7, 3>();
+    identities::<f32, 5, 7, 3>();
+    identities::<u8, 8, 8, 1>();
+    identities::<f32, 6, 4, 2>();
+    identities::<f32, 1, 9, 2>();
+}
+
+/// Quarter turns on a square picture, whole-pixel shifts and a half turn on any
+/// picture move pixels without interpolating, so they equal index permutations.
+fn permutations<P: Pixel, const N: usize, const M: usize, const C: usize>() {
+    let square = random_picture::<P, N, N, C>(2);
+    let turns: [(f32, fn(usize, usize) -> (usize, usize)); 4] = [
+        // (degrees, output (row, col) -> source (row, col)), counter-clockwise as np.rot90
+        (90.0, |r, c| (c, N - 1 - r)),
+        (-90.0, |r, c| (N - 1 - c, r)),
+        (180.0, |r, c| (N - 1 - r, N - 1 - c)),
+        (270.0, |r, c| (N - 1 - c, r)),
+    ];
+    for (degrees, source) in turns {
+        let mut p = square;
+        rotate(&mut p, degrees, 0.0);
+        for r in 0..N {
+            for c in 0..N {
+                let (sr, sc) = source(r, c);
+                assert_eq!(p[r][c], square[sr][sc], "rotate {degrees} at ({r}, {c})");
+            }
+        }
+    }
+    let wide = random_picture::<P, N, M, C>(3);
+    let mut p = wide;
+    rotate(&mut p, 180.0, 0.0);
+    for r in 0..N {
+        for c in 0..M {
+            assert_eq!(p[r][c], wide[N - 1 - r][M - 1 - c], "rotate 180 at ({r}, {c})");
+        }
+    }
+    for (dx, dy) in [(2isize, -1isize), (-3, 0), (0, 1), (1, 1)] {
+        let fill = 0.2;
+        let mut p = wide;
+        translate(&mut p, dx as f32, dy as f32, fill);
+        for r in 0..N as isize {
+            for c in 0..M as isize {
+                let (sr, sc) = (r - dy, c - dx);
+                let expected = if (0..N as isize).contains(&sr) && (0..M as isize).contains(&sc) {
+                    wide[sr as usize][sc as usize]
+                } else {
+                    [P::from_f32(fill * P::MAX); C]
+                };
+                assert_eq!(p[r as usize][c as usize], expected, "shift ({dx}, {dy}) at ({r}, {c})");
+            }
+        }
+    }
+}
+
+#[test]
+fn whole_pixel_moves_are_permutations() {
+    permutations::<u8, 6, 9, 3>();
+    permutations::<f32, 7, 4, 1>();
+    permutations::<f32, 1, 5, 2>();
+}
+
+/// Every random transform with settings that exercise it.
+type Pipeline = (
+    Rotate,
+    Shear,
+    Translate,
+    CropResize,
+    CropPad,
+    Perspective,
+    Elastic<4>,
+    Maybe<Rotate>,
+);
+
+fn pipeline() -> Pipeline {
+    (
+        Rotate::new((-40.0, 40.0), 0.0).unwrap(),
+        Shear::new((-20.0, 20.0), (-10.0, 10.0), 1.0).unwrap(),
+        Translate::new((-0.2, 0.2), (-0.1, 0.3), 0.5).unwrap(),
+        CropResize::new((0.3, 1.0), (0.5, 2.0)).unwrap(),
+        CropPad::new(2, 1, 0.0).unwrap(),
+        Perspective::new(0.6, 1.0).unwrap(),
+        Elastic::<4>::new((0.5, 3.0), 0.25).unwrap(),
+        Maybe::new(0.5, Rotate::new((170.0, 190.0), 0.75).unwrap()).unwrap(),
+    )
+}
+
+#[test]
+fn pipelines_are_reproducible_and_stay_in_range() {
+    let transforms = pipeline();
+    let original = random_picture::<f32, 12, 10, 3>(4);
+    let mut results = Vec::new();
+    for seed in [0u64, 0, 1] {
+        let mut p = original;
+        let mut rng = Pcg32::seed_from_u64(seed);
+        for _ in 0..5 {
+            transforms.apply(&mut p, &mut rng);
+            for v in p.as_flattened().as_flattened() {
+                assert!((0.0..=1.0).contains(v), "{v} out of range");
+            }
+        }
+        results.push(p);
+    }
+    assert_eq!(results[0], results[1], "same seed, same pictures");
+    assert_ne!(results[0], results[2], "another seed, other pictures");
+    let mut q = random_picture::<u8, 9, 9, 1>(5);
+    let copy = q;
+    transforms.apply(&mut q, &mut Pcg32::seed_from_u64(7));
+    assert_ne!(q, copy);
+}
+
+#[test]
+fn labels_are_untouched_by_an_augmented_epoch() {
+    use microtrain::augment::each_image;
+    use microtrain::layers::{Dense, Flatten};
+    use microtrain::{loss::CrossEntropy, optim::Sgd, seq, train::{Dataset, Trainer}, Image, Seq};
+    // Sample k is a flat 4 × 4 image of brightness (k + 1)/16 with label k mod 3.
+    let n = 10;
+    let x: Vec<f32> = (0..n).flat_map(|k| [(k + 1) as f32 / 16.0; 16]).collect();
+    let labels: Vec<u32> = (0..n).map(|k| (k % 3) as u32).collect();
+    let data = Dataset::new(&x, 16, &labels, 1).unwrap();
+    let mut t: Trainer<Seq![Flatten<16>, Dense<16, 3>], CrossEntropy, Sgd, 4, 16, 3, Image<4, 4, 4, 1>> =
+        Trainer::new(seq![Flatten, Dense::zeros()], CrossEntropy::default(), Sgd::new(0.1), 0);
+    let transforms = pipeline();
+    let mut seen = Vec::new();
+    let mut rng = Pcg32::seed_from_u64(3);
+    t.epoch_augmented(&data, &mut rng, 1, |batch, targets, rows, rng| {
+        for (row, &label) in targets.iter().enumerate().take(rows) {
+            let k = (batch.0[row][0][0][0] * 16.0).round() as usize - 1;
+            assert_eq!(label, labels[k], "the batch pairs sample {k} with its label");
+            seen.push(k);
+        }
+        let before = *targets;
+        each_image(&transforms, batch, rows, rng);
+        assert_eq!(*targets, before);
+    })
+    .unwrap();
+    seen.sort();
+    assert_eq!(seen, (0..n).collect::<Vec<_>>(), "every sample once");
+}
