@@ -25,8 +25,10 @@ The coordinate maps are computed here in float64 by other routes than the Rust c
 * rotate:      scipy.ndimage.rotate(reshape=False) itself, after checking on a test
                pattern that its positive angle is counter-clockwise on screen
                (np.rot90) like torchvision's;
-* shear:       the forward matrix [[1, tx], [ty, 1 + tx ty]] about the centre,
-               inverted with numpy.linalg.inv;
+* shear:       the forward matrix [[1, -tx], [-ty, 1 + tx ty]] about the centre
+               (torchvision's R(a) SHy(sy) SHx(sx) at a = 0, tx = tan(sx),
+               ty = tan(sy), in pixel coordinates with y down), inverted with
+               numpy.linalg.inv;
 * translate:   s(q) = q - (dx, dy);
 * crop_resize: scipy.ndimage.zoom(grid_mode=True, mode="nearest") of the window
                (pixel-edge alignment = align_corners=False, edge pixels repeated);
@@ -122,7 +124,7 @@ def ref_rotate(x, cval, degrees):
 def ref_shear(x, cval, xdeg, ydeg):
     h, w, _ = x.shape
     tx, ty = np.tan(np.radians(xdeg)), np.tan(np.radians(ydeg))
-    inv = np.linalg.inv(np.array([[1.0, tx], [ty, 1.0 + tx * ty]]))
+    inv = np.linalg.inv(np.array([[1.0, -tx], [-ty, 1.0 + tx * ty]]))
     cx, cy = (w - 1) / 2, (h - 1) / 2
     rows, cols = grid_of(h, w)
     sx = cx + inv[0, 0] * (cols - cx) + inv[0, 1] * (rows - cy)

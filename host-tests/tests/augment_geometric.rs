@@ -8,8 +8,8 @@
 //! below 10, so ≲ 1e-6 pixels), and a bilinear value moves by at most the largest
 //! neighbour difference (≤ MAX) per pixel of coordinate error; the interpolation adds
 //! ≤ 4 roundings of MAX (≤ 2.4e-7·MAX). [`F32_BOUND`] = 4e-6·MAX covers that with
-//! margin; the largest deviation measured is 7.7e-7·MAX (`perspective_f32`), the others
-//! ≤ 4e-7·MAX. A `u8` output is the `f32` value rounded half away from zero, so it may
+//! margin; the largest deviations measured are 7.7e-7·MAX (`perspective_f32`) and
+//! 5.8e-7·MAX (`shear_f32_both`), the others ≤ 4e-7·MAX. A `u8` output is the `f32` value rounded half away from zero, so it may
 //! differ from the unrounded `f64` reference by 0.5 plus the `f32` error (0.501 grey
 //! levels): at most one grey level from rounding the reference itself, and measured
 //! at 0.5 exactly where the reference falls on a half.

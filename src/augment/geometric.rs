@@ -145,9 +145,8 @@ pub fn rotate<P: Pixel, const H: usize, const W: usize, const C: usize>(
 
 /// Shears the image about its centre by angles drawn uniformly from `x` and `y`
 /// (degrees, each in `(−90, 90)`), `fill` outside; two draws per application, `x`
-/// first. The fixed-angle core is [`shear`]. (PyTorch: the shear of
-/// `torchvision.transforms.v2.RandomAffine(0, shear=(x.0, x.1, y.0, y.1))`, whose
-/// matrix differs in a second-order term, see [`shear`].)
+/// first. The fixed-angle core is [`shear`]. (PyTorch:
+/// `torchvision.transforms.v2.RandomAffine(0, shear=(x.0, x.1, y.0, y.1))`.)
 ///
 /// # Examples
 ///
@@ -222,21 +221,22 @@ impl<P: Pixel, const H: usize, const W: usize, const C: usize> Augment<Picture<P
     }
 }
 
-/// Shears `picture` about its centre `c`: first along x by `x_degrees` (a point moves
-/// right by `tan(x_degrees)·(y − cy)`, so lower rows move right for a positive angle),
-/// then along y by `y_degrees` (down by `tan(y_degrees)·(x − cx)`). The forward map is
-/// `q = c + [[1, tx], [ty, 1 + tx·ty]]·(p − c)` with `tx = tan(x_degrees)`,
-/// `ty = tan(y_degrees)`; output pixel `q` shows the source at
-/// `c + [[1 + tx·ty, −tx], [−ty, 1]]·(q − c)`, bilinear with `fill` outside (see
-/// [`warp`]). torchvision's `affine(shear=...)` composes the two shears with an extra
-/// `cos` factor; the two agree when one angle is 0 up to the sign convention.
+/// Shears `picture` about its centre `c`, as torchvision does: first along x by
+/// `x_degrees` (a point moves left by `tan(x_degrees)·(y − cy)`, so for a positive
+/// angle rows below the centre move left), then along y by `y_degrees` (up by
+/// `tan(y_degrees)·(x − cx)`). The forward map is `q = c + [[1, −tx], [−ty, 1 + tx·ty]]
+/// ·(p − c)` with `tx = tan(x_degrees)`, `ty = tan(y_degrees)`: torchvision's
+/// `R(a)·SHy(sy)·SHx(sx)` at `a = 0`. Output pixel `q` shows the source at
+/// `c + [[1 + tx·ty, tx], [ty, 1]]·(q − c)`, bilinear with `fill` outside (see
+/// [`warp`]). PyTorch: `torchvision.transforms.v2.functional.affine(img, 0, [0, 0], 1,
+/// [x_degrees, y_degrees])`.
 ///
 /// # Examples
 ///
 /// ```
 /// use microtrain::augment::shear;
 /// let mut p = [[[1.0f32], [0.0], [0.0]], [[0.0], [1.0], [0.0]], [[0.0], [0.0], [1.0]]];
-/// shear(&mut p, -45.0, 0.0, 0.0);                  // tan(−45°) = −1: the diagonal stands up
+/// shear(&mut p, 45.0, 0.0, 0.0);                   // tan 45° = 1: the diagonal stands up
 /// for row in p {
 ///     assert!((row[1][0] - 1.0).abs() < 1e-6);
 /// }
@@ -254,10 +254,7 @@ pub fn shear<P: Pixel, const H: usize, const W: usize, const C: usize>(
     let (tx, ty) = (tan(x_degrees), tan(y_degrees));
     let (cx, cy) = centre::<H, W>();
     let a = 1.0 + tx * ty;
-    let map = Projective::affine([
-        [a, -tx, cx - a * cx + tx * cy],
-        [-ty, 1.0, cy + ty * cx - cy],
-    ]);
+    let map = Projective::affine([[a, tx, cx - a * cx - tx * cy], [ty, 1.0, cy - ty * cx - cy]]);
     warp(picture, &map, fill);
 }
 

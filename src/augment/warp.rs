@@ -269,16 +269,22 @@ fn bilinear<P: Pixel, const H: usize, const W: usize, const C: usize>(
     let (x0, y0) = (math::floor(sx), math::floor(sy));
     let (fx, fy) = (sx - x0, sy - y0); // exact: |sx|, |sy| < 2²³
     let (x0, y0) = (x0 as isize, y0 as isize);
-    let tap = |y: isize, x: isize, c: usize| -> f32 {
-        match (usize::try_from(y), usize::try_from(x)) {
-            (Ok(y), Ok(x)) if y < H && x < W => src[y][x][c].to_f32(),
-            _ => fill.to_f32(),
-        }
+    // The four taps, found once for all channels; `None` outside the image.
+    let pixel = |y: isize, x: isize| match (usize::try_from(y), usize::try_from(x)) {
+        (Ok(y), Ok(x)) if y < H && x < W => Some(&src[y][x]),
+        _ => None,
     };
+    let taps = [
+        pixel(y0, x0),
+        pixel(y0, x0 + 1),
+        pixel(y0 + 1, x0),
+        pixel(y0 + 1, x0 + 1),
+    ];
     let mut out = [fill; C];
     for (c, v) in out.iter_mut().enumerate() {
-        let top = (1.0 - fx) * tap(y0, x0, c) + fx * tap(y0, x0 + 1, c);
-        let bottom = (1.0 - fx) * tap(y0 + 1, x0, c) + fx * tap(y0 + 1, x0 + 1, c);
+        let [a, b, d, e] = taps.map(|t| t.map_or(fill.to_f32(), |p| p[c].to_f32()));
+        let top = (1.0 - fx) * a + fx * b;
+        let bottom = (1.0 - fx) * d + fx * e;
         *v = P::from_f32((1.0 - fy) * top + fy * bottom);
     }
     out
