@@ -33,21 +33,29 @@
 //! ```
 
 mod colour;
+mod crop;
+mod deform;
 mod geometric;
 mod noise;
 mod occlusion;
 mod segments;
 mod signal;
+mod warp;
 mod weather;
 
 pub use colour::{Brighten, Emboss, GammaContrast, Invert, Sharpen};
-pub use geometric::{FlipHorizontal, FlipVertical};
+pub use crop::{crop_resize, CropPad, CropResize};
+pub use deform::{elastic, perspective, Elastic, Perspective};
+pub use geometric::{
+    rotate, shear, translate, FlipHorizontal, FlipVertical, Rotate, Shear, Translate,
+};
 pub use noise::{GaussianBlur, GaussianNoise};
 pub use occlusion::{CoarsePepper, CoarseSalt, Cutout};
 pub use segments::Superpixels;
 pub use signal::{
     ChannelDropout, Jitter, MagnitudeWarp, MixSameClass, Scaling, TimeShift, TimeWarp,
 };
+pub use warp::{warp, Projective};
 pub use weather::{Clouds, Fog, Snow};
 
 use crate::init::uniform;
