@@ -6,10 +6,9 @@
 //! cargo run --release --example lottery [-- DIR [SEED]]
 //! ```
 //!
-//! The network is an MLP `64 → 128 → 64 → 10` with ReLU (16 896 weights in three
+//! The network is an MLP `64 → 128 → 64 → 10` with ReLU (17 024 weights in three
 //! layers, 202 biases), He-normal initialisation, softmax cross-entropy, Adam at
-//! `lr = 1.2·10⁻³` (Frankle & Carbin's setting for LeNet), mini-batches of 32, a fixed
-//! number of epochs. The data are the 1797 digits of `examples/digits.rs`, split with
+//! `lr = 3·10⁻³`, mini-batches of 32, 40 epochs per training run. The data are the 1797 digits of `examples/digits.rs`, split with
 //! the seed into 1197 training, 300 validation and 300 test samples.
 //!
 //! Iterative magnitude pruning, for each of three seeds (`SEED`, `SEED + 1`,
@@ -30,8 +29,18 @@
 //! `lottery.png` in `DIR` (default `target/experiments/`): test accuracy and
 //! early-stopping epoch against the fraction of weights remaining.
 //!
-//! What it showed, seed 1: see the README's "Lottery tickets" section, which quotes the
-//! table this example prints.
+//! The seeds run on one thread each; about 70 s of CPU time in release, so about 35 s on
+//! two idle cores.
+//!
+//! What it showed (seed 1, so seeds 1 to 3; the README quotes the table): the winning
+//! tickets match the dense network's test accuracy (97.8 %) down to 13 % of the weights
+//! (98.0 %, every seed within [97.7, 98.3]) and lose 1.4 points at 3.5 % (96.4 %). The
+//! same masks from a new random initialisation fall behind from about a third of the
+//! weights on (96.4 % at 13 %) and lose 5 points at 3.5 % (92.8 %). Between 33 % and
+//! 13 % the tickets also reach their lowest validation loss earlier (epoch 30 to 34
+//! against 36 to 40, means over three seeds, with wide spreads). At this small scale the
+//! gap between dense and re-initialised sparse networks is small until about a tenth of
+//! the weights remain: the initial values matter most at high sparsity, as in the paper.
 
 // This example needs the data, not the image size that `digits.rs` draws with; and of
 // the plotting helpers only the command line.
@@ -67,7 +76,7 @@ const BATCH: usize = 32;
 /// Passes over the training set in every training run.
 const EPOCHS: usize = 40;
 /// Adam's step size.
-const LEARNING_RATE: f32 = 1.2e-3;
+const LEARNING_RATE: f32 = 3e-3;
 /// The fraction of the remaining weights pruned in each round.
 const RATE: f32 = 0.2;
 /// Rounds of pruning after the dense run: `0.8¹⁵ ≈ 3.5 %` of the weights remain.
@@ -163,6 +172,57 @@ fn min_max(v: &[f64]) -> (f64, f64) {
         .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
 }
 
+/// One round of one seed: the fraction of weights remaining (%), per layer (0 to 1),
+/// and `(test accuracy, early-stopping epoch)` of the ticket and of the control.
+struct Round {
+    remaining: f64,
+    per_layer: Vec<f32>,
+    ticket: (f64, usize),
+    reinit: (f64, usize),
+}
+
+/// Iterative magnitude pruning from the initialisation drawn from `s`: every round
+/// trains the ticket and the control, then prunes [`RATE`] of the remaining weights of
+/// the trained ticket. Prints each round if `verbose`.
+fn prune_and_retrain(s: u64, data: &Data<'_>, verbose: bool) -> Result<Vec<Round>, String> {
+    let start = initial(s);
+    let mut mask = Mask::<W>::dense::<Net>();
+    let mut rounds = Vec::new();
+    for round in 0..=ROUNDS {
+        let mut probe = net();
+        let (kept, total) = mask.weights_kept(&mut probe);
+        let mut per_layer = Vec::new();
+        mask.sparsity(&mut probe, |t| {
+            if t.kind == ParamKind::Weight {
+                per_layer.push(t.remaining());
+            }
+        });
+        let order = s.wrapping_mul(1000) + round as u64;
+        let run = train(&start, &mask, data, order).map_err(|e| e.to_string())?;
+        // The control: the same mask from a fresh random initialisation.
+        let fresh = initial(s.wrapping_mul(7919) + 100 + round as u64);
+        let control = train(&fresh, &mask, data, order).map_err(|e| e.to_string())?;
+        if verbose {
+            println!(
+                "seed {s}, round {round:2}: {kept:5} of {total} weights, ticket {:.1} %, \
+                 random re-init {:.1} %",
+                100.0 * run.accuracy,
+                100.0 * control.accuracy
+            );
+        }
+        rounds.push(Round {
+            remaining: 100.0 * kept as f64 / total as f64,
+            per_layer,
+            ticket: (run.accuracy, run.epoch),
+            reinit: (control.accuracy, control.epoch),
+        });
+        let mut trained = run.model;
+        mask.prune(&mut trained, RATE, Scope::Global)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(rounds)
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
     let (dir, seed) = png_plot::dir_and_seed()?;
@@ -186,42 +246,54 @@ fn main() -> Result<(), Box<dyn Error>> {
         seed + SEEDS - 1,
     );
 
+    // One thread per seed: the seeds are independent, and each prints the same numbers
+    // whatever the threads do.
+    let outcomes: Vec<Result<Vec<Round>, String>> = std::thread::scope(|scope| {
+        let data = &data;
+        let handles: Vec<_> = (seed..seed + SEEDS)
+            .map(|s| {
+                std::thread::Builder::new()
+                    .stack_size(64 << 20)
+                    .spawn_scoped(scope, move || prune_and_retrain(s, data, s == seed))
+            })
+            .collect::<Result<_, _>>()
+            .expect("threads start");
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "a seed's thread panicked".to_string())?
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    });
     let mut ticket = vec![Cell::default(); ROUNDS + 1];
     let mut reinit = vec![Cell::default(); ROUNDS + 1];
     let mut remaining = vec![0.0; ROUNDS + 1];
-    for s in seed..seed + SEEDS {
-        let start = initial(s);
-        let mut mask = Mask::<W>::dense::<Net>();
-        for round in 0..=ROUNDS {
-            let mut probe = net();
-            let (kept, total) = mask.weights_kept(&mut probe);
-            remaining[round] = 100.0 * kept as f64 / total as f64;
-            if s == seed {
-                let mut layers = Vec::new();
-                mask.sparsity(&mut probe, |t| {
-                    if t.kind == ParamKind::Weight {
-                        layers.push(format!("{:5.1} %", 100.0 * t.remaining()));
-                    }
-                });
-                println!(
-                    "seed {s}, round {round:2}: {kept:5} of {total} weights remain ({:5.1} %); \
-                     per layer {}",
-                    remaining[round],
-                    layers.join(" / ")
-                );
+    let mut per_layer = Vec::new();
+    for (k, outcome) in outcomes.into_iter().enumerate() {
+        for (round, r) in outcome?.into_iter().enumerate() {
+            remaining[round] = r.remaining;
+            ticket[round].accuracy.push(100.0 * r.ticket.0);
+            ticket[round].epoch.push(r.ticket.1 as f64);
+            reinit[round].accuracy.push(100.0 * r.reinit.0);
+            reinit[round].epoch.push(r.reinit.1 as f64);
+            if k == 0 {
+                per_layer.push(r.per_layer);
             }
-            let order = s.wrapping_mul(1000) + round as u64;
-            let run = train(&start, &mask, &data, order)?;
-            ticket[round].accuracy.push(100.0 * run.accuracy);
-            ticket[round].epoch.push(run.epoch as f64);
-            // The control: the same mask from a fresh random initialisation.
-            let fresh = initial(s.wrapping_mul(7919) + 100 + round as u64);
-            let control = train(&fresh, &mask, &data, order)?;
-            reinit[round].accuracy.push(100.0 * control.accuracy);
-            reinit[round].epoch.push(control.epoch as f64);
-            let mut trained = run.model;
-            mask.prune(&mut trained, RATE, Scope::Global)?;
         }
+    }
+    println!("weights remaining per layer (seed {seed}):\n");
+    println!(
+        "{:>6} {:>9} | {:>9} {:>9} {:>9}",
+        "round", "all", "64-128", "128-64", "64-10"
+    );
+    for (round, layers) in per_layer.iter().enumerate() {
+        let cells: String = layers
+            .iter()
+            .map(|r| format!(" {:>8.1}%", 100.0 * r))
+            .collect();
+        println!("{round:>6} {:>8.1}% |{cells}", remaining[round]);
     }
 
     let dense = mean(&ticket[0].accuracy);
@@ -281,12 +353,20 @@ fn draw(
     )?;
     let panels = root.split_evenly((1, 2));
     let arms = [
-        ("winning ticket (rewound to its init)", ticket, RGBColor(0, 114, 178)),
+        (
+            "winning ticket (rewound to its init)",
+            ticket,
+            RGBColor(0, 114, 178),
+        ),
         ("same mask, random re-init", reinit, RGBColor(213, 94, 0)),
     ];
     let label = |x: &f64| {
         let i = x.round() as usize;
-        remaining.get(i).map_or(String::new(), |r| format!("{r:.1}"))
+        match remaining.get(i) {
+            Some(r) if *r >= 9.95 => format!("{r:.0}"),
+            Some(r) => format!("{r:.1}"),
+            None => String::new(),
+        }
     };
     type Metric = fn(&Cell) -> &Vec<f64>;
     let metrics: [(&str, &str, Metric, (f64, f64)); 2] = [
@@ -294,7 +374,7 @@ fn draw(
             "test accuracy at early stopping",
             "test accuracy (%)",
             |c| &c.accuracy,
-            (80.0, 100.0),
+            (88.0, 100.0),
         ),
         (
             "early-stopping epoch (lowest validation loss)",
@@ -316,6 +396,7 @@ fn draw(
             .y_desc(y_label)
             .x_labels(ROUNDS + 1)
             .x_label_formatter(&label)
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 15))
             .light_line_style(WHITE.mix(0.0))
