@@ -414,9 +414,9 @@ fn the_trainer_trains_a_masked_network() {
     }
     assert!(t.evaluate(&data).unwrap().loss < before * 0.8);
     let (now, _) = flat(&mut t.model);
-    for i in 0..P {
+    for (i, v) in now.iter().enumerate() {
         if !mask.is_kept(i) {
-            assert_eq!(now[i].to_bits(), 0, "pruned parameter {i}");
+            assert_eq!(v.to_bits(), 0, "pruned parameter {i}");
         }
     }
 }
@@ -457,4 +457,17 @@ fn masked_update_checks_its_bounds() {
         .unwrap();
     assert_eq!(&v[..20], &[0.0; 20]);
     assert_eq!(&v[20..], &[0.9; 20]);
+}
+
+/// The masked optimizer's stated state is the inner state plus the mask, as laid out.
+#[test]
+fn masked_state_bytes_are_what_it_occupies() {
+    type O = Masked<Adam<P>, W>;
+    assert_eq!(O::STATE_BYTES, Adam::<P>::STATE_BYTES + 4 * W);
+    assert_eq!(
+        std::mem::size_of::<O>(),
+        std::mem::size_of::<AdamConfig>() + O::STATE_BYTES
+    );
+    assert_eq!(O::PARAMS, Some(P));
+    assert_eq!(<Masked<Sgd, W> as Optimizer>::PARAMS, None);
 }
