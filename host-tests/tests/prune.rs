@@ -58,7 +58,7 @@ fn reference_prune(
         Scope::Global => vec![(0..values.len())
             .filter(|&i| kinds[i].0 == ParamKind::Weight)
             .collect()],
-        Scope::Layer => (0..tensors)
+        Scope::PerLayer => (0..tensors)
             .map(|t| {
                 (0..values.len())
                     .filter(|&i| kinds[i] == (ParamKind::Weight, t))
@@ -108,7 +108,7 @@ fn random_model(rng: &mut Rng, levels: u64) -> Net {
 #[test]
 fn pruning_matches_the_sorted_reference() {
     for levels in [0, 3, 1] {
-        for scope in [Scope::Layer, Scope::Global] {
+        for scope in [Scope::PerLayer, Scope::Global] {
             for p in [0.0, 0.1, 0.2, 1.0 / 3.0, 0.5, 0.77, 1.0] {
                 let label = format!("levels {levels}, {scope:?}, p {p}");
                 let mut rng = Rng::for_case(&label, &[]);
@@ -146,7 +146,7 @@ fn ties_go_in_flat_order() {
     d.weight.0 = [[0.5, -0.5, 0.5, 0.0, -0.0, 0.5, -0.5, 2.0]];
     let mut mask = Mask::<1>::dense::<Dense<8, 1>>();
     // 8 weights, p = 0.5: 4 go: the two zeros, then the first two 0.5s (indices 0, 1).
-    assert_eq!(mask.prune(&mut d, 0.5, Scope::Layer).unwrap(), 4);
+    assert_eq!(mask.prune(&mut d, 0.5, Scope::PerLayer).unwrap(), 4);
     let kept: Vec<bool> = (0..9).map(|i| mask.is_kept(i)).collect();
     assert_eq!(
         kept,
@@ -187,7 +187,7 @@ fn global_and_per_layer_differ_as_they_should() {
     // 267 weights, 143 of them in the middle layer: 40 % = 107 all come from it.
     assert_eq!(global.prune(&mut model, 0.4, Scope::Global).unwrap(), 107);
     assert_eq!(
-        layer.prune(&mut other, 0.4, Scope::Layer).unwrap(),
+        layer.prune(&mut other, 0.4, Scope::PerLayer).unwrap(),
         36 + 57 + 13
     );
     let mut per_tensor = Vec::new();
@@ -235,7 +235,7 @@ fn iterative_rounds_and_extremes() {
         assert_eq!(mask.weights_kept(&mut model), (n, 267));
     }
     assert!(n <= 5, "{n}");
-    assert_eq!(mask.prune(&mut model, 1.0, Scope::Layer).unwrap(), n);
+    assert_eq!(mask.prune(&mut model, 1.0, Scope::PerLayer).unwrap(), n);
     assert_eq!(mask.kept(), 27);
     assert_eq!(mask.prune(&mut model, 1.0, Scope::Global).unwrap(), 0);
 }
@@ -251,7 +251,7 @@ fn bad_inputs_are_refused() {
     let (before, _) = flat(&mut model);
     let saved = mask;
     for p in [f32::NAN, -0.01, 1.01, f32::INFINITY, f32::NEG_INFINITY] {
-        for scope in [Scope::Layer, Scope::Global] {
+        for scope in [Scope::PerLayer, Scope::Global] {
             match mask.prune(&mut model, p, scope) {
                 Err(Error::OutOfRange {
                     what,
@@ -283,7 +283,7 @@ fn bad_inputs_are_refused() {
     values[index] = f32::NAN;
     set_flat(&mut model, &values);
     assert_eq!(
-        mask.prune(&mut model, 0.5, Scope::Layer),
+        mask.prune(&mut model, 0.5, Scope::PerLayer),
         Err(Error::NonFinite {
             what: "weights to prune",
             index
@@ -341,7 +341,7 @@ fn masks_hold_through_many_adam_steps() {
         let mut rng = Rng::new(17);
         let mut model = random_model(&mut rng, 0);
         let mut mask = Mask::<W>::dense::<Net>();
-        mask.prune(&mut model, 0.5, Scope::Layer).unwrap();
+        mask.prune(&mut model, 0.5, Scope::PerLayer).unwrap();
         mask.prune(&mut model, 0.3, Scope::Global).unwrap();
         let mut by_hand = model;
         let mut masked = Masked::new(Adam::<P>::new(config), mask);
@@ -430,7 +430,7 @@ fn masked_update_checks_its_bounds() {
     for (i, w) in d.weight.0[0].iter_mut().enumerate() {
         *w = i as f32;
     }
-    mask.prune(&mut d, 0.5, Scope::Layer).unwrap();
+    mask.prune(&mut d, 0.5, Scope::PerLayer).unwrap();
     let mut stateless = Masked::new(Sgd::new(0.1), mask);
     let mut v = [1.0f32; 40];
     let g = [1.0f32; 40];

@@ -18,7 +18,7 @@
 //!   [`ParamKind::Weight`] tensors are ever pruned: biases and normalisation scales
 //!   stay, as in Frankle & Carbin (and PyTorch's `prune` applied to `'weight'`).
 //! - [`Mask::prune`]: removes the fraction `p` of the *remaining* weights of smallest
-//!   magnitude, per tensor ([`Scope::Layer`]) or with one threshold for all weights
+//!   magnitude, per tensor ([`Scope::PerLayer`]) or with one threshold for all weights
 //!   ([`Scope::Global`]), and zeroes them in the model.
 //! - [`RewindPoint`]: a copy of the parameters (at initialisation or at an early step)
 //!   that [`RewindPoint::rewind`] writes back to the kept parameters.
@@ -83,13 +83,13 @@ pub const fn mask_words(count: usize) -> usize {
 ///
 /// ```
 /// use microtrain::prune::Scope;
-/// assert_ne!(Scope::Layer, Scope::Global);
+/// assert_ne!(Scope::PerLayer, Scope::Global);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Each weight tensor loses the fraction `p` of its own remaining weights
     /// (PyTorch: `prune.l1_unstructured(module, 'weight', amount=p)` per layer).
-    Layer,
+    PerLayer,
     /// One magnitude threshold for all weight tensors together: the fraction `p` of all
     /// remaining weights goes, wherever they are (PyTorch:
     /// `prune.global_unstructured(params, prune.L1Unstructured, amount=p)`).
@@ -112,7 +112,7 @@ pub enum Scope {
 /// let mut d = Dense::<2, 2>::zeros();
 /// d.weight.0 = [[0.5, -0.1], [2.0, 0.3]];
 /// let mut mask = Mask::<{ mask_words(6) }>::dense::<Dense<2, 2>>();
-/// mask.prune(&mut d, 0.5, Scope::Layer)?;
+/// mask.prune(&mut d, 0.5, Scope::PerLayer)?;
 /// assert_eq!(d.weight.0, [[0.5, 0.0], [2.0, 0.0]]);
 /// assert_eq!((mask.is_kept(0), mask.is_kept(1), mask.is_kept(4)), (true, false, true));
 /// # Ok::<(), microtrain::Error>(())
@@ -282,7 +282,7 @@ impl<const WORDS: usize> Mask<WORDS> {
     /// let mut d = Dense::<2, 1>::zeros();
     /// d.weight.0 = [[1.0, 2.0]];
     /// let mut mask = Mask::<1>::dense::<Dense<2, 1>>();
-    /// mask.prune(&mut d, 0.5, Scope::Layer)?;
+    /// mask.prune(&mut d, 0.5, Scope::PerLayer)?;
     /// d.weight_grad.0 = [[5.0, 5.0]];
     /// d.bias_grad.0 = [5.0];
     /// mask.apply_to_gradients(&mut d);
@@ -351,7 +351,7 @@ impl<const WORDS: usize> Mask<WORDS> {
         }
         self.check_finite(model)?;
         Ok(match scope {
-            Scope::Layer => select::prune_per_tensor(self, model, fraction),
+            Scope::PerLayer => select::prune_per_tensor(self, model, fraction),
             Scope::Global => select::prune_global(self, model, fraction),
         })
     }
@@ -368,7 +368,7 @@ impl<const WORDS: usize> Mask<WORDS> {
     /// type Net = Seq![Dense<2, 4>, Relu, Dense<4, 1>];
     /// let mut net: Net = seq![Dense::zeros(), Relu, Dense::zeros()];
     /// let mut mask = Mask::<{ mask_words(17) }>::dense::<Net>();
-    /// mask.prune(&mut net, 0.25, Scope::Layer)?;
+    /// mask.prune(&mut net, 0.25, Scope::PerLayer)?;
     /// let mut kept = Vec::new();
     /// mask.sparsity(&mut net, |s| kept.push((s.kind, s.kept, s.len)));
     /// assert_eq!(kept, [(ParamKind::Weight, 6, 8), (ParamKind::Bias, 4, 4),

@@ -79,7 +79,7 @@ fn below(t: u32, mut at_most: impl FnMut(u32) -> usize) -> usize {
     t.checked_sub(1).map_or(0, &mut at_most)
 }
 
-/// [`Scope::Layer`](super::Scope::Layer): each weight tensor separately.
+/// [`Scope::PerLayer`](super::Scope::PerLayer): each weight tensor separately.
 pub(super) fn prune_per_tensor<const W: usize, M: Params>(
     mask: &mut Mask<W>,
     model: &mut M,
