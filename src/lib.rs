@@ -38,6 +38,7 @@ pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod optim;
+pub mod prune;
 pub mod schedule;
 pub mod tensor;
 pub mod train;
