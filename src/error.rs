@@ -74,17 +74,6 @@ pub enum Error {
         /// The loss of the step that diverged (may itself be NaN or infinite).
         loss: f32,
     },
-    /// A setting was NaN or outside the closed interval `[min, max]` it must lie in.
-    OutOfRange {
-        /// Which setting.
-        what: &'static str,
-        /// The value given.
-        value: f32,
-        /// The smallest value allowed.
-        min: f32,
-        /// The largest value allowed.
-        max: f32,
-    },
 }
 
 impl fmt::Display for Error {
@@ -129,14 +118,6 @@ impl fmt::Display for Error {
                     f,
                     "training diverged (loss {loss}); the step was not applied"
                 )
-            }
-            Error::OutOfRange {
-                what,
-                value,
-                min,
-                max,
-            } => {
-                write!(f, "{what}: {value} is not in [{min}, {max}]")
             }
         }
     }

@@ -253,27 +253,16 @@ fn bad_inputs_are_refused() {
     for p in [f32::NAN, -0.01, 1.01, f32::INFINITY, f32::NEG_INFINITY] {
         for scope in [Scope::PerLayer, Scope::Global] {
             match mask.prune(&mut model, p, scope) {
-                Err(Error::OutOfRange {
-                    what,
-                    value,
-                    min,
-                    max,
-                }) => {
-                    assert_eq!((what, min, max), ("pruning fraction", 0.0, 1.0));
+                Err(e @ Error::Setting { name, value, rule }) => {
+                    assert_eq!((name, rule), ("pruning fraction", "in [0, 1]"));
                     assert!(value.to_bits() == p.to_bits());
-                    let message = Error::OutOfRange {
-                        what,
-                        value,
-                        min,
-                        max,
-                    }
-                    .to_string();
+                    let message = e.to_string();
                     assert!(
                         message.contains("pruning fraction") && message.contains("[0, 1]"),
                         "{message}"
                     );
                 }
-                other => panic!("p = {p}: expected OutOfRange, got {other:?}"),
+                other => panic!("p = {p}: expected Setting, got {other:?}"),
             }
         }
     }

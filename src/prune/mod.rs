@@ -311,7 +311,7 @@ impl<const WORDS: usize> Mask<WORDS> {
     ///
     /// # Errors
     ///
-    /// [`Error::OutOfRange`] if `fraction` is NaN or outside `[0, 1]`;
+    /// [`Error::Setting`] if `fraction` is NaN or outside `[0, 1]`;
     /// [`Error::NonFinite`] if a remaining weight is NaN or infinite (its flat index).
     /// Mask and model are unchanged then.
     ///
@@ -326,7 +326,7 @@ impl<const WORDS: usize> Mask<WORDS> {
     /// assert_eq!(d.weight.0, [[0.3, 0.0, 0.0, 0.2]]);
     /// assert_eq!(mask.prune(&mut d, 0.5, Scope::Global)?, 1);  // half of the 2 left
     /// assert_eq!(d.weight.0, [[0.3, 0.0, 0.0, 0.0]]);
-    /// assert!(matches!(mask.prune(&mut d, 1.5, Scope::Global), Err(Error::OutOfRange { .. })));
+    /// assert!(matches!(mask.prune(&mut d, 1.5, Scope::Global), Err(Error::Setting { .. })));
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn prune<M: Params>(
@@ -341,14 +341,7 @@ impl<const WORDS: usize> Mask<WORDS> {
                 "Mask<WORDS>: WORDS must equal mask_words(Params::COUNT)"
             )
         };
-        if !(0.0..=1.0).contains(&fraction) {
-            return Err(Error::OutOfRange {
-                what: "pruning fraction",
-                value: fraction,
-                min: 0.0,
-                max: 1.0,
-            });
-        }
+        crate::augment::probability("pruning fraction", fraction)?;
         self.check_finite(model)?;
         Ok(match scope {
             Scope::PerLayer => select::prune_per_tensor(self, model, fraction),
