@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One canonical evaluation order: the examples print the same numbers on every target.
-# Builds the digits demo, the XOR example and the MLP benchmark for aarch64 (NEON kernels), runs them
+# Builds the digits demo, the XOR and CNN examples and the MLP benchmark for aarch64 (NEON kernels), runs them
 # under qemu-aarch64, and diffs their output with the host's x86-64 run (SSE2 kernels),
 # and the host's once more with -C target-cpu=native (AVX-512 or AVX2 kernels where the
 # CPU has them). Only the lines that report wall time may differ.
@@ -23,7 +23,7 @@ trap 'rm -rf "$OUT"' EXIT
 untimed() { grep -vE '[0-9] s(;|$)|^total runtime'; }
 
 status=0
-for example in xor digits mlp_bench; do
+for example in xor digits mlp_bench cnn; do
     cargo run --quiet --release --example "$example" | untimed >"$OUT/$example.host"
     RUSTFLAGS="-C target-cpu=native" cargo run --quiet --release --example "$example" \
         --target-dir target/native | untimed >"$OUT/$example.native"

@@ -11,7 +11,8 @@
 //! conv 3×3 (4→8, pad 1) – BatchNorm – ReLU – global average pool – Dense(8→4)
 //! ```
 //!
-//! Cross-entropy, Adam (lr 0.01), mini-batches of 8 out of 32 training pictures,
+//! Cross-entropy, Adam (lr 0.01), mini-batches of 8 out of 32 training pictures, each
+//! training batch augmented (a random shift by up to one pixel, then Gaussian noise),
 //! [`EPOCHS`] epochs, He-normal weights drawn from `Pcg32` seeded with [`SEED`]; judged on
 //! 32 other pictures. The pictures come from an integer hash, not from a random-number
 //! library whose stream could change between versions; the only float operations are
@@ -19,6 +20,7 @@
 //! `core` only: it builds for the microcontroller as it is.
 
 use core::fmt::Arguments;
+use microtrain::augment::{each_image, CropPad, GaussianNoise};
 use microtrain::init::{init_params, Init};
 use microtrain::layers::{BatchNorm, Conv2d, Dense, GlobalAvgPool, MaxPool2d, Params, Relu};
 use microtrain::loss::CrossEntropy;
@@ -183,8 +185,14 @@ pub fn train(
     let mut rng = Pcg32::seed_from_u64(SEED);
     init_params(&mut trainer.model, Init::HeNormal, &mut rng);
     let initial_loss = trainer.evaluate(&train_set)?.loss;
+    // Data augmentation, drawn from the epoch's generator: a shift by up to one pixel
+    // in each direction, then faint noise. The firmware prints what the host prints,
+    // so the augmented batches are the same bits on both.
+    let augment = (CropPad::new(1, 1, 0.0)?, GaussianNoise::new((0.0, 0.02))?);
     for epoch in 0..EPOCHS {
-        let risk = trainer.epoch(&train_set, &mut rng)?;
+        let risk = trainer.epoch_augmented(&train_set, &mut rng, 1, |x, _, rows, rng| {
+            each_image(&augment, x, rows, rng)
+        })?;
         if epoch % REPORT_EVERY == 0 || epoch + 1 == EPOCHS {
             progress(epoch, risk.data);
         }
