@@ -64,6 +64,17 @@ pub enum Error {
         /// The loss of the step that diverged (may itself be NaN or infinite).
         loss: f32,
     },
+    /// A setting was outside the range it must lie in (or NaN).
+    OutOfRange {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: f32,
+        /// The smallest value allowed.
+        min: f32,
+        /// The largest value allowed.
+        max: f32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -105,6 +116,14 @@ impl fmt::Display for Error {
                     f,
                     "training diverged (loss {loss}); the step was not applied"
                 )
+            }
+            Error::OutOfRange {
+                what,
+                value,
+                min,
+                max,
+            } => {
+                write!(f, "{what}: {value} is outside [{min}, {max}]")
             }
         }
     }
