@@ -65,23 +65,30 @@ use crate::{Batch, Error, MatMut, MatRef};
 use core::mem::size_of;
 
 /// Whether step (or epoch) `t` ends a cycle of a cyclic learning-rate `schedule`: the
-/// rate of `t + 1` is higher than the rate of `t`, so `t` trained at the cycle's
-/// lowest rate and a snapshot taken after it sits in a minimum. For
-/// [`CosineWarmRestarts`](crate::schedule::CosineWarmRestarts) with `T_0 = 10`,
-/// `T_mult = 2` these are `t = 9, 29, 69, …`; a schedule that never rises never
-/// ends a cycle.
+/// rate has not risen from `t − 1` to `t` and rises from `t` to `t + 1`, so `t`
+/// trained at the bottom of a cycle and a snapshot taken after it sits in a minimum
+/// (Huang et al. 2017). For [`CosineWarmRestarts`](crate::schedule::CosineWarmRestarts)
+/// with `T_0 = 10`, `T_mult = 2` these are `t = 9, 29, 69, …`, the steps before the
+/// restarts. A rising phase (a warm-up, the first half of a one-cycle or triangular
+/// schedule) is not an end, nor is `t = 0`; a schedule that never rises has none.
 ///
 /// # Examples
 ///
 /// ```
 /// use microtrain::ensemble::snapshot_due;
-/// use microtrain::schedule::CosineWarmRestarts;
+/// use microtrain::schedule::{CosineWarmRestarts, OneCycle};
 /// let s = CosineWarmRestarts { t_mult: 2, ..CosineWarmRestarts::new(0.1, 10) };
 /// let due: Vec<u32> = (0..100).filter(|&t| snapshot_due(&s, t)).collect();
 /// assert_eq!(due, [9, 29, 69]);
+/// let one_cycle = OneCycle::new(0.1, 100);
+/// assert!((0..99).all(|t| !snapshot_due(&one_cycle, t)));
 /// ```
 pub fn snapshot_due<S: Schedule>(schedule: &S, t: u32) -> bool {
-    t < u32::MAX && schedule.learning_rate(t + 1) > schedule.learning_rate(t)
+    if t == 0 || t == u32::MAX {
+        return false;
+    }
+    let lr = schedule.learning_rate(t);
+    lr <= schedule.learning_rate(t - 1) && schedule.learning_rate(t + 1) > lr
 }
 
 /// Up to `K` models of one type, kept as [`Weights`] and combined at prediction time

@@ -15,8 +15,14 @@ impl Case {
     /// Loads `reference/golden/layers/<name>.txt`, panicking with the path on any
     /// malformed line.
     pub fn load(name: &str) -> Case {
+        Case::load_from("layers", name)
+    }
+
+    /// Loads `reference/golden/<dir>/<name>.txt` (a file in the same format, such as
+    /// `make_averaging.py`'s), panicking with the path on any malformed line.
+    pub fn load_from(dir: &str, name: &str) -> Case {
         let path = format!(
-            "{}/reference/golden/layers/{name}.txt",
+            "{}/reference/golden/{dir}/{name}.txt",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
