@@ -101,10 +101,10 @@ fn run(
     for epoch in 0..CYCLE * CYCLES {
         let order = Permutation::new(train.len(), &mut rng);
         for start in (0..train.len() - BATCH + 1).step_by(BATCH) {
-            for r in 0..BATCH {
+            for (r, (row, label)) in x.0.iter_mut().zip(&mut y).enumerate() {
                 let i = order.get(start + r);
-                x.0[r].copy_from_slice(train.input(i));
-                y[r] = train.target(i)[0];
+                row.copy_from_slice(train.input(i));
+                *label = train.target(i)[0];
             }
             t.train_step(&x, &y)?;
             ema.update(&mut t.model)?;

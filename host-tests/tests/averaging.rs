@@ -47,7 +47,7 @@ fn swa_is_the_mean_of_the_weights_folded_in() {
         for (call, w) in traj.iter().enumerate() {
             w.copy_to(&mut model);
             let due = swa.update(&mut model).unwrap();
-            let want = call as u32 >= start && (call as u32 - start) % every == 0;
+            let want = call as u32 >= start && (call as u32 - start).is_multiple_of(every);
             assert_eq!(due, want, "call {call}, start {start}, every {every}");
             if due {
                 folded.push(w);
@@ -56,9 +56,16 @@ fn swa_is_the_mean_of_the_weights_folded_in() {
         assert_eq!(swa.count() as usize, folded.len());
         assert_eq!(swa.calls(), 40);
         let mean: Vec<f64> = (0..P)
-            .map(|i| folded.iter().map(|w| f64::from(w.params[i])).sum::<f64>() / folded.len() as f64)
+            .map(|i| {
+                folded.iter().map(|w| f64::from(w.params[i])).sum::<f64>() / folded.len() as f64
+            })
             .collect();
-        assert_all_close(&swa.weights().params, &mean, &bound(&mean, folded.len()), "SWA parameters");
+        assert_all_close(
+            &swa.weights().params,
+            &mean,
+            &bound(&mean, folded.len()),
+            "SWA parameters",
+        );
         // Buffers are copied from the last call folded in (PyTorch: use_buffers=False).
         assert_eq!(swa.weights().buffers, folded.last().unwrap().buffers);
     }
@@ -79,11 +86,25 @@ fn ema_is_the_decay_weighted_sum() {
             want = if want.is_empty() {
                 now.collect()
             } else {
-                want.iter().zip(now).map(|(e, v)| d * e + (1.0 - d) * v).collect()
+                want.iter()
+                    .zip(now)
+                    .map(|(e, v)| d * e + (1.0 - d) * v)
+                    .collect()
             };
         }
-        let got: Vec<f32> = ema.weights().params.iter().chain(&ema.weights().buffers).copied().collect();
-        assert_all_close(&got, &want, &bound(&want, traj.len()), &format!("EMA decay {decay}"));
+        let got: Vec<f32> = ema
+            .weights()
+            .params
+            .iter()
+            .chain(&ema.weights().buffers)
+            .copied()
+            .collect();
+        assert_all_close(
+            &got,
+            &want,
+            &bound(&want, traj.len()),
+            format!("EMA decay {decay}"),
+        );
     }
     assert_eq!(Average::Ema { decay: 0.9 }.weight(5), 1.0 - 0.9f32);
     assert_eq!(Average::Swa.weight(2), 1.0 / 3.0);
@@ -100,19 +121,34 @@ fn a_non_finite_model_is_refused_and_changes_nothing() {
     model.0.bias.0[2] = f32::NAN;
     assert_eq!(
         ema.update(&mut model),
-        Err(Error::NonFinite { what: "model parameters", index: 12 + 2 })
+        Err(Error::NonFinite {
+            what: "model parameters",
+            index: 12 + 2
+        })
     );
     assert_eq!(ema, before);
     traj[1].copy_to(&mut model);
     model.1.running_var.0[1] = f32::INFINITY;
     assert_eq!(
         ema.update(&mut model),
-        Err(Error::NonFinite { what: "model buffers", index: 4 + 1 })
+        Err(Error::NonFinite {
+            what: "model buffers",
+            index: 4 + 1
+        })
     );
     assert_eq!(ema, before);
     for bad in [-0.1, 1.0001, f32::NAN] {
         let err = Averaged::<P, NB>::ema(bad).unwrap_err();
-        assert!(matches!(err, Error::OutOfRange { what: "EMA decay", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::OutOfRange {
+                    what: "EMA decay",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("EMA decay"));
     }
 }
@@ -157,7 +193,10 @@ fn update_bn_on_images_averages_batch_statistics() {
     bn.momentum = 0.3;
     let mut input = Image::<BATCH, H, W, C>::zeros();
     let mut cache = <BatchNorm<C> as Layer<Image<BATCH, H, W, C>>>::Cache::ZERO;
-    assert_eq!(update_bn(&mut bn, &data, &mut input, &mut cache).unwrap(), 3);
+    assert_eq!(
+        update_bn(&mut bn, &data, &mut input, &mut cache).unwrap(),
+        3
+    );
     assert_eq!((bn.momentum, bn.cumulative), (0.3, None));
     let (mut mean, mut var) = ([0.0f64; C], [0.0f64; C]);
     for start in (0..n).step_by(BATCH) {
@@ -203,7 +242,11 @@ fn update_bn_refuses_mismatched_samples_and_changes_nothing() {
     let mut cache = <Net as Layer<Batch<2, 3>>>::Cache::ZERO;
     assert_eq!(
         update_bn(&mut model, &data, &mut input, &mut cache),
-        Err(Error::Shape { what: "features per sample", expected: 3, found: 4 })
+        Err(Error::Shape {
+            what: "features per sample",
+            expected: 3,
+            found: 4
+        })
     );
     assert_eq!(model, before);
 }

@@ -130,12 +130,30 @@ fn update_bn_of_pytorch_average_matches_swa_utils() {
     let data = Dataset::new(&x[..BN_SAMPLES * 4], 4, &labels, 1).unwrap();
     let mut input = Batch::<8, 4>::zeros();
     let mut cache = <Net as Layer<Batch<8, 4>>>::Cache::ZERO;
-    assert_eq!(update_bn(&mut model, &data, &mut input, &mut cache).unwrap(), 4);
+    assert_eq!(
+        update_bn(&mut model, &data, &mut input, &mut cache).unwrap(),
+        4
+    );
     assert_eq!(model.1 .0.cumulative, None);
     assert_eq!(model.1 .0.momentum, 0.1);
-    assert_matches("running_mean", &model.1 .0.running_mean.0, c.raw("swa.1.running_mean").1, 1e-6);
-    assert_matches("running_var", &model.1 .0.running_var.0, c.raw("swa.1.running_var").1, 1e-6);
-    assert_matches("SWA y_eval", &eval_outputs(&mut model, &c), c.raw("swa.y_eval").1, 1e-6);
+    assert_matches(
+        "running_mean",
+        &model.1 .0.running_mean.0,
+        c.raw("swa.1.running_mean").1,
+        1e-6,
+    );
+    assert_matches(
+        "running_var",
+        &model.1 .0.running_var.0,
+        c.raw("swa.1.running_var").1,
+        1e-6,
+    );
+    assert_matches(
+        "SWA y_eval",
+        &eval_outputs(&mut model, &c),
+        c.raw("swa.y_eval").1,
+        1e-6,
+    );
 }
 
 /// The whole recipe in microtrain: the trainer's 16 steps, both averages, `update_bn`
@@ -168,10 +186,25 @@ fn training_trace_with_averages_matches_pytorch() {
         let mut now = Weights::<P, NB>::zeros();
         now.copy_from(&mut t.model);
         let theta = c.raw(&format!("theta.{step}")).1;
-        assert_matches(&format!("theta.{step} parameters"), &now.params, &theta[..P], 1e-5);
-        assert_matches(&format!("theta.{step} buffers"), &now.buffers, &theta[P..], 1e-5);
+        assert_matches(
+            &format!("theta.{step} parameters"),
+            &now.params,
+            &theta[..P],
+            1e-5,
+        );
+        assert_matches(
+            &format!("theta.{step} buffers"),
+            &now.buffers,
+            &theta[P..],
+            1e-5,
+        );
     }
-    assert_matches("final y_eval", &eval_outputs(&mut t.model, &c), c.raw("final.y_eval").1, 1e-5);
+    assert_matches(
+        "final y_eval",
+        &eval_outputs(&mut t.model, &c),
+        c.raw("final.y_eval").1,
+        1e-5,
+    );
     check_weights("EMA", ema.weights(), &c, "ema", true, 1e-5);
     check_weights("SWA", swa.weights(), &c, "swa", false, 1e-5);
 
@@ -184,11 +217,24 @@ fn training_trace_with_averages_matches_pytorch() {
     let mut recomputed = Weights::<P, NB>::zeros();
     recomputed.copy_from(&mut t.model);
     check_weights("SWA after update_bn", &recomputed, &c, "swa", true, 1e-5);
-    assert_matches("SWA y_eval", &eval_outputs(&mut t.model, &c), c.raw("swa.y_eval").1, 1e-5);
+    assert_matches(
+        "SWA y_eval",
+        &eval_outputs(&mut t.model, &c),
+        c.raw("swa.y_eval").1,
+        1e-5,
+    );
     swa.swap(&mut t.model);
-    assert_eq!(t.model, trained, "swapping back restores the trained model exactly");
+    assert_eq!(
+        t.model, trained,
+        "swapping back restores the trained model exactly"
+    );
 
     let mut ema_model = net();
     ema.copy_to(&mut ema_model);
-    assert_matches("EMA y_eval", &eval_outputs(&mut ema_model, &c), c.raw("ema.y_eval").1, 1e-5);
+    assert_matches(
+        "EMA y_eval",
+        &eval_outputs(&mut ema_model, &c),
+        c.raw("ema.y_eval").1,
+        1e-5,
+    );
 }

@@ -51,7 +51,9 @@ fn logits_f64(model: &Net, x: &[f32]) -> [f64; OUT] {
         })
         .collect();
     core::array::from_fn(|c| {
-        let s: f64 = (0..HIDDEN).map(|j| f64::from(d2.weight.0[c][j]) * h[j]).sum();
+        let s: f64 = (0..HIDDEN)
+            .map(|j| f64::from(d2.weight.0[c][j]) * h[j])
+            .sum();
         s + f64::from(d2.bias.0[c])
     })
 }
@@ -149,13 +151,22 @@ fn average_probabilities_and_votes_match_f64() {
         for r in 0..B {
             let want = reference(&members, &x.0[r]);
             // Probabilities ≤ 1: f32 forward, softmax and mean stay within a few 1e-7.
-            assert_all_close(&out.probabilities.0[r], &want.mean, &[2e-6; OUT], "mean probability");
+            assert_all_close(
+                &out.probabilities.0[r],
+                &want.mean,
+                &[2e-6; OUT],
+                "mean probability",
+            );
             if want.margin < 1e-4 {
                 continue; // a near tie that f32 rounding may decide either way
             }
             checked += 1;
             assert_eq!(out.votes[r], want.votes, "votes");
-            assert_eq!(out.average_class(r), want.average_class, "class of the mean");
+            assert_eq!(
+                out.average_class(r),
+                want.average_class,
+                "class of the mean"
+            );
             assert_eq!(out.vote_class(r), want.vote_class, "class of the vote");
         }
     }
@@ -177,7 +188,12 @@ fn vote_ties_break_by_mean_probability_then_lower_class() {
     let x = microtrain::Matrix([[0.0]]);
     let mut out = Prediction::new();
     // Symmetric members: equal mean probabilities of classes 1 and 2 → the lower, 1.
-    for bias in [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]] {
+    for bias in [
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.0],
+    ] {
         push(&mut e, bias);
     }
     e.predict(&mut t, &x, &mut out).unwrap();
@@ -186,7 +202,12 @@ fn vote_ties_break_by_mean_probability_then_lower_class() {
     assert_eq!(out.vote_class(0), 1);
     // A more confident vote for class 2 → 2, though 1 comes first.
     e.clear();
-    for bias in [[0.0, 1.0, 0.0], [0.0, 0.0, 3.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]] {
+    for bias in [
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 3.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.0],
+    ] {
         push(&mut e, bias);
     }
     e.predict(&mut t, &x, &mut out).unwrap();
@@ -217,12 +238,18 @@ fn evaluation_matches_f64_over_partial_batches() {
     let (mut loss, mut avg_hits, mut vote_hits) = (0.0, 0, 0);
     for i in 0..n {
         let want = reference(&members, &x[i * IN..(i + 1) * IN]);
-        assert!(want.margin > 1e-4, "sample {i} is a near tie; change the seed");
+        assert!(
+            want.margin > 1e-4,
+            "sample {i} is a near tie; change the seed"
+        );
         loss -= want.mean[y[i] as usize].ln() / n as f64;
         avg_hits += usize::from(want.average_class == y[i] as usize);
         vote_hits += usize::from(want.vote_class == y[i] as usize);
     }
-    assert!((f64::from(got.loss) - loss).abs() < 1e-5 * loss.max(1.0), "{got:?} vs {loss}");
+    assert!(
+        (f64::from(got.loss) - loss).abs() < 1e-5 * loss.max(1.0),
+        "{got:?} vs {loss}"
+    );
     assert_eq!(got.average_accuracy, avg_hits as f32 / n as f32);
     assert_eq!(got.vote_accuracy, vote_hits as f32 / n as f32);
 }
@@ -269,12 +296,20 @@ fn bad_input_is_refused_before_any_member_runs() {
     let bad = Dataset::new(&x, IN, &[0u32, 4, 2], 1).unwrap();
     assert_eq!(
         e.evaluate(&mut t, &bad),
-        Err(Error::Label { sample: 1, label: 4, classes: OUT })
+        Err(Error::Label {
+            sample: 1,
+            label: 4,
+            classes: OUT
+        })
     );
     let narrow = Dataset::new(&x, 3, &[0u32; 5], 1).unwrap();
     assert_eq!(
         e.evaluate(&mut t, &narrow),
-        Err(Error::Shape { what: "features per sample", expected: IN, found: 3 })
+        Err(Error::Shape {
+            what: "features per sample",
+            expected: IN,
+            found: 3
+        })
     );
     assert_eq!(t.model, before);
 }
@@ -314,7 +349,9 @@ fn snapshots_fall_on_the_last_step_of_each_sgdr_cycle() {
                     let lr = |t: u32| {
                         let cur = f64::from(t - start);
                         eta_min as f64
-                            + (0.1 - eta_min as f64) * (1.0 + (std::f64::consts::PI * cur / len).cos()) / 2.0
+                            + (0.1 - eta_min as f64)
+                                * (1.0 + (std::f64::consts::PI * cur / len).cos())
+                                / 2.0
                     };
                     assert!((start..end).all(|t| lr(t) > lr(end)));
                     start = end + 1;
@@ -337,5 +374,7 @@ fn snapshots_of_a_triangular_cycle_fall_on_its_bottoms_only() {
     };
     let due: Vec<u32> = (0..40).filter(|&t| snapshot_due(&tri, t)).collect();
     assert_eq!(due, [8, 16, 24, 32]);
-    assert!(due.iter().all(|&t| tri.learning_rate(t) == tri.learning_rate(0)));
+    assert!(due
+        .iter()
+        .all(|&t| tri.learning_rate(t) == tri.learning_rate(0)));
 }

@@ -188,7 +188,10 @@ impl<const P: usize, const NB: usize> Weights<P, NB> {
             f(Part::Buffers, offset, b.value);
             offset += b.value.len();
         });
-        debug_assert_eq!(offset, NB, "Params::visit_buffers shows Params::BUFFERS scalars");
+        debug_assert_eq!(
+            offset, NB,
+            "Params::visit_buffers shows Params::BUFFERS scalars"
+        );
     }
 }
 
