@@ -141,7 +141,7 @@ impl<const P: usize, const NB: usize> Averaged<P, NB> {
 
     /// The exponential moving average with `decay` (PyTorch:
     /// `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))`), from the
-    /// first call on.
+    /// first call on. `const`, so the state can be a `static`.
     ///
     /// # Errors
     ///
@@ -151,14 +151,18 @@ impl<const P: usize, const NB: usize> Averaged<P, NB> {
     ///
     /// ```
     /// use microtrain::{average::Averaged, Error};
-    /// assert!(Averaged::<3, 0>::ema(0.999).is_ok());
+    /// static mut EMA: Averaged<3, 0> = match Averaged::ema(0.999) {
+    ///     Ok(ema) => ema.average_buffers(true),
+    ///     Err(_) => panic!("decay outside [0, 1]"),
+    /// };
     /// assert_eq!(
     ///     Averaged::<3, 0>::ema(1.5).unwrap_err(),
     ///     Error::OutOfRange { what: "EMA decay", value: 1.5, min: 0.0, max: 1.0 }
     /// );
     /// ```
-    pub fn ema(decay: f32) -> Result<Self, Error> {
-        if !(0.0..=1.0).contains(&decay) {
+    pub const fn ema(decay: f32) -> Result<Self, Error> {
+        // Written so that NaN is refused too.
+        if !(decay >= 0.0 && decay <= 1.0) {
             return Err(Error::OutOfRange {
                 what: "EMA decay",
                 value: decay,
@@ -166,10 +170,9 @@ impl<const P: usize, const NB: usize> Averaged<P, NB> {
                 max: 1.0,
             });
         }
-        Ok(Averaged {
-            rule: Average::Ema { decay },
-            ..Self::swa(0)
-        })
+        let mut ema = Self::swa(0);
+        ema.rule = Average::Ema { decay };
+        Ok(ema)
     }
 
     /// The same average, folding in only the calls `start`, `start + every`,
