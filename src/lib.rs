@@ -8,6 +8,8 @@
 //! - [`kernels`]: the SIMD core (matrix products, activations, softmax, vector
 //!   operations, the math shim), each with one canonical evaluation order so that SIMD
 //!   and scalar paths agree bit for bit.
+//! - [`average`]: weight averaging (SWA, EMA) and batch-norm statistics recomputed
+//!   for the averaged weights; [`ensemble`]: ensembles and snapshot ensembles.
 //!
 //! # Cargo features
 //!
@@ -32,6 +34,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod augment;
+pub mod average;
+pub mod ensemble;
 mod error;
 pub mod init;
 pub mod kernels;

@@ -18,7 +18,8 @@ impl Case {
         Case::load_from("layers", name)
     }
 
-    /// Loads `reference/golden/<dir>/<name>.txt` (same format as the layer files).
+    /// Loads `reference/golden/<dir>/<name>.txt` (a file in the same format, such as
+    /// `make_averaging.py`'s), panicking with the path on any malformed line.
     pub fn load_from(dir: &str, name: &str) -> Case {
         let path = format!(
             "{}/reference/golden/{dir}/{name}.txt",

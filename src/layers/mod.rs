@@ -349,6 +349,11 @@ pub struct Buffer<'a> {
     pub value: &'a mut [f32],
     /// PyTorch's name for it within its layer (`running_mean`, `running_var`).
     pub name: &'static str,
+    /// For a running estimate, its layer's averaging mode (see
+    /// [`BatchNorm::cumulative`]): weight averaging switches it to a cumulative mean to
+    /// recompute the statistics ([`update_bn`](crate::average::update_bn)). `None` for
+    /// a buffer that is not a running estimate.
+    pub cumulative: Option<&'a mut Option<u32>>,
 }
 
 /// Writes a sequential model's value as nested pairs: `seq![a, b, c]` is

@@ -29,6 +29,12 @@ const EPS: f32 = 1e-5;
 /// single value per channel (`n = 1`, which PyTorch refuses in training) leaves the
 /// running estimates unchanged.
 ///
+/// With [`cumulative`](BatchNorm::cumulative) set to `Some(k)` the running estimates
+/// are instead the plain mean of the batch statistics folded in since it was set to
+/// `Some(0)`: the `n`-th batch is folded in with momentum `1/n`. This is PyTorch's
+/// `momentum=None`, which `torch.optim.swa_utils.update_bn` uses to recompute the
+/// statistics of averaged weights ([`update_bn`](crate::average::update_bn)).
+///
 /// # Examples
 ///
 /// ```
@@ -62,6 +68,12 @@ pub struct BatchNorm<const C: usize> {
     pub momentum: f32,
     /// `ε` (PyTorch's default 10⁻⁵).
     pub eps: f32,
+    /// `None` (the default): the running estimates are exponential averages with
+    /// [`momentum`](BatchNorm::momentum). `Some(k)`: they are the plain mean of the `k`
+    /// batches folded in since this was set to `Some(0)`, and the next batch is folded
+    /// in with momentum `1/(k + 1)` (PyTorch: `momentum=None`, counting in
+    /// `num_batches_tracked`).
+    pub cumulative: Option<u32>,
 }
 
 impl<const C: usize> BatchNorm<C> {
@@ -85,6 +97,7 @@ impl<const C: usize> BatchNorm<C> {
             running_var: Vector([1.0; C]),
             momentum: 0.1,
             eps: EPS,
+            cumulative: None,
         }
     }
 
@@ -153,7 +166,13 @@ impl<const C: usize> BatchNorm<C> {
         if !s.train || s.count < 2 {
             return;
         }
-        let m = self.momentum;
+        let m = match self.cumulative.as_mut() {
+            None => self.momentum,
+            Some(k) => {
+                *k = k.saturating_add(1);
+                1.0 / *k as f32
+            }
+        };
         let unbias = s.count as f32 / (s.count - 1) as f32;
         for c in 0..C {
             self.running_mean.0[c] = m * s.mean.0[c] + (1.0 - m) * self.running_mean.0[c];
@@ -498,10 +517,12 @@ impl<const C: usize> Params for BatchNorm<C> {
         f(Buffer {
             value: &mut self.running_mean.0,
             name: "running_mean",
+            cumulative: Some(&mut self.cumulative),
         });
         f(Buffer {
             value: &mut self.running_var.0,
             name: "running_var",
+            cumulative: Some(&mut self.cumulative),
         });
     }
 }
