@@ -51,8 +51,15 @@ for entry in "${TARGETS[@]}"; do
         status=1
     fi
     "$LLVM_SIZE" -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ { printf "    %-8s %7d\n", $1, $2 }'
-    summary+=("$(printf '      %-26s %s; %s' "$target" \
+    # Without printing (no formatting code), against a firmware that only exits.
+    cargo build --quiet --release --bin bench --bin empty --no-default-features \
+        --target "$target" --target-dir target/no-print
+    silent=$("$LLVM_SIZE" "target/no-print/$target/release/bench" | awk 'NR == 2 { print $1 }')
+    empty=$("$LLVM_SIZE" "target/no-print/$target/release/empty" | awk 'NR == 2 { print $1 }')
+    echo "    without printing: text $silent bytes; an empty firmware: $empty; training adds $((silent - empty))"
+    summary+=("$(printf '      %-26s %s; silent text above empty %d; %s' "$target" \
         "$("$LLVM_SIZE" "$elf" | awk 'NR == 2 { printf "text %d, data %d, bss %d", $1, $2, $3 }')" \
+        "$((silent - empty))" \
         "$(grep -o 'per train_step[^:]*: [0-9]*' "$OUT/device.log" | sed 's/.*: /instructions per step /')")")
 done
 printf '\n'

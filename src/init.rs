@@ -12,7 +12,10 @@
 //! | `HeUniform`         | `U(−a, a)`, `a = √(6/n_in)`                          | `nn.init.kaiming_uniform_(a=0)`  |
 //!
 //! Normal deviates come from the Box–Muller transform on two uniform draws, through
-//! the math shim, so a seed gives the same weights on every target.
+//! the math shim in `f32` only, so a seed gives the same weights on every target.
+//! [`init_params`] takes the scheme as an [`Init`] (chosen at run time) or as one of
+//! the zero-sized types of [`Scheme`] (chosen at compile time: a firmware then links
+//! only the scheme it uses).
 
 use crate::kernels::math;
 use crate::layers::{ParamKind, Params};
@@ -100,20 +103,136 @@ impl Init {
         fan_out: usize,
         rng: &mut R,
     ) {
-        let truncate = matches!(self, Init::XavierNormal);
         if let Some(a) = self.bound(fan_in, fan_out) {
-            for w in weights.iter_mut() {
-                *w = a * (2.0 * uniform(rng) - 1.0);
-            }
+            fill_uniform(weights, a, rng);
         } else if let Some(std) = self.std_dev(fan_in, fan_out) {
-            for w in weights.iter_mut() {
-                let mut z = standard_normal(rng);
-                while truncate && z.abs() > 2.0 {
-                    z = standard_normal(rng);
-                }
-                *w = std * z;
+            fill_normal(weights, std, matches!(self, Init::XavierNormal), rng);
+        }
+    }
+}
+
+/// A scheme that draws a weight tensor from its fans: [`Init`], chosen at run time,
+/// or one of the zero-sized [`HeNormal`], [`HeUniform`], [`XavierNormal`] and
+/// [`XavierUniform`], chosen at compile time, with which a firmware links the code of
+/// that scheme alone.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::init::{init_params, HeNormal, Init, Scheme};
+/// use microtrain::layers::Dense;
+/// use rand_core::SeedableRng;
+/// let (mut a, mut b) = (Dense::<4, 3>::zeros(), Dense::<4, 3>::zeros());
+/// init_params(&mut a, HeNormal, &mut rand_pcg::Pcg32::seed_from_u64(5));
+/// init_params(&mut b, Init::HeNormal, &mut rand_pcg::Pcg32::seed_from_u64(5));
+/// assert_eq!(a.weight, b.weight);                   // the same draws either way
+/// ```
+pub trait Scheme: Copy {
+    /// Fills `weights` for a tensor with the given fans.
+    fn fill<R: Rng + ?Sized>(self, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R);
+}
+
+impl Scheme for Init {
+    fn fill<R: Rng + ?Sized>(
+        self,
+        weights: &mut [f32],
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) {
+        Init::fill(self, weights, fan_in, fan_out, rng)
+    }
+}
+
+macro_rules! scheme {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq)]
+        pub struct $name;
+
+        impl Scheme for $name {
+            #[inline]
+            fn fill<R: Rng + ?Sized>(
+                self,
+                weights: &mut [f32],
+                fan_in: usize,
+                fan_out: usize,
+                rng: &mut R,
+            ) {
+                Init::$name.fill(weights, fan_in, fan_out, rng)
             }
         }
+    };
+}
+
+scheme!(
+    /// [`Init::HeNormal`] as a type (see [`Scheme`]).
+    HeNormal
+);
+scheme!(
+    /// [`Init::HeUniform`] as a type (see [`Scheme`]).
+    ///
+    /// ```
+    /// use microtrain::init::{HeUniform, Scheme};
+    /// use rand_core::SeedableRng;
+    /// let mut w = [0.0; 64];
+    /// HeUniform.fill(&mut w, 6, 1, &mut rand_pcg::Pcg32::seed_from_u64(0));
+    /// assert!(w.iter().all(|v| v.abs() < 1.0));    // a = √(6/6)
+    /// ```
+    HeUniform
+);
+scheme!(
+    /// [`Init::XavierNormal`] as a type (see [`Scheme`]).
+    ///
+    /// ```
+    /// use microtrain::init::{Scheme, XavierNormal};
+    /// use rand_core::SeedableRng;
+    /// let mut w = [0.0; 64];
+    /// XavierNormal.fill(&mut w, 1, 1, &mut rand_pcg::Pcg32::seed_from_u64(0));
+    /// assert!(w.iter().all(|v| v.abs() <= 2.0));   // truncated at 2σ, σ = 1
+    /// ```
+    XavierNormal
+);
+scheme!(
+    /// [`Init::XavierUniform`] as a type (see [`Scheme`]).
+    ///
+    /// ```
+    /// use microtrain::init::{Scheme, XavierUniform};
+    /// use rand_core::SeedableRng;
+    /// let mut w = [0.0; 64];
+    /// XavierUniform.fill(&mut w, 3, 3, &mut rand_pcg::Pcg32::seed_from_u64(0));
+    /// assert!(w.iter().all(|v| v.abs() < 1.0));    // a = √(6/6)
+    /// ```
+    XavierUniform
+);
+
+/// `U(−a, a)` for every weight.
+fn fill_uniform<R: Rng + ?Sized>(weights: &mut [f32], a: f32, rng: &mut R) {
+    for w in weights.iter_mut() {
+        *w = a * (2.0 * uniform(rng) - 1.0);
+    }
+}
+
+/// Redraws of one truncated normal value before it is clamped. A draw lands outside
+/// ±2σ with probability 4.6 %, so 64 rejections in a row take a generator that is
+/// stuck (always the same output), never a working one; the cap keeps
+/// initialisation finite for it.
+const MAX_REDRAWS: usize = 64;
+
+/// `σ·N(0, 1)` for every weight, truncated at ±2σ by redrawing if `truncate`.
+fn fill_normal<R: Rng + ?Sized>(weights: &mut [f32], std: f32, truncate: bool, rng: &mut R) {
+    for w in weights.iter_mut() {
+        let mut z = standard_normal(rng);
+        let mut redraws = 0;
+        while truncate && z.abs() > 2.0 {
+            z = if redraws < MAX_REDRAWS {
+                standard_normal(rng)
+            } else {
+                z.clamp(-2.0, 2.0)
+            };
+            redraws += 1;
+        }
+        *w = std * z;
     }
 }
 
@@ -131,7 +250,7 @@ impl Init {
 /// assert!(net.0.weight.as_slice().iter().any(|&w| w != 0.0));
 /// assert_eq!(net.1 .1.bias.0, [0.0; 2]);
 /// ```
-pub fn init_params<P: Params, R: Rng + ?Sized>(model: &mut P, init: Init, rng: &mut R) {
+pub fn init_params<P: Params, S: Scheme, R: Rng + ?Sized>(model: &mut P, init: S, rng: &mut R) {
     model.visit(&mut |p| {
         p.grad.fill(0.0);
         match p.kind {
@@ -156,7 +275,8 @@ pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f32 {
 }
 
 /// A standard normal draw by the Box–Muller transform:
-/// `z = √(−2 ln u₁) · cos(2π u₂)` with `u₁ ∈ (0, 1]`, `u₂ ∈ [0, 1)`.
+/// `z = √(−2 ln u₁) · cos(2π u₂)` with `u₁ ∈ (0, 1]`, `u₂ ∈ [0, 1)`, in `f32`
+/// arithmetic only (the cosine is [`math::cos_turns`]).
 ///
 /// # Examples
 ///
@@ -169,5 +289,5 @@ pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f32 {
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f32 {
     let u1 = 1.0 - uniform(rng);
     let u2 = uniform(rng);
-    math::sqrt(-2.0 * math::ln(u1)) * math::cos(core::f32::consts::TAU * u2)
+    math::sqrt(-2.0 * math::ln(u1)) * math::cos_turns(u2)
 }

@@ -10,7 +10,7 @@
 //! see the same bits. `core` only: it builds for the microcontroller as it is.
 
 use core::fmt::Arguments;
-use microtrain::init::{init_params, Init};
+use microtrain::init::{init_params, HeNormal};
 use microtrain::kernels::{matmul_bt, Accumulate};
 use microtrain::layers::{Dense, Params, Relu};
 use microtrain::loss::CrossEntropy;
@@ -149,7 +149,7 @@ fn train(
     make_data(&mut inputs, &mut labels);
     let data = Dataset::new(&inputs, FEATURES, &labels, 1)?;
     let mut rng = Pcg32::seed_from_u64(SEED);
-    init_params(&mut trainer.model, Init::HeNormal, &mut rng);
+    init_params(&mut trainer.model, HeNormal, &mut rng);
 
     let first = trainer.evaluate(&data)?.loss;
     let mut last = first;

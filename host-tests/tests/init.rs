@@ -314,3 +314,28 @@ fn same_seed_same_weights() {
         assert_ne!(all_values(&mut a)[0], all_values(&mut c)[0], "{init:?}");
     }
 }
+
+/// `cos_turns`, the sampler's float-only cosine, against `f64` on every 7th value
+/// `k / 2²⁴` that `uniform` can return (and a few outside `[0, 1)`): within 2 ulp of
+/// the rounded true value, or 2⁻²⁵ absolute where the cosine crosses zero.
+#[test]
+fn cos_turns_is_within_two_ulp_of_f64() {
+    use microtrain::kernels::math::cos_turns;
+    let mut worst = 0.0f64;
+    let extra = [-0.75f32, -0.1, 1.0, 1.25, 3.5, 100.125];
+    let grid = (0..1u32 << 24).step_by(7).map(|k| k as f32 / 16_777_216.0);
+    for t in grid.chain(extra) {
+        let exact = (std::f64::consts::TAU * f64::from(t)).cos();
+        // The spacing of f32 values at the result, at least that of 2⁻²⁴.
+        let near = (exact as f32).abs().max(2f32.powi(-24));
+        let ulp = f64::from(f32::from_bits(near.to_bits() + 1) - near);
+        let err = (f64::from(cos_turns(t)) - exact).abs();
+        assert!(
+            err <= 2.0 * ulp.max(2f64.powi(-25)),
+            "t = {t}: {} vs {exact}",
+            cos_turns(t)
+        );
+        worst = worst.max(err / ulp.max(2f64.powi(-25)));
+    }
+    println!("cos_turns: worst error {worst:.2} ulp");
+}

@@ -375,7 +375,11 @@ fn check(
     Ok((am, ak, bn))
 }
 
+// Inlined into each of the three products, whose operand layouts are constants there:
+// only the three layout pairs the products use get scalar kernels (flash on a
+// microcontroller), not all four.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn run(
     path: Path,
     mut c: MatMut<'_>,
@@ -398,6 +402,7 @@ fn run(
 
 /// The scalar path: register tiles (see [`gemm_scalar`](super::gemm_scalar)).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn scalar(
     c: &mut [f32],
     a: &[f32],

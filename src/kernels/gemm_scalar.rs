@@ -26,8 +26,10 @@ pub(super) enum Operand<'a> {
     Across(&'a [f32], usize),
 }
 
-/// `C (+)= op(A) · op(B)` with `C: M × N`, in the canonical order.
+/// `C (+)= op(A) · op(B)` with `C: M × N`, in the canonical order. Inlined, so that
+/// each product compiles the tile kernels of its own operand layouts only.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn product(
     c: &mut [f32],
     a: Operand<'_>,
