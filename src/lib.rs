@@ -8,6 +8,8 @@
 //! - [`kernels`]: the SIMD core (matrix products, activations, softmax, vector
 //!   operations, the math shim), each with one canonical evaluation order so that SIMD
 //!   and scalar paths agree bit for bit.
+//! - [`checkpoint`]: training state saved into a caller's buffer or two flash slots,
+//!   checked by CRC-32 and a fingerprint of the model's shapes, resumed bit for bit.
 //!
 //! # Cargo features
 //!
@@ -31,6 +33,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod checkpoint;
 mod error;
 pub mod init;
 pub mod kernels;

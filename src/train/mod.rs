@@ -17,11 +17,13 @@
 mod data;
 mod early_stopping;
 mod history;
+mod resume;
 mod shuffle;
 
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
+pub use resume::{Divergence, Guard};
 pub use shuffle::Permutation;
 
 use crate::kernels;
@@ -104,6 +106,8 @@ where
     targets: L::Targets,
     grad: Batch<B, OUT>,
     ctx: Context,
+    steps: u64,
+    refused: u64,
 }
 
 impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
@@ -192,7 +196,34 @@ where
             targets: L::Targets::ZERO,
             grad: Batch::zeros(),
             ctx: Context::new(Mode::Train, seed),
+            steps: 0,
+            refused: 0,
         }
+    }
+
+    /// Updates applied so far (one per [`train_step`](Trainer::train_step), one per
+    /// group of micro-batches in an epoch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Matrix};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// t.train_step(&Matrix([[1.0]]), &Matrix([[2.0]]))?;
+    /// assert!(t.train_step(&Matrix([[1.0]]), &Matrix([[f32::NAN]])).is_err());
+    /// assert_eq!((t.steps(), t.refused_steps()), (1, 1));
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Steps refused so far because an input, the loss, a gradient or the update was
+    /// NaN or infinite ([`Error::NonFinite`] from [`train_step`](Trainer::train_step),
+    /// [`Error::Diverged`]); the parameters were left as they were each time. See
+    /// [`Trainer::steps`] for an example.
+    pub fn refused_steps(&self) -> u64 {
+        self.refused
     }
 
     /// One step on one full batch: forward, loss, backward, update. Returns the risk
@@ -215,6 +246,7 @@ where
     /// ```
     pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
         if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
+            self.refused = self.refused.saturating_add(1);
             return Err(Error::NonFinite {
                 what: "batch input",
                 index,
@@ -432,6 +464,7 @@ where
         let out = M::output(&self.cache);
         let loss = self.loss.loss(out, &self.targets, rows, &mut self.grad);
         if !loss.is_finite() {
+            self.refused = self.refused.saturating_add(1);
             return Err(Error::Diverged { loss });
         }
         if weight != 1.0 {
@@ -463,14 +496,21 @@ where
         // gradient into a finite one. The optimizer's own all-or-nothing check then
         // covers the update itself.
         if !finite || !penalty.is_finite() {
+            self.refused = self.refused.saturating_add(1);
             return Err(Error::Diverged { loss });
         }
         if let Some(clip) = self.clip {
             clip.apply(&mut self.model);
         }
         match self.optimizer.step(&mut self.model) {
-            Err(Error::Diverged { .. }) => Err(Error::Diverged { loss }),
-            other => other.map(|()| penalty),
+            Err(Error::Diverged { .. }) => {
+                self.refused = self.refused.saturating_add(1);
+                Err(Error::Diverged { loss })
+            }
+            other => {
+                self.steps = other.map(|()| self.steps.saturating_add(1))?;
+                Ok(penalty)
+            }
         }
     }
 }
