@@ -538,7 +538,8 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     ///
-    /// As [`Reader::bool`].
+    /// As [`Reader::bool`]; [`CheckpointFault::Value`] for `None` with a value other
+    /// than 0.
     ///
     /// # Examples
     ///
@@ -552,14 +553,44 @@ impl<'a> Reader<'a> {
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn option_u32(&mut self, dst: &mut Option<u32>) -> Result<(), Error> {
-        let (mut some, mut v) = (false, 0);
-        let pass = self.pass;
-        self.pass = Pass::Apply;
-        let read = self.bool(&mut some).and_then(|()| self.u32(&mut v));
-        self.pass = pass;
-        read?;
+        let some = self.value(Reader::bool)?;
+        let v = self.value(Reader::u32)?;
+        if !some && v != 0 {
+            // Not what a writer produces: `None` is written with a zero value.
+            self.pos -= 4;
+            return Err(Error::Checkpoint(CheckpointFault::Value {
+                what: "empty option",
+                found: v,
+            }));
+        }
         self.store(dst, some.then_some(v));
         Ok(())
+    }
+
+    /// Reads a field with `read` into a fresh variable and returns it, in either pass:
+    /// for fields that must be checked before anything is stored.
+    ///
+    /// # Errors
+    ///
+    /// What `read` returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{checkpoint::Reader, optim::Pass};
+    /// let mut r = Reader::new(&[5, 0, 0, 0], Pass::Try);
+    /// assert_eq!(r.value(Reader::u32)?, 5);
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn value<T: Default>(
+        &mut self,
+        read: impl FnOnce(&mut Self, &mut T) -> Result<(), Error>,
+    ) -> Result<T, Error> {
+        let (pass, mut v) = (self.pass, T::default());
+        self.pass = Pass::Apply;
+        let outcome = read(self, &mut v);
+        self.pass = pass;
+        outcome.map(|()| v)
     }
 
     /// Reads one byte and decodes it with `decode` into `dst`.

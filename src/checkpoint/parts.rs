@@ -2,7 +2,7 @@
 //! generators of `rand_pcg`. The optimizers, schedules, early stopping and the trainer
 //! implement it beside their fields.
 
-use super::{Persist, Reader, Writer};
+use super::{CheckpointFault, Persist, Reader, Writer};
 use crate::layers::{ParamKind, Params};
 use crate::Error;
 
@@ -80,13 +80,18 @@ macro_rules! persist_pcg {
                 for word in &mut words {
                     let mut wide = 0u128;
                     for half in 0..core::mem::size_of::<$word>() / 8 {
-                        let mut part = 0u64;
-                        r.u64(&mut part)?;
+                        let part = r.value(Reader::u64)?;
                         wide |= u128::from(part) << (64 * half);
                     }
                     *word = wide as $word;
                 }
-                // A checking pass reads zeros into `words` and stores nothing.
+                // `from_state` drops the stream's top bit, which `stream()` never sets.
+                if words[1] > <$word>::MAX >> 1 {
+                    return Err(Error::Checkpoint(CheckpointFault::Value {
+                        what: "PCG stream (top bit set)",
+                        found: 1,
+                    }));
+                }
                 if r.writes() {
                     *self = <$ty>::from_state(words[0], words[1]);
                 }
