@@ -66,7 +66,9 @@ fn resume(
         say(format_args!("straight  epoch {epoch:2}  loss {loss:?}"));
         if SAVE_AFTER.contains(&(epoch + 1)) {
             let slot = slots.save(&mut (&mut *straight, &mut rng), scratch)?;
-            say(format_args!("checkpoint after epoch {epoch:2} -> slot {slot:?}"));
+            say(format_args!(
+                "checkpoint after epoch {epoch:2} -> slot {slot:?}"
+            ));
         }
     }
     let straight_crc = state_crc(straight, &mut rng, scratch)?;

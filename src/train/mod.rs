@@ -142,8 +142,9 @@ where
         + size_of::<Batch<B, OUT>>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
-    /// clipping setting, each layer's penalty strengths, and the context (mode, row
-    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones). See
+    /// clipping setting, each layer's penalty strengths, the context (mode, row
+    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones) and the applied and
+    /// refused step counters (16 bytes). See
     /// [`Trainer::PARAM_BYTES`] for an example.
     pub const BYTES: usize = size_of::<Self>();
 
