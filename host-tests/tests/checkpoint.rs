@@ -378,7 +378,10 @@ fn a_power_cut_at_every_byte_of_a_write_leaves_a_loadable_checkpoint() {
     let n = checkpoint::bytes::<Parts<'_, Adam<P>>>();
     // A slot just big enough, and one with room to spare (a flash sector).
     let cuts = cut_at_every_byte(&mut states, n) + cut_at_every_byte(&mut states, n + 512);
-    println!("power cuts: {cuts} byte offsets (erase and write of a {n}-byte checkpoint), every one left a loadable checkpoint");
+    println!(
+        "power cuts: {cuts} byte offsets (erase and write of a {n}-byte checkpoint), \
+         every one left a loadable checkpoint"
+    );
 }
 
 #[test]

@@ -66,11 +66,13 @@
 //! ```
 
 mod codec;
+mod crc;
 mod parts;
 mod storage;
 
 pub use crate::error::CheckpointFault;
-pub use codec::{crc32, Crc32, Reader, Writer};
+pub use codec::{Reader, Writer};
+pub use crc::{crc32, Crc32};
 pub use parts::Model;
 pub use storage::{Slot, Slots, Storage};
 

@@ -134,8 +134,8 @@ impl<const P: usize> Optimizer for Adagrad<P> {
     }
 }
 
-/// Checkpoint part: the learning rate, the step count and the sums of squares; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate, the step count and the sums of squares; the
+/// configuration is the caller's code and is not saved.
 impl<const P: usize> Persist for Adagrad<P> {
     const BYTES: usize = 4 + 4 + 4 * P;
 

@@ -211,8 +211,8 @@ impl<const P: usize> Optimizer for Adam<P> {
     }
 }
 
-/// Checkpoint part: the learning rate, the step count and the moments `m`, `v`, `v_max`; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate, the step count and the moments `m`, `v`,
+/// `v_max`; the configuration is the caller's code and is not saved.
 impl<const P: usize> Persist for Adam<P> {
     const BYTES: usize = 4 + 4 + 4 * P + 4 * P + 4 * P;
 

@@ -169,8 +169,8 @@ impl<const P: usize> Optimizer for NAdam<P> {
     }
 }
 
-/// Checkpoint part: the learning rate, the step count, the momentum products and the moments; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate, the step count, the momentum products and the
+/// moments; the configuration is the caller's code and is not saved.
 impl<const P: usize> Persist for NAdam<P> {
     const BYTES: usize = 4 + 4 + 4 + 4 + 4 * P + 4 * P;
 

@@ -166,8 +166,8 @@ impl<const P: usize> Optimizer for RAdam<P> {
     }
 }
 
-/// Checkpoint part: the learning rate, the step count and the moments; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate, the step count and the moments; the
+/// configuration is the caller's code and is not saved.
 impl<const P: usize> Persist for RAdam<P> {
     const BYTES: usize = 4 + 4 + 4 * P + 4 * P;
 

@@ -164,8 +164,8 @@ impl<const P: usize> Optimizer for RmsProp<P> {
     }
 }
 
-/// Checkpoint part: the learning rate and the averages and momentum buffer; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate and the averages and momentum buffer; the
+/// configuration is the caller's code and is not saved.
 impl<const P: usize> Persist for RmsProp<P> {
     const BYTES: usize = 4 + 4 * P + 4 * P + 4 * P;
 

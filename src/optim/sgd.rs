@@ -260,8 +260,8 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
     }
 }
 
-/// Checkpoint part: the learning rate, the step count and the momentum buffer; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate, the step count and the momentum buffer; the
+/// configuration is the caller's code and is not saved.
 impl<const P: usize> Persist for SgdMomentum<P> {
     const BYTES: usize = 4 + 4 + 4 * P;
 
@@ -280,8 +280,8 @@ impl<const P: usize> Persist for SgdMomentum<P> {
     }
 }
 
-/// Checkpoint part: the learning rate; the configuration
-/// is the caller's code and is not saved.
+/// Checkpoint part: the learning rate; the configuration is the caller's code and is
+/// not saved.
 impl Persist for Sgd {
     const BYTES: usize = 4;
 
