@@ -3,9 +3,11 @@
 //! two A/B slots must not panic; a load that fails must leave the state untouched, and
 //! one that succeeds must leave the state that re-saves to the same payload.
 //!
-//! The first input byte picks a mode: odd, the rest of the input gets a correct CRC
-//! before loading, so that the fuzzer reaches the checks and the decoding behind the
-//! CRC (which it could not forge otherwise).
+//! The first input byte picks a mode. Bit 1 set: the rest of the input is XORed into a
+//! valid checkpoint (and a short input also cuts up to 7 bytes off its end) rather
+//! than loaded as it is. Bit 0 set: the bytes get a correct CRC before loading. Both
+//! bring the fuzzer to the checks and the decoding behind the CRC, which it could not
+//! forge otherwise.
 //!
 //! ```text
 //! cd fuzz
@@ -64,6 +66,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut bytes = rest.to_vec();
+    if mode & 2 == 2 {
+        // The input as a patch over a valid checkpoint: XORed into its bytes, so that
+        // most inputs stay close to one that loads.
+        let mut valid = save(&mut state()).to_vec();
+        for (v, p) in valid.iter_mut().zip(rest) {
+            *v ^= p;
+        }
+        if rest.len() < BYTES / 2 {
+            valid.truncate(BYTES - rest.len() % 8);
+        }
+        bytes = valid;
+    }
     if mode & 1 == 1 && bytes.len() >= HEADER_BYTES {
         let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
         let end = HEADER_BYTES.saturating_add(len).min(bytes.len());
