@@ -5,9 +5,11 @@
 # is built twice: as shipped, and without the `print` feature (no formatting code at
 # all), which also runs and must pass.
 #
-# The firmware has two binaries, each with a host twin that trains the same network with
-# the same code on the PC: `microtrain-cortex-m` (XOR, examples/xor.rs) and `cnn` (a small
-# CNN on 8x8 pictures, examples/cnn.rs). Every loss and prediction a binary prints must
+# The firmware has three binaries, each with a host twin that trains the same network with
+# the same code on the PC: `microtrain-cortex-m` (XOR, examples/xor.rs), `cnn` (a small
+# CNN on 8x8 pictures, examples/cnn.rs) and `resume` (that CNN checkpointed into A/B
+# slots and resumed by a fresh trainer, examples/resume.rs; it prints the final state's
+# CRC-32). Every loss and prediction a binary prints must
 # equal its twin's, bit for bit (only the first two lines, machine name and RAM figure,
 # may differ; the second gives `Trainer::BYTES` and its parts on each).
 #
@@ -36,6 +38,7 @@ LLVM_NM="$llvm_bin/llvm-nm"
 PROGRAMS=(
     "microtrain-cortex-m xor"
     "cnn                 cnn"
+    "resume              resume"
 )
 
 LOG_DIR=$(mktemp -d)
@@ -77,7 +80,7 @@ size_by_origin() {
             name = $4; for (i = 5; i <= NF; i++) name = name " " $i
             if (name ~ /fmt|flt2dec|bignum|semihosting|panic|begin_unwind|slice_index_fail|div_rem|divmod|Display|Debug|already_borrowed|assert_failed/)
                 kind = "formatting, printing, panics"
-            else if (name ~ /^(microtrain_cortex_m|cnn)::/) kind = "firmware (training loop, main)"
+            else if (name ~ /^(microtrain_cortex_m|cnn|resume)::/) kind = "firmware (training loop, main)"
             else if (name ~ /^microtrain::/)          kind = "microtrain (kernels, layers, trainer)"
             else if (name ~ /^libm::/)                kind = "libm (tanh, exp, ln, cos)"
             else if (name ~ /mem(cpy|set|clr|move)/)  kind = "memcpy, memset"

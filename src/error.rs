@@ -74,6 +74,122 @@ pub enum Error {
         /// The loss of the step that diverged (may itself be NaN or infinite).
         loss: f32,
     },
+    /// A checkpoint's bytes are not a checkpoint of the state they were loaded into;
+    /// the state is unchanged.
+    Checkpoint(CheckpointFault),
+    /// Neither slot of an A/B pair holds a checkpoint that loads; what is wrong with
+    /// each.
+    NoCheckpoint {
+        /// Why slot A does not load.
+        a: CheckpointFault,
+        /// Why slot B does not load.
+        b: CheckpointFault,
+    },
+    /// A [`Storage`](crate::checkpoint::Storage) driver failed.
+    Storage {
+        /// `"read"`, `"write"` or `"erase"`.
+        operation: &'static str,
+        /// The byte offset where it failed.
+        offset: usize,
+    },
+}
+
+/// What is wrong with a checkpoint's bytes, in the order the loader checks it.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::checkpoint::CheckpointFault;
+/// let f = CheckpointFault::Crc { stored: 1, computed: 2 };
+/// assert_eq!(f.to_string(), "CRC-32 mismatch: stored 0x00000001, computed 0x00000002");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointFault {
+    /// Fewer bytes than the header or the length it states.
+    Truncated {
+        /// Bytes the checkpoint needs.
+        needed: usize,
+        /// Bytes there are.
+        available: usize,
+    },
+    /// The first four bytes are not the checkpoint magic `MTCK`.
+    Magic {
+        /// The bytes found.
+        found: [u8; 4],
+    },
+    /// The CRC-32 over header and payload differs from the one stored: the bytes were
+    /// damaged (or the write was cut short).
+    Crc {
+        /// The CRC in the header.
+        stored: u32,
+        /// The CRC of the bytes.
+        computed: u32,
+    },
+    /// A format version this build does not read.
+    Version {
+        /// The version in the header.
+        found: u16,
+        /// The version this build reads and writes.
+        supported: u16,
+    },
+    /// The checkpoint is of another structure: other layer shapes, parameter kinds,
+    /// optimizer, or other parts saved.
+    Fingerprint {
+        /// The fingerprint of the state being loaded.
+        expected: u32,
+        /// The fingerprint in the checkpoint.
+        found: u32,
+    },
+    /// The payload length differs from what the state being loaded needs.
+    Length {
+        /// Bytes the state needs.
+        expected: usize,
+        /// Bytes the checkpoint holds.
+        found: usize,
+    },
+    /// A field holds a value that no writer produces.
+    Value {
+        /// Which field.
+        what: &'static str,
+        /// The value found.
+        found: u32,
+    },
+    /// The slot has never been written (it is erased).
+    Blank,
+}
+
+impl fmt::Display for CheckpointFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            CheckpointFault::Truncated { needed, available } => {
+                write!(f, "truncated: needs {needed} bytes, {available} available")
+            }
+            CheckpointFault::Magic { found } => {
+                write!(f, "bad magic {found:02x?}, expected \"MTCK\"")
+            }
+            CheckpointFault::Crc { stored, computed } => write!(
+                f,
+                "CRC-32 mismatch: stored {stored:#010x}, computed {computed:#010x}"
+            ),
+            CheckpointFault::Version { found, supported } => write!(
+                f,
+                "format version {found}, this build reads version {supported}"
+            ),
+            CheckpointFault::Fingerprint { expected, found } => write!(
+                f,
+                "fingerprint {found:#010x} is not the state's {expected:#010x} \
+                 (other layer shapes, optimizer or parts)"
+            ),
+            CheckpointFault::Length { expected, found } => {
+                write!(f, "payload of {found} bytes, the state needs {expected}")
+            }
+            CheckpointFault::Value { what, found } => {
+                write!(f, "{what}: invalid value {found}")
+            }
+            CheckpointFault::Blank => write!(f, "blank (never written)"),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -118,6 +234,13 @@ impl fmt::Display for Error {
                     f,
                     "training diverged (loss {loss}); the step was not applied"
                 )
+            }
+            Error::Checkpoint(fault) => write!(f, "checkpoint: {fault}"),
+            Error::NoCheckpoint { a, b } => {
+                write!(f, "no checkpoint loads: slot A {a}; slot B {b}")
+            }
+            Error::Storage { operation, offset } => {
+                write!(f, "storage: {operation} failed at byte {offset}")
             }
         }
     }

@@ -10,6 +10,8 @@
 //!   and scalar paths agree bit for bit.
 //! - [`average`]: weight averaging (SWA, EMA) and batch-norm statistics recomputed
 //!   for the averaged weights; [`ensemble`]: ensembles and snapshot ensembles.
+//! - [`checkpoint`]: training state saved into a caller's buffer or two flash slots,
+//!   checked by CRC-32 and a fingerprint of the model's shapes, resumed bit for bit.
 //!
 //! # Cargo features
 //!
@@ -35,6 +37,7 @@
 
 pub mod augment;
 pub mod average;
+pub mod checkpoint;
 pub mod ensemble;
 mod error;
 pub mod init;

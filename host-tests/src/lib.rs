@@ -11,16 +11,20 @@
 //!   tests that pin those orders bit for bit.
 //! - [`Rng`]: a deterministic SplitMix64 test-data generator.
 //! - [`photometric`]: `f64` references for the photometric image augmentations.
+//! - [`flash`] and [`resume`]: a simulated flash with power cuts, and the training run
+//!   the checkpoint tests interrupt and resume.
 //!
 //! The tests themselves live in `tests/kernels_*.rs`.
 
 pub mod bound;
 pub mod canonical;
 pub mod check;
+pub mod flash;
 pub mod golden;
 pub mod layer_check;
 pub mod photometric;
 pub mod reference;
+pub mod resume;
 mod rng;
 
 pub use rng::Rng;

@@ -114,6 +114,11 @@ impl Context {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
+
+    /// The seed state, for checkpoints.
+    pub(crate) fn seed_state(&mut self) -> &mut u64 {
+        &mut self.seed
+    }
 }
 
 /// Whether a parameter tensor is a weight, a bias or a normalisation scale. The seed's

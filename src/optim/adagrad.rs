@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
@@ -130,5 +131,25 @@ impl<const P: usize> Optimizer for Adagrad<P> {
         };
         let sum = window(&mut self.sum_of_squares, offset, value.len())?;
         run(pass.writes(), &rule, value, grad, [sum])
+    }
+}
+
+/// Checkpoint part: the learning rate, the step count and the sums of squares; the
+/// configuration is the caller's code and is not saved.
+impl<const P: usize> Persist for Adagrad<P> {
+    const BYTES: usize = 4 + 4 + 4 * P;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"ADAG"));
+        w.f32(self.config.lr);
+        w.u32(self.steps);
+        w.f32s(&self.sum_of_squares);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.config.lr)?;
+        r.u32(&mut self.steps)?;
+        r.f32s(&mut self.sum_of_squares)?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
@@ -207,5 +208,29 @@ impl<const P: usize> Optimizer for Adam<P> {
         let v = window(&mut self.second_moment, offset, len)?;
         let v_max = window(&mut self.max_second_moment, offset, len)?;
         run(pass.writes(), &rule, value, grad, [m, v, v_max])
+    }
+}
+
+/// Checkpoint part: the learning rate, the step count and the moments `m`, `v`,
+/// `v_max`; the configuration is the caller's code and is not saved.
+impl<const P: usize> Persist for Adam<P> {
+    const BYTES: usize = 4 + 4 + 4 * P + 4 * P + 4 * P;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"ADAM"));
+        w.f32(self.config.lr);
+        w.u32(self.steps);
+        w.f32s(&self.first_moment);
+        w.f32s(&self.second_moment);
+        w.f32s(&self.max_second_moment);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.config.lr)?;
+        r.u32(&mut self.steps)?;
+        r.f32s(&mut self.first_moment)?;
+        r.f32s(&mut self.second_moment)?;
+        r.f32s(&mut self.max_second_moment)?;
+        Ok(())
     }
 }

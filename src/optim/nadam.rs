@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
@@ -165,5 +166,31 @@ impl<const P: usize> Optimizer for NAdam<P> {
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
         run(pass.writes(), &rule, value, grad, [m, v])
+    }
+}
+
+/// Checkpoint part: the learning rate, the step count, the momentum products and the
+/// moments; the configuration is the caller's code and is not saved.
+impl<const P: usize> Persist for NAdam<P> {
+    const BYTES: usize = 4 + 4 + 4 + 4 + 4 * P + 4 * P;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"NADM"));
+        w.f32(self.config.lr);
+        w.u32(self.steps);
+        w.f32(self.mu_product);
+        w.f32(self.previous_mu_product);
+        w.f32s(&self.first_moment);
+        w.f32s(&self.second_moment);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.config.lr)?;
+        r.u32(&mut self.steps)?;
+        r.f32(&mut self.mu_product)?;
+        r.f32(&mut self.previous_mu_product)?;
+        r.f32s(&mut self.first_moment)?;
+        r.f32s(&mut self.second_moment)?;
+        Ok(())
     }
 }

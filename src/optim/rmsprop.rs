@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
@@ -160,5 +161,27 @@ impl<const P: usize> Optimizer for RmsProp<P> {
         let gbar = window(&mut self.grad_avg, offset, len)?;
         let b = window(&mut self.momentum_buffer, offset, len)?;
         run(pass.writes(), &rule, value, grad, [s, gbar, b])
+    }
+}
+
+/// Checkpoint part: the learning rate and the averages and momentum buffer; the
+/// configuration is the caller's code and is not saved.
+impl<const P: usize> Persist for RmsProp<P> {
+    const BYTES: usize = 4 + 4 * P + 4 * P + 4 * P;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"RMSP"));
+        w.f32(self.config.lr);
+        w.f32s(&self.square_avg);
+        w.f32s(&self.grad_avg);
+        w.f32s(&self.momentum_buffer);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.config.lr)?;
+        r.f32s(&mut self.square_avg)?;
+        r.f32s(&mut self.grad_avg)?;
+        r.f32s(&mut self.momentum_buffer)?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
@@ -256,5 +257,41 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
         };
         let b = window(&mut self.momentum_buffer, offset, value.len())?;
         run::<1, _>(pass.writes(), &rule, value, grad, [b])
+    }
+}
+
+/// Checkpoint part: the learning rate, the step count and the momentum buffer; the
+/// configuration is the caller's code and is not saved.
+impl<const P: usize> Persist for SgdMomentum<P> {
+    const BYTES: usize = 4 + 4 + 4 * P;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"SGDM"));
+        w.f32(self.config.lr);
+        w.u32(self.steps);
+        w.f32s(&self.momentum_buffer);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.config.lr)?;
+        r.u32(&mut self.steps)?;
+        r.f32s(&mut self.momentum_buffer)?;
+        Ok(())
+    }
+}
+
+/// Checkpoint part: the learning rate; the configuration is the caller's code and is
+/// not saved.
+impl Persist for Sgd {
+    const BYTES: usize = 4;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"SGD "));
+        w.f32(self.lr);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.lr)?;
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Composition of schedules, and the [`Scheduler`] that applies one to an optimizer.
 
 use super::{Linear, Schedule};
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::optim::Optimizer;
 
 /// One schedule, then another: `α_t = first(t)` for `t < m`, `then(t − m)` from the
@@ -213,5 +214,19 @@ impl<S: Schedule> Scheduler<S> {
     pub fn step<O: Optimizer>(&mut self, optimizer: &mut O) -> f32 {
         self.epoch = self.epoch.saturating_add(1);
         self.apply(optimizer)
+    }
+}
+
+/// Checkpoint part: the epoch (the schedule itself is the caller's code).
+impl<S> Persist for Scheduler<S> {
+    const BYTES: usize = 4;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"SCHD"));
+        w.u32(self.epoch);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), crate::Error> {
+        r.u32(&mut self.epoch)
     }
 }

@@ -1,5 +1,6 @@
 //! Reduce the learning rate when a metric stops improving.
 
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::optim::Optimizer;
 
 /// Whether the monitored metric should go down or up (PyTorch: `mode`).
@@ -338,5 +339,28 @@ impl ReduceOnPlateau {
         let lr = self.step(metric);
         optimizer.set_learning_rate(lr);
         lr
+    }
+}
+
+/// Checkpoint part: the learning rate, the best metric, and the bad-epoch, cooldown and
+/// reduction counters (PyTorch: `ReduceLROnPlateau.state_dict()`); not the settings.
+impl Persist for ReduceOnPlateau {
+    const BYTES: usize = 4 * 5;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"PLAT"));
+        w.f32(self.lr);
+        w.f32(self.best);
+        w.u32(self.bad_epochs);
+        w.u32(self.cooldown_left);
+        w.u32(self.reductions);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), crate::Error> {
+        r.f32(&mut self.lr)?;
+        r.f32(&mut self.best)?;
+        r.u32(&mut self.bad_epochs)?;
+        r.u32(&mut self.cooldown_left)?;
+        r.u32(&mut self.reductions)
     }
 }

@@ -4,6 +4,7 @@
 //! The configuration [`EarlyStopping`], the state [`EarlyStopper`] (whose documentation
 //! gives the rule) and the [`Decision`] it returns after each epoch.
 
+use crate::checkpoint::{Persist, Reader, Writer};
 use crate::layers::{Param, Params};
 use crate::Error;
 use core::mem::size_of;
@@ -644,5 +645,43 @@ impl<const P: usize> EarlyStopper<P> {
     /// ```
     pub fn reset(&mut self) {
         *self = EarlyStopper::new(self.config);
+    }
+}
+
+/// Checkpoint part: the best metric and its epoch, the epoch and wait counters, the stop
+/// reason and the saved parameters; not the settings.
+impl<const P: usize> Persist for EarlyStopper<P> {
+    const BYTES: usize = 4 + 5 + 4 + 4 + 1 + 4 * P;
+
+    fn save(&mut self, w: &mut Writer<'_>) {
+        w.shape(u32::from_le_bytes(*b"STOP"));
+        w.f32(self.best);
+        w.option_u32(self.best_epoch);
+        w.u32(self.epochs);
+        w.u32(self.wait);
+        w.u8(match self.stopped {
+            None => 0,
+            Some(StopReason::Patience) => 1,
+            Some(StopReason::NonFinite) => 2,
+        });
+        w.f32s(&self.params);
+    }
+
+    fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        r.f32(&mut self.best)?;
+        r.option_u32(&mut self.best_epoch)?;
+        r.u32(&mut self.epochs)?;
+        r.u32(&mut self.wait)?;
+        r.tag(
+            &mut self.stopped,
+            "early stopping: stop reason",
+            |t| match t {
+                0 => Some(None),
+                1 => Some(Some(StopReason::Patience)),
+                2 => Some(Some(StopReason::NonFinite)),
+                _ => None,
+            },
+        )?;
+        r.f32s(&mut self.params)
     }
 }

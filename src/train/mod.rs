@@ -17,12 +17,14 @@
 mod data;
 mod early_stopping;
 mod history;
+mod resume;
 mod scale;
 mod shuffle;
 
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
+pub use resume::{Divergence, Guard};
 pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
 
@@ -124,6 +126,8 @@ where
     targets: L::Targets,
     grad: Batch<B, OUT>,
     ctx: Context,
+    steps: u64,
+    refused: u64,
 }
 
 impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
@@ -158,8 +162,9 @@ where
         + size_of::<Batch<B, OUT>>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
-    /// clipping setting, each layer's penalty strengths, and the context (mode, row
-    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones). See
+    /// clipping setting, each layer's penalty strengths, the context (mode, row
+    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones) and the applied and
+    /// refused step counters (16 bytes). See
     /// [`Trainer::PARAM_BYTES`] for an example.
     pub const BYTES: usize = size_of::<Self>();
 
@@ -213,7 +218,34 @@ where
             targets: L::Targets::ZERO,
             grad: Batch::zeros(),
             ctx: Context::new(Mode::Train, seed),
+            steps: 0,
+            refused: 0,
         }
+    }
+
+    /// Updates applied so far (one per [`train_step`](Trainer::train_step), one per
+    /// group of micro-batches in an epoch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Matrix};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// t.train_step(&Matrix([[1.0]]), &Matrix([[2.0]]))?;
+    /// assert!(t.train_step(&Matrix([[1.0]]), &Matrix([[f32::NAN]])).is_err());
+    /// assert_eq!((t.steps(), t.refused_steps()), (1, 1));
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Steps refused so far because an input, the loss, a gradient or the update was
+    /// NaN or infinite ([`Error::NonFinite`] from [`train_step`](Trainer::train_step),
+    /// [`Error::Diverged`]); the parameters were left as they were each time. See
+    /// [`Trainer::steps`] for an example.
+    pub fn refused_steps(&self) -> u64 {
+        self.refused
     }
 
     /// One step on one full batch: forward, loss, backward, update. Returns the risk
@@ -236,6 +268,7 @@ where
     /// ```
     pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
         if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
+            self.refused = self.refused.saturating_add(1);
             return Err(Error::NonFinite {
                 what: "batch input",
                 index,
@@ -519,6 +552,7 @@ where
         let out = M::output(&self.cache);
         let loss = self.loss.loss(out, &self.targets, rows, &mut self.grad);
         if !loss.is_finite() {
+            self.refused = self.refused.saturating_add(1);
             return Err(Error::Diverged { loss });
         }
         if weight != 1.0 {
@@ -550,14 +584,21 @@ where
         // gradient into a finite one. The optimizer's own all-or-nothing check then
         // covers the update itself.
         if !finite || !penalty.is_finite() {
+            self.refused = self.refused.saturating_add(1);
             return Err(Error::Diverged { loss });
         }
         if let Some(clip) = self.clip {
             clip.apply(&mut self.model);
         }
         match self.optimizer.step(&mut self.model) {
-            Err(Error::Diverged { .. }) => Err(Error::Diverged { loss }),
-            other => other.map(|()| penalty),
+            Err(Error::Diverged { .. }) => {
+                self.refused = self.refused.saturating_add(1);
+                Err(Error::Diverged { loss })
+            }
+            other => {
+                self.steps = other.map(|()| self.steps.saturating_add(1))?;
+                Ok(penalty)
+            }
         }
     }
 }
