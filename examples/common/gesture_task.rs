@@ -36,8 +36,8 @@
 //! never repeat, and the same seed gives the same bits on every target.
 
 use microtrain::augment::{
-    each_image, ChannelDropout, Jitter, MagnitudeWarp, Maybe, MixSameClass, Scaling,
-    TimeShift, TimeWarp,
+    each_image, ChannelDropout, Jitter, MagnitudeWarp, Maybe, MixSameClass, Scaling, TimeShift,
+    TimeWarp,
 };
 use microtrain::average::Weights;
 use microtrain::init::{init_params, standard_normal, uniform, Init};
@@ -47,7 +47,6 @@ use microtrain::loss::CrossEntropy;
 use microtrain::optim::{Adam, AdamConfig};
 use microtrain::train::{Dataset, Decision, EarlyStopper, EarlyStopping, Trainer};
 use microtrain::{seq, Error, Seq, Signal};
-use rand_core::SeedableRng;
 use rand_pcg::Pcg32;
 
 /// Samples per second.
@@ -70,26 +69,28 @@ pub const GESTURES: [&str; CLASSES] = [
 /// Number of gestures.
 pub const CLASSES: usize = 6;
 /// Windows per step.
-pub const BATCH: usize = 16;
+pub const BATCH: usize = 8;
 /// Adam's step size.
 pub const LEARNING_RATE: f32 = 0.005;
 /// The most epochs a run may take.
-pub const MAX_EPOCHS: usize = 80;
+pub const MAX_EPOCHS: usize = 150;
 /// Epochs without a lower validation loss before training stops.
-pub const PATIENCE: u32 = 12;
+pub const PATIENCE: u32 = 20;
 
-/// The network: three convolution blocks (5, 5 and 3 taps, 21 steps = 0.42 s of
-/// receptive field), global average pooling, a linear classifier.
+/// The network: three convolution blocks (5, 5 and 3 taps; a receptive field of 21
+/// steps, 0.42 s), global average pooling (so a gesture is found wherever it falls in
+/// the window), a linear classifier. Batch normalisation is worth its memory here:
+/// without it the same network, at the same step size, ends about ten points lower.
 pub type Net = Seq![
-    Conv1d<AXES, 8, 5, 1, 2, STEPS>,
-    BatchNorm<8>,
+    Conv1d<AXES, 6, 5, 1, 2, STEPS>,
+    BatchNorm<6>,
     Relu,
     MaxPool1d<2, 2, { STEPS / 2 }>,
-    Conv1d<8, 16, 5, 1, 2, { STEPS / 2 }>,
-    BatchNorm<16>,
+    Conv1d<6, 12, 5, 1, 2, { STEPS / 2 }>,
+    BatchNorm<12>,
     Relu,
     MaxPool1d<2, 2, { STEPS / 4 }>,
-    Conv1d<16, 16, 3, 1, 1, { STEPS / 4 }>,
+    Conv1d<12, 16, 3, 1, 1, { STEPS / 4 }>,
     BatchNorm<16>,
     Relu,
     GlobalAvgPool,
@@ -102,8 +103,7 @@ pub const BUFFERS: usize = <Net as Params>::BUFFERS;
 /// A batch of windows.
 pub type Windows = Signal<BATCH, STEPS, AXES>;
 /// The network with cross-entropy, Adam and buffers for a batch of [`BATCH`] windows.
-pub type GestureTrainer =
-    Trainer<Net, CrossEntropy, Adam<PARAMS>, BATCH, WINDOW, CLASSES, Windows>;
+pub type GestureTrainer = Trainer<Net, CrossEntropy, Adam<PARAMS>, BATCH, WINDOW, CLASSES, Windows>;
 
 /// A trainer with an untrained network (weights zero until [`train`] initialises
 /// them). `const`, so it can be a `static` on the device.
@@ -298,11 +298,7 @@ impl Motion {
     /// The acceleration at time `t` seconds into the window.
     fn at(&self, t: f32) -> [f32; 3] {
         match *self {
-            Motion::Idle {
-                sway,
-                tremor,
-                bump,
-            } => {
+            Motion::Idle { sway, tremor, bump } => {
                 let s0 = sway[0].1 * sin(TAU * sway[0].0 * t + sway[0].2);
                 let s1 = sway[1].1 * sin(TAU * sway[1].0 * t + sway[1].2);
                 let shiver = tremor.1 * sin(TAU * tremor.0 * t);
@@ -376,6 +372,14 @@ fn rotation(roll: f32, pitch: f32, yaw: f32) -> [[f32; 3]; 3] {
     ]
 }
 
+/// SplitMix64's output function: a well-mixed 64-bit hash, the same everywhere.
+const fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Steps of the simulated 12-bit, ±4 g accelerometer: 1/512 g.
 const COUNTS_PER_G: f32 = 512.0;
 /// Its full scale, in g.
@@ -384,7 +388,7 @@ const FULL_SCALE: f32 = 4.0;
 /// Window `index` of the data set `seed`: gesture `class` as the device measures it,
 /// channels-last into `window` (`STEPS` rows of `[ax, ay, az]` in g).
 pub fn window(seed: u64, index: u64, class: usize, window: &mut [f32]) {
-    let mut rng = Pcg32::seed_from_u64(seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut rng = Pcg32::new(splitmix64(seed ^ splitmix64(index)), index);
     let motion = Motion::draw(class, &mut rng);
     let roll = between(&mut rng, -40.0, 40.0) * DEGREE;
     let pitch = between(&mut rng, -40.0, 40.0) * DEGREE;
@@ -440,7 +444,7 @@ pub fn train(
     augmented: bool,
     mut report: impl FnMut(usize, f32, f32, f32, bool),
 ) -> Result<Run, Error> {
-    let mut rng = Pcg32::seed_from_u64(seed);
+    let mut rng = Pcg32::new(splitmix64(seed), 0);
     init_params(&mut trainer.model, Init::HeNormal, &mut rng);
     // The augmentations of Um et al. 2017, mildly: a smooth change of speed and of
     // gain, a per-axis gain, a shift in time, a little extra noise, now and then a
