@@ -39,7 +39,6 @@ use microtrain::augment::{
     each_image, ChannelDropout, Jitter, MagnitudeWarp, Maybe, MixSameClass, Scaling, TimeShift,
     TimeWarp,
 };
-use microtrain::average::Weights;
 use microtrain::init::{init_params, standard_normal, uniform, Init};
 use microtrain::kernels::math::{cos, exp, round, sin};
 use microtrain::layers::{BatchNorm, Conv1d, Dense, GlobalAvgPool, MaxPool1d, Params, Relu};
@@ -458,10 +457,8 @@ pub fn train(
         Maybe::new(0.05, ChannelDropout::new(0.34)?)?,
     );
     let mix = MixSameClass::new(0.6, 1.0)?;
-    let mut stopper = EarlyStopper::<PARAMS>::new(EarlyStopping::new().patience(PATIENCE));
-    // The stopper keeps the parameters only; the best epoch's batch-norm running
-    // statistics are kept here with them.
-    let mut best = Weights::<PARAMS, BUFFERS>::zeros();
+    // The stopper keeps the best epoch's parameters and batch-norm statistics.
+    let mut stopper = EarlyStopper::<PARAMS, BUFFERS>::new(EarlyStopping::new().patience(PATIENCE));
     let mut epochs = 0;
     for epoch in 0..MAX_EPOCHS {
         let risk = if augmented {
@@ -477,9 +474,6 @@ pub fn train(
         };
         let val = trainer.evaluate(validation)?;
         let decision = stopper.update(val.loss, &mut trainer.model);
-        if decision == Decision::Improved {
-            best.copy_from(&mut trainer.model);
-        }
         epochs = epoch + 1;
         report(
             epoch,
@@ -492,7 +486,7 @@ pub fn train(
             break;
         }
     }
-    best.copy_to(&mut trainer.model);
+    stopper.restore(&mut trainer.model)?;
     Ok(Run {
         epochs,
         best: stopper.best().unwrap_or((0, f32::NAN)),

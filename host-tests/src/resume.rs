@@ -18,6 +18,8 @@ use rand_pcg::Pcg32;
 pub type Net = Seq![Dense<4, 8>, BatchNorm<8>, Relu, Dropout, Dense<8, 3>];
 /// Trainable scalars of [`Net`].
 pub const PARAMS: usize = <Net as Params>::COUNT;
+/// The model's batch-norm statistics.
+pub const BUFFERS: usize = <Net as Params>::BUFFERS;
 /// [`Net`] with cross-entropy, batches of 4, optimizer `O`.
 pub type Tr<O> = Trainer<Net, CrossEntropy, O, 4, 4, 3>;
 /// Everything a run checkpoints, as borrowed parts.
@@ -26,7 +28,7 @@ pub type Parts<'a, O> = (
     &'a mut Pcg32,
     &'a mut Scheduler<Cosine>,
     &'a mut ReduceOnPlateau,
-    &'a mut EarlyStopper<PARAMS>,
+    &'a mut EarlyStopper<PARAMS, BUFFERS>,
 );
 
 /// Training samples (10: the last batch of an epoch is partial) and validation samples.
@@ -61,7 +63,7 @@ pub struct Run<O: Optimizer> {
     /// Reduce-on-plateau on the validation loss (applied after the schedule).
     pub plateau: ReduceOnPlateau,
     /// Early stopping on the validation loss.
-    pub stopper: EarlyStopper<PARAMS>,
+    pub stopper: EarlyStopper<PARAMS, BUFFERS>,
 }
 
 impl<O: Optimizer + checkpoint::Persist> Run<O> {

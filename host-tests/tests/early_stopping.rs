@@ -513,3 +513,39 @@ fn stops_a_real_overfitting_run_and_restores_its_best_epoch() {
     let again = trainer.evaluate(&validation).unwrap().loss;
     assert_eq!(again.to_bits(), best_loss.to_bits());
 }
+
+/// With batch normalisation, the best epoch's model is its parameters *and* its running
+/// statistics: `restore` brings back both, bit for bit, after later epochs changed both.
+#[test]
+fn restores_batch_norm_statistics_with_the_parameters() {
+    use microtrain::layers::{BatchNorm, Buffer};
+    type Bn = (Dense<2, 3>, BatchNorm<3>);
+    fn buffers(model: &mut Bn) -> Vec<f32> {
+        let mut out = Vec::new();
+        model.visit_buffers(&mut |b: Buffer<'_>| out.extend_from_slice(b.value));
+        out
+    }
+    let mut rng = SplitMix(11);
+    let mut model: Bn = (Dense::zeros(), BatchNorm::new());
+    randomise(&mut model, &mut rng);
+    model.visit_buffers(&mut |b: Buffer<'_>| {
+        for v in b.value.iter_mut() {
+            *v = 0.5 + rng.uniform();
+        }
+    });
+    let mut stopper =
+        EarlyStopper::<{ Bn::COUNT }, { Bn::BUFFERS }>::new(EarlyStopping::new().patience(3));
+    assert_eq!(stopper.update(1.0, &mut model), Decision::Improved);
+    let (best_params, best_buffers) = (snapshot(&mut model), buffers(&mut model));
+    // Later epochs move both the weights and the running statistics.
+    randomise(&mut model, &mut rng);
+    model.visit_buffers(&mut |b: Buffer<'_>| b.value.iter_mut().for_each(|v| *v += 1.0));
+    assert_eq!(
+        stopper.update(2.0, &mut model),
+        Decision::Wait { epochs_left: 2 }
+    );
+    assert_ne!(buffers(&mut model), best_buffers);
+    stopper.restore(&mut model).unwrap();
+    assert_bits_eq(&snapshot(&mut model), &best_params, "parameters");
+    assert_bits_eq(&buffers(&mut model), &best_buffers, "running statistics");
+}

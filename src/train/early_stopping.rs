@@ -4,8 +4,9 @@
 //! The configuration [`EarlyStopping`], the state [`EarlyStopper`] (whose documentation
 //! gives the rule) and the [`Decision`] it returns after each epoch.
 
+use crate::average::Weights;
 use crate::checkpoint::{Persist, Reader, Writer};
-use crate::layers::{Param, Params};
+use crate::layers::Params;
 use crate::Error;
 use core::mem::size_of;
 
@@ -345,7 +346,11 @@ impl Decision {
 ///
 /// # Size check
 ///
-/// `P` must equal the model's [`Params::COUNT`]: a mismatch does not compile.
+/// `P` must equal the model's [`Params::COUNT`] and `NB` (0 unless given) its
+/// [`Params::BUFFERS`], the running statistics of batch normalisation, which are saved
+/// and restored with the parameters (evaluation with the best epoch's weights but the
+/// last epoch's statistics would not be the best epoch's model): a mismatch does not
+/// compile.
 ///
 /// ```compile_fail
 /// use microtrain::layers::Dense;
@@ -366,20 +371,20 @@ impl Decision {
 /// assert_eq!(EarlyStopper::<3>::BYTES, 4 * 3 + 36);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct EarlyStopper<const P: usize> {
+pub struct EarlyStopper<const P: usize, const NB: usize = 0> {
     config: EarlyStopping,
     best: f32,
     best_epoch: Option<u32>,
     epochs: u32,
     wait: u32,
     stopped: Option<StopReason>,
-    params: [f32; P],
+    saved: Weights<P, NB>,
 }
 
-impl<const P: usize> EarlyStopper<P> {
-    /// Bytes of the state, the `4·P` bytes of saved parameters included:
-    /// `size_of::<Self>()`, which is `4·P + 36` (the configuration, the best metric,
-    /// its epoch, the epoch and wait counters and the stop reason).
+impl<const P: usize, const NB: usize> EarlyStopper<P, NB> {
+    /// Bytes of the state, the `4·(P + NB)` bytes of saved parameters and buffers
+    /// included: `size_of::<Self>()`, which is `4·(P + NB) + 36` (the configuration,
+    /// the best metric, its epoch, the epoch and wait counters and the stop reason).
     ///
     /// ```
     /// use microtrain::train::EarlyStopper;
@@ -406,7 +411,7 @@ impl<const P: usize> EarlyStopper<P> {
             epochs: 0,
             wait: 0,
             stopped: None,
-            params: [0.0; P],
+            saved: Weights::zeros(),
         }
     }
 
@@ -424,7 +429,7 @@ impl<const P: usize> EarlyStopper<P> {
     }
 
     /// Records the validation `metric` of the epoch just trained and decides; on an
-    /// improvement, copies `model`'s parameters (in [`Params::visit`] order).
+    /// improvement, copies `model`'s parameters and buffers.
     ///
     /// # Examples
     ///
@@ -437,12 +442,7 @@ impl<const P: usize> EarlyStopper<P> {
     /// assert_eq!(s.update(f32::NAN, &mut model), Decision::Stop { reason: StopReason::NonFinite });
     /// ```
     pub fn update<M: Params>(&mut self, metric: f32, model: &mut M) -> Decision {
-        const {
-            assert!(
-                P == M::COUNT,
-                "EarlyStopper<P>: P must equal the model's Params::COUNT"
-            )
-        };
+        Self::check::<M>();
         if let Some(reason) = self.stopped {
             return Decision::Stop { reason };
         }
@@ -459,7 +459,7 @@ impl<const P: usize> EarlyStopper<P> {
             self.best = metric;
             self.best_epoch = Some(epoch);
             self.wait = 0;
-            self.save(model);
+            self.saved.copy_from(model);
             return Decision::Improved;
         }
         self.wait = self.wait.saturating_add(1);
@@ -477,21 +477,18 @@ impl<const P: usize> EarlyStopper<P> {
         Decision::Stop { reason }
     }
 
-    fn save<M: Params>(&mut self, model: &mut M) {
-        let mut offset = 0;
-        let saved = &mut self.params;
-        model.visit(&mut |p: Param<'_>| {
-            let n = p.value.len();
-            if let Some(dst) = saved.get_mut(offset..offset + n) {
-                dst.copy_from_slice(p.value);
-            }
-            offset += n;
-        });
-        debug_assert_eq!(offset, P, "Params::visit shows Params::COUNT scalars");
+    /// `P` and `NB` against the model, at compile time.
+    const fn check<M: Params>() {
+        const {
+            assert!(
+                P == M::COUNT && NB == M::BUFFERS,
+                "EarlyStopper<P, NB>: P must equal the model's Params::COUNT and NB its Params::BUFFERS"
+            )
+        };
     }
 
-    /// Writes the parameters of the best epoch into `model`. May be called at any
-    /// time, any number of times; the state does not change.
+    /// Writes the parameters and buffers of the best epoch into `model`. May be called
+    /// at any time, any number of times; the state does not change.
     ///
     /// # Errors
     ///
@@ -515,25 +512,13 @@ impl<const P: usize> EarlyStopper<P> {
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn restore<M: Params>(&self, model: &mut M) -> Result<(), Error> {
-        const {
-            assert!(
-                P == M::COUNT,
-                "EarlyStopper<P>: P must equal the model's Params::COUNT"
-            )
-        };
+        Self::check::<M>();
         if self.best_epoch.is_none() {
             return Err(Error::Empty {
                 what: "early-stopping snapshot (no epoch has improved yet)",
             });
         }
-        let mut offset = 0;
-        model.visit(&mut |p: Param<'_>| {
-            let n = p.value.len();
-            if let Some(src) = self.params.get(offset..offset + n) {
-                p.value.copy_from_slice(src);
-            }
-            offset += n;
-        });
+        self.saved.copy_to(model);
         Ok(())
     }
 
@@ -573,7 +558,7 @@ impl<const P: usize> EarlyStopper<P> {
     /// assert_eq!(s.best_params(), Some(&[4.0, 5.0]));
     /// ```
     pub fn best_params(&self) -> Option<&[f32; P]> {
-        self.best_epoch.map(|_| &self.params)
+        self.best_epoch.map(|_| &self.saved.params)
     }
 
     /// Epochs seen: the number of calls to [`update`](EarlyStopper::update) before the
@@ -650,8 +635,8 @@ impl<const P: usize> EarlyStopper<P> {
 
 /// Checkpoint part: the best metric and its epoch, the epoch and wait counters, the stop
 /// reason and the saved parameters; not the settings.
-impl<const P: usize> Persist for EarlyStopper<P> {
-    const BYTES: usize = 4 + 5 + 4 + 4 + 1 + 4 * P;
+impl<const P: usize, const NB: usize> Persist for EarlyStopper<P, NB> {
+    const BYTES: usize = 4 + 5 + 4 + 4 + 1 + 4 * (P + NB);
 
     fn save(&mut self, w: &mut Writer<'_>) {
         w.shape(u32::from_le_bytes(*b"STOP"));
@@ -664,7 +649,8 @@ impl<const P: usize> Persist for EarlyStopper<P> {
             Some(StopReason::Patience) => 1,
             Some(StopReason::NonFinite) => 2,
         });
-        w.f32s(&self.params);
+        w.f32s(&self.saved.params);
+        w.f32s(&self.saved.buffers);
     }
 
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
@@ -682,6 +668,7 @@ impl<const P: usize> Persist for EarlyStopper<P> {
                 _ => None,
             },
         )?;
-        r.f32s(&mut self.params)
+        r.f32s(&mut self.saved.params)?;
+        r.f32s(&mut self.saved.buffers)
     }
 }
