@@ -270,10 +270,10 @@ fn faults_are_named() {
     assert_eq!(load(&mut target, &b), want);
 
     // The early stopper's stop reason is the payload's last byte before its saved
-    // parameters; an invalid one with a valid CRC reaches the field check, and the
+    // parameters and buffers; an invalid one with a valid CRC reaches the field check, and the
     // state is still untouched (the loader checks every field before storing any).
     let mut b = saved.clone();
-    let reason = saved.len() - 4 * P - 1;
+    let reason = saved.len() - 4 * (P + host_tests::resume::BUFFERS) - 1;
     b[reason] = 9;
     fix_crc(&mut b);
     let want = CheckpointFault::Value {
