@@ -1,6 +1,6 @@
 //! Gives the linker the memory map of the QEMU machine that runs the chosen target.
 //!
-//! cortex-m-rt's `link.x` does `INCLUDE memory.x`. The two machines differ, so the maps
+//! cortex-m-rt's `link.x` does `INCLUDE memory.x`. The machines differ, so the maps
 //! live in `memory/<machine>.x`; this script copies the one for `$TARGET` to
 //! `$OUT_DIR/memory.x` and puts `$OUT_DIR` on the linker's search path. (No `memory.x`
 //! sits in the crate root, where the linker would find it first.)
@@ -12,6 +12,7 @@ fn machine(target: &str) -> Option<&'static str> {
     match target {
         "thumbv7em-none-eabihf" => Some("mps2-an386"),
         "thumbv8m.main-none-eabihf" => Some("mps3-an547"),
+        "thumbv6m-none-eabi" => Some("microbit"),
         _ => None,
     }
 }
@@ -22,7 +23,8 @@ fn main() {
         panic!(
             "no memory map for target `{target}`: build with \
              --target thumbv7em-none-eabihf (mps2-an386) or \
-             --target thumbv8m.main-none-eabihf (mps3-an547)"
+             --target thumbv8m.main-none-eabihf (mps3-an547) or \
+             --target thumbv6m-none-eabi (microbit)"
         );
     };
     let map = format!("memory/{machine}.x");

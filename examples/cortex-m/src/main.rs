@@ -7,18 +7,25 @@
 //! |-----------------------------|--------------|---------------|
 //! | `thumbv7em-none-eabihf`     | Cortex-M4F   | `mps2-an386`  |
 //! | `thumbv8m.main-none-eabihf` | Cortex-M55   | `mps3-an547`  |
+//! | `thumbv6m-none-eabi`        | Cortex-M0    | `microbit`    |
 //!
 //! ```text
 //! cd examples/cortex-m
 //! cargo run --release --target thumbv7em-none-eabihf
 //! cargo run --release --target thumbv8m.main-none-eabihf
+//! cargo run --release --target thumbv6m-none-eabi --bin microtrain-cortex-m
 //! ```
+//!
+//! The Cortex-M0 has no FPU: every float operation is a call into compiler-builtins'
+//! soft-float routines (`__aeabi_fadd`, `__aeabi_fmul`, …), which round exactly as the
+//! hardware does, so it prints the same bits. Only this binary fits its 16 KiB of RAM
+//! (it needs about 3.3 KiB, stack included); `.ci/cores.sh` runs it.
 //!
 //! The firmware prints the loss as it falls, the final predictions and the accuracy over
 //! semihosting, and exits QEMU with success only if the network learned XOR: every
 //! sample classified right and the loss below `xor_task::LOSS_GOAL`.
 //!
-//! The FPU: cortex-m-rt's reset handler grants full access to CP10/CP11 in
+//! The FPU (where there is one): cortex-m-rt's reset handler grants full access to CP10/CP11 in
 //! `SCB->CPACR` before it calls `main` on every `-eabihf` target, so float code may run
 //! from the first line of `main`.
 //!
