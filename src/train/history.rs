@@ -9,6 +9,7 @@ use crate::loss::Risk;
 use crate::train::Evaluation;
 use core::fmt::{self, Display, Formatter, Write};
 use core::mem::size_of;
+use heapless::Deque;
 
 /// One epoch: the training risk, the validation evaluation and the learning rate.
 ///
@@ -47,16 +48,6 @@ pub struct EpochRecord {
 }
 
 impl EpochRecord {
-    const BLANK: EpochRecord = EpochRecord {
-        epoch: 0,
-        train_loss: 0.0,
-        validation_loss: 0.0,
-        train_accuracy: None,
-        validation_accuracy: None,
-        learning_rate: 0.0,
-        penalty: 0.0,
-    };
-
     /// A record from what [`Trainer::epoch`](crate::train::Trainer::epoch) and
     /// [`Trainer::evaluate`](crate::train::Trainer::evaluate) return: `train` gives the
     /// training loss and the penalty, `validation` the validation loss and accuracy.
@@ -158,15 +149,13 @@ impl EpochRecord {
 /// ```
 #[derive(Clone, Debug)]
 pub struct History<const N: usize> {
-    records: [EpochRecord; N],
-    start: usize,
-    len: usize,
+    records: Deque<EpochRecord, N>,
     dropped: usize,
 }
 
 impl<const N: usize> History<N> {
     /// Bytes of the history: `size_of::<Self>()`, which is `36·N` for the records plus
-    /// three `usize` counters (and padding).
+    /// the ring's indices (`heapless::Deque`) and the dropped count.
     ///
     /// ```
     /// use microtrain::train::History;
@@ -186,9 +175,7 @@ impl<const N: usize> History<N> {
     pub const fn new() -> Self {
         const { assert!(N > 0, "History<N>: N must be at least 1") };
         History {
-            records: [EpochRecord::BLANK; N],
-            start: 0,
-            len: 0,
+            records: Deque::new(),
             dropped: 0,
         }
     }
@@ -200,16 +187,15 @@ impl<const N: usize> History<N> {
     ///
     /// See [`History`].
     pub fn push(&mut self, record: EpochRecord) -> Option<EpochRecord> {
-        if self.len < N {
-            self.records[(self.start + self.len) % N] = record;
-            self.len += 1;
-            None
-        } else {
-            let oldest = core::mem::replace(&mut self.records[self.start], record);
-            self.start = (self.start + 1) % N;
+        let oldest = if self.records.is_full() {
             self.dropped = self.dropped.saturating_add(1);
-            Some(oldest)
-        }
+            self.records.pop_front()
+        } else {
+            None
+        };
+        // Room was made above (N ≥ 1), so this cannot give the record back.
+        let _ = self.records.push_back(record);
+        oldest
     }
 
     /// Appends `record` if there is room; if the history is full, gives it back as
@@ -227,12 +213,7 @@ impl<const N: usize> History<N> {
     /// assert_eq!(h.dropped(), 0);
     /// ```
     pub fn try_push(&mut self, record: EpochRecord) -> Result<(), EpochRecord> {
-        if self.len < N {
-            self.push(record);
-            Ok(())
-        } else {
-            Err(record)
-        }
+        self.records.push_back(record)
     }
 
     /// Records kept.
@@ -246,7 +227,7 @@ impl<const N: usize> History<N> {
     /// assert_eq!(h.len(), 1);
     /// ```
     pub const fn len(&self) -> usize {
-        self.len
+        self.records.len()
     }
 
     /// Whether no record is kept.
@@ -257,7 +238,7 @@ impl<const N: usize> History<N> {
     /// assert!(microtrain::train::History::<4>::new().is_empty());
     /// ```
     pub const fn is_empty(&self) -> bool {
-        self.len == 0
+        self.records.len() == 0
     }
 
     /// Whether `N` records are kept (the next [`push`](History::push) drops one).
@@ -271,7 +252,7 @@ impl<const N: usize> History<N> {
     /// assert!(h.is_full());
     /// ```
     pub const fn is_full(&self) -> bool {
-        self.len == N
+        self.records.len() == N
     }
 
     /// `N`.
@@ -306,8 +287,7 @@ impl<const N: usize> History<N> {
     /// assert!(h.is_empty());
     /// ```
     pub fn clear(&mut self) {
-        self.start = 0;
-        self.len = 0;
+        self.records.clear();
         self.dropped = 0;
     }
 
@@ -326,12 +306,7 @@ impl<const N: usize> History<N> {
     /// assert_eq!((a[0].epoch, b[0].epoch), (1, 2));
     /// ```
     pub fn as_slices(&self) -> (&[EpochRecord], &[EpochRecord]) {
-        let end = self.start + self.len;
-        if end <= N {
-            (&self.records[self.start..end], &[])
-        } else {
-            (&self.records[self.start..], &self.records[..end - N])
-        }
+        self.records.as_slices()
     }
 
     /// The kept records, oldest first.
@@ -362,7 +337,7 @@ impl<const N: usize> History<N> {
     /// assert_eq!(h.get(1), None);
     /// ```
     pub fn get(&self, i: usize) -> Option<&EpochRecord> {
-        (i < self.len).then(|| &self.records[(self.start + i) % N])
+        self.records.get(i)
     }
 
     /// The newest record.
@@ -377,7 +352,7 @@ impl<const N: usize> History<N> {
     /// assert_eq!(h.last().map(|r| r.epoch), Some(1));
     /// ```
     pub fn last(&self) -> Option<&EpochRecord> {
-        self.len.checked_sub(1).and_then(|i| self.get(i))
+        self.records.back()
     }
 
     /// The kept record with the lowest validation loss (the earliest of equals; NaN
@@ -430,11 +405,11 @@ impl<const N: usize> History<N> {
     /// assert!(!h.is_overfitting(1));
     /// ```
     pub fn is_overfitting(&self, window: usize) -> bool {
-        let n = window.min(self.len);
+        let n = window.min(self.len());
         if n < 2 {
             return false;
         }
-        let recent = || self.iter().skip(self.len - n);
+        let recent = || self.iter().skip(self.len() - n);
         if recent().any(|r| !r.train_loss.is_finite() || !r.validation_loss.is_finite()) {
             return false;
         }
@@ -522,7 +497,7 @@ impl<const N: usize> PartialEq for History<N> {
     /// Equal when the kept records (oldest first) and the dropped counts are equal,
     /// wherever the ring happens to start.
     fn eq(&self, other: &Self) -> bool {
-        self.dropped == other.dropped && self.len == other.len && self.iter().eq(other.iter())
+        self.dropped == other.dropped && self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
