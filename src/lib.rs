@@ -34,6 +34,9 @@
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
+// The one `unsafe` block, the square-root instruction on hard-float Arm in
+// `kernels::math`, carries a local allowance; anything else does not compile.
+#![deny(unsafe_code)]
 
 pub mod augment;
 pub mod average;

@@ -179,6 +179,7 @@ pub fn sqrt(x: f32) -> f32 {
         // the exactly rounded IEEE 754 square root. The block reads only its input
         // register, writes only its output register and `s15` (declared as clobbered),
         // touches no memory and no stack.
+        #[allow(unsafe_code)]
         unsafe {
             core::arch::asm!(
                 "vmov s15, {x}",
