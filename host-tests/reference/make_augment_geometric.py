@@ -44,36 +44,15 @@ and for elastic `grid` (G, G, 2: dx, dy per node, exact in f32).
 """
 
 import os
-import shutil
 import sys
 
 import numpy as np
 import scipy
 import scipy.ndimage as ndi
 
+from golden_common import SplitMix64, fnv1a64, fresh_dir, tensor_lines
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "augment", "geometric")
-
-
-def fnv1a64(s):
-    h = 0xCBF29CE484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-class SplitMix64:
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFFFFFFFFFF
-
-    def next_u64(self):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def below(self, n):
-        return self.next_u64() % n
 
 
 def picture(name, dtype, h, w, c):
@@ -210,15 +189,15 @@ CASES = [
 ]
 
 
-def fmt(v):
-    return " ".join(repr(float(t)) for t in np.asarray(v, dtype=np.float64).ravel())
+def tensor(name, v):
+    """The two lines of array v in the golden format (values as float64)."""
+    v = np.asarray(v, dtype=np.float64)
+    return tensor_lines(name, v.shape, v.ravel())
 
 
 def main():
     check_rotate_direction()
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    fresh_dir(OUT)
     for name, dtype, (h, w, c), fill, kind, p in CASES:
         x = picture(name, dtype, h, w, c)
         cval = fill_value(dtype, fill)
@@ -253,12 +232,11 @@ def main():
             f"# kind={kind}",
             f"# numpy_version={np.__version__} scipy_version={scipy.__version__}",
             f"params dtype={dtype} fill={fill!r} " + " ".join(params),
-            f"tensor x {h} {w} {c}",
-            fmt(x),
         ]
+        lines += tensor("x", x)
         for key, t in extra:
-            lines += [f"tensor {key} " + " ".join(map(str, t.shape)), fmt(t)]
-        lines += [f"tensor y {h} {w} {c}", fmt(y)]
+            lines += tensor(key, t)
+        lines += tensor("y", y)
         with open(os.path.join(OUT, name + ".txt"), "w") as f:
             f.write("\n".join(lines) + "\n")
         print(f"{name}: {kind} {dtype} {h}x{w}x{c} fill={fill}")

@@ -30,6 +30,8 @@ import scipy.ndimage as ndi
 import torch
 import torch.nn.functional as F
 
+from golden_common import tensor_lines
+
 OUT = os.path.join(os.path.dirname(__file__), "golden", "augment", "photometric.txt")
 
 rng = np.random.default_rng(20261130)
@@ -48,8 +50,7 @@ lines = [
 
 def put(name, array):
     array = np.asarray(array, dtype=np.float64)
-    lines.append("tensor %s %s" % (name, " ".join(str(d) for d in array.shape)))
-    lines.append(" ".join(repr(float(v)) for v in array.ravel()))
+    lines.extend(tensor_lines(name, array.shape, array.ravel()))
 
 
 def correlate(img, kernel):

@@ -49,11 +49,8 @@ File format: the one of golden/layers/ (see README.md): '# key=value' header lin
 then pairs of 'tensor <name> <dims...>' and one line of values (Python repr of f64).
 """
 
-import argparse
 import math
 import os
-import shutil
-import struct
 import warnings
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
@@ -61,6 +58,8 @@ warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn  # noqa: E402
+
+from golden_common import SplitMix64, f32, fnv1a64, fresh_dir, parse_torch_args, read_back, tensor_lines  # noqa: E402
 
 EXPECTED_TORCH = "2.15.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -72,43 +71,9 @@ SAMPLES, BATCH, EVAL_SAMPLES, BN_SAMPLES = 32, 8, 8, 30
 STEPS = 16
 LR = 0.2
 SWA_START = 5
-EMA_DECAY = struct.unpack("<f", struct.pack("<f", 0.9))[0]
+EMA_DECAY = f32(0.9)
 RELU_MARGIN = 1e-3
 INDEPENDENT_TOL = 1e-12
-
-
-def fmt(x):
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError("non-finite value in golden data")
-    return repr(x)
-
-
-def fnv1a64(s):
-    h = 0xCBF29CE484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-class SplitMix64:
-    """The generator of make_layers.py."""
-
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFFFFFFFFFF
-
-    def next_u64(self):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def below(self, n):
-        return self.next_u64() % n
-
-    def ticks(self, lo, hi):
-        return lo + self.below(hi - lo)
 
 
 def draw(rng, n, lo_ticks, hi_ticks):
@@ -133,7 +98,7 @@ def draw_all(seed):
     }
     for _, (_, flat) in v.items():
         for z in flat:
-            assert struct.unpack("<f", struct.pack("<f", z))[0] == z
+            assert f32(z) == z
     return v
 
 
@@ -235,33 +200,10 @@ def independent(vals, out, trajectory):
     return ref
 
 
-def read_back(path):
-    with open(path) as f:
-        lines = [ln.rstrip("\n") for ln in f if not ln.startswith("#")]
-    assert len(lines) % 2 == 0, path
-    got = {}
-    for head, data in zip(lines[0::2], lines[1::2]):
-        w = head.split(" ")
-        assert w[0] == "tensor" and w[1] not in got, (path, head)
-        dims = tuple(int(d) for d in w[2:])
-        vals = [float(v) for v in data.split(" ")]
-        assert len(vals) == math.prod(dims), (path, head)
-        got[w[1]] = (dims, vals)
-    return got
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--any-torch", action="store_true", help="run with a torch version other than " + EXPECTED_TORCH)
-    args = ap.parse_args()
-    ver = torch.__version__.split("+")[0]
-    if ver != EXPECTED_TORCH and not args.any_torch:
-        raise SystemExit(f"torch {torch.__version__} found, the goldens were made with {EXPECTED_TORCH}; "
-                         f"install torch=={EXPECTED_TORCH} or pass --any-torch")
+    parse_torch_args(__doc__.splitlines()[0], torch.__version__, EXPECTED_TORCH)
     torch.set_num_threads(1)
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    fresh_dir(OUT)
     seed = fnv1a64(NAME)
     for _ in range(100):
         vals = draw_all(seed)
@@ -300,9 +242,7 @@ def main():
     body = []
 
     def tensor(name, v):
-        shape, values = v
-        body.append("tensor " + name + " " + " ".join(str(d) for d in shape))
-        body.append(" ".join(fmt(z) for z in values))
+        body.extend(tensor_lines(name, *v))
 
     for k in ("x", "y", "x_eval") + tuple(PARAMS):
         tensor(k, vals[k])

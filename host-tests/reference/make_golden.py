@@ -61,15 +61,15 @@ Lambda used by the LambdaLR traces (also written in their headers):
   inv_time_decay:   f(t) = 1/(1 + k t), k = 0.1       (lr_t = lr0 / (1 + k t))
 """
 
-import argparse
 import math
 import os
 import random
 import shutil
-import struct
 import warnings
 
 import torch
+
+from golden_common import SplitMix64, f32, fmt, parse_torch_args
 
 EXPECTED_TORCH = "2.15.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -92,18 +92,6 @@ F32_DEV_LIMIT = 5e-7
 # helpers
 # --------------------------------------------------------------------------
 
-def f32(x):
-    """Round a Python float to the nearest f32 value (returned as a float)."""
-    return struct.unpack("<f", struct.pack("<f", x))[0]
-
-
-def fmt(x):
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError("non-finite value in a golden trace")
-    return repr(x)
-
-
 def fmt_param(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -114,26 +102,6 @@ def fmt_param(v):
     if isinstance(v, str):
         return v
     raise TypeError(v)
-
-
-class SplitMix64:
-    """Tiny integer PRNG so the gradient sequences do not depend on any library."""
-
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFFFFFFFFFF
-
-    def next_u64(self):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def uniform(self):
-        return (self.next_u64() >> 11) / float(1 << 53)
-
-    def sign(self):
-        return 1.0 if self.next_u64() >> 63 else -1.0
 
 
 # --------------------------------------------------------------------------
@@ -926,13 +894,7 @@ def spot_checks():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--any-torch", action="store_true", help="run with a torch version other than " + EXPECTED_TORCH)
-    args = ap.parse_args()
-    ver = torch.__version__.split("+")[0]
-    if ver != EXPECTED_TORCH and not args.any_torch:
-        raise SystemExit(f"torch {torch.__version__} found, the goldens were made with {EXPECTED_TORCH}; "
-                         f"install torch=={EXPECTED_TORCH} or pass --any-torch")
+    parse_torch_args(__doc__.splitlines()[0], torch.__version__, EXPECTED_TORCH)
     torch.set_num_threads(1)
     # only its own outputs: golden/layers/ belongs to make_layers.py
     for sub in ("optim", "sched", "plateau"):

@@ -63,18 +63,17 @@ basic block):
   nn.InstanceNorm2d(3, affine=True) gives the same results.
 """
 
-import argparse
 import copy
 import math
 import os
-import shutil
-import struct
 import warnings
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+
+from golden_common import SplitMix64, f32, fnv1a64, fresh_dir, parse_torch_args, read_back, tensor_lines  # noqa: E402
 
 EXPECTED_TORCH = "2.15.0"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -89,42 +88,6 @@ BN_MOMENTUM = 0.1
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-def fmt(x):
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError("non-finite value in golden data")
-    return repr(x)
-
-
-def fnv1a64(s):
-    h = 0xCBF29CE484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-class SplitMix64:
-    """Tiny integer PRNG (same as make_golden.py) so the data does not depend on any library."""
-
-    def __init__(self, seed):
-        self.s = seed & 0xFFFFFFFFFFFFFFFF
-
-    def next_u64(self):
-        self.s = (self.s + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.s
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def below(self, n):
-        """Integer in [0, n) (n is tiny against 2^64, the modulo bias is negligible)."""
-        return self.next_u64() % n
-
-    def ticks(self, lo, hi):
-        """Integer k in [lo, hi)."""
-        return lo + self.below(hi - lo)
-
 
 def numel(shape):
     n = 1
@@ -771,23 +734,6 @@ def check_instancenorm(vals, out64):
     return dev
 
 
-def read_back(path):
-    """Parse a golden file the way the Rust side does: '#' lines skipped, then pairs of
-    'tensor <name> <dims...>' and one line of numel(dims) values."""
-    with open(path) as f:
-        lines = [ln.rstrip("\n") for ln in f if not ln.startswith("#")]
-    assert len(lines) % 2 == 0, path
-    out = {}
-    for head, data in zip(lines[0::2], lines[1::2]):
-        w = head.split(" ")
-        assert w[0] == "tensor" and len(w) >= 3 and w[1] not in out, (path, head)
-        dims = tuple(int(d) for d in w[2:])
-        vals = [float(v) for v in data.split(" ")]
-        assert len(vals) == numel(dims), (path, head, len(vals))
-        out[w[1]] = (dims, vals)
-    return out
-
-
 # --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
@@ -803,9 +749,7 @@ def write_case(name, module_desc, vals, out, header_extra):
     ]
 
     def tensor(tname, v):
-        shape, flat = v
-        lines.append("tensor " + tname + " " + " ".join(str(d) for d in shape))
-        lines.append(" ".join(fmt(z) for z in flat))
+        lines.extend(tensor_lines(tname, *v))
 
     inputs = [k for k in vals if k not in ("x2", "x3", "x4")]
     for k in inputs:
@@ -830,17 +774,9 @@ def write_case(name, module_desc, vals, out, header_extra):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--any-torch", action="store_true", help="run with a torch version other than " + EXPECTED_TORCH)
-    args = ap.parse_args()
-    ver = torch.__version__.split("+")[0]
-    if ver != EXPECTED_TORCH and not args.any_torch:
-        raise SystemExit(f"torch {torch.__version__} found, the goldens were made with {EXPECTED_TORCH}; "
-                         f"install torch=={EXPECTED_TORCH} or pass --any-torch")
+    parse_torch_args(__doc__.splitlines()[0], torch.__version__, EXPECTED_TORCH)
     torch.set_num_threads(1)
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    fresh_dir(OUT)
     print(f"torch {torch.__version__}")
     worst_f32, worst_scaled, worst_ind = 0.0, 0.0, 0.0
     for name, desc, ctor, shape, input_kind in CASES:
@@ -857,7 +793,7 @@ def main():
         assert list(out32) == list(out64)
         for k, (s, v) in vals.items():
             for z in v:  # every input is exactly representable in f32
-                assert struct.unpack("<f", struct.pack("<f", z))[0] == z, (name, k, z)
+                assert f32(z) == z, (name, k, z)
         per = {k: max_dev(out32[k][1], out64[k][1]) for k in out64}
         per_scaled = {k: scaled_dev(out32[k][1], out64[k][1]) for k in out64}
         f32_dev = max(per.values())
