@@ -17,12 +17,14 @@
 mod data;
 mod early_stopping;
 mod history;
+mod overfit;
 mod scale;
 mod shuffle;
 
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
+pub use overfit::OverfitReport;
 pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
 
