@@ -64,6 +64,12 @@ where
     /// [`Trainer::train_step`] ([`Error::Diverged`] if a step diverges: that step is
     /// not applied). Nothing is changed when an input is refused.
     ///
+    /// # Panics
+    ///
+    /// If a class label in `targets` is not below the number of classes: the loss
+    /// indexes the logits with it, as in [`Trainer::train_step`]. Labels of data that
+    /// passed [`Trainer::check`] are below it.
+    ///
     /// # Examples
     ///
     /// ```
