@@ -407,6 +407,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             title: "training loss (mean over the epoch's mini-batches)".to_string(),
             x_label: "epoch (0: initial weights)".to_string(),
             y_label: "cross-entropy (log)".to_string(),
+            log_y: true,
             series: outcomes
                 .iter()
                 .map(|o| Series {
@@ -422,6 +423,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             title: "validation loss (after each epoch)".to_string(),
             x_label: "epoch".to_string(),
             y_label: "cross-entropy (log)".to_string(),
+            log_y: true,
             series: outcomes
                 .iter()
                 .map(|o| Series {

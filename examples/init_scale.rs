@@ -322,6 +322,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                 title: format!("{activation}: std of {quantity}"),
                 x_label: "layer".to_string(),
                 y_label: "standard deviation (log)".to_string(),
+                log_y: true,
                 series,
             });
         }

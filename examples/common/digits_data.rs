@@ -90,27 +90,50 @@ pub fn parse(csv: &str) -> Result<Samples, String> {
     Ok(samples)
 }
 
-/// Splits `all` in a seeded random order into (train, validation, test): the first
-/// `test` samples of the order are the test set, the next `validation` the validation
-/// set, the rest the training set.
-pub fn split(
-    all: &Samples,
+/// The indices of a seeded random split of `n` samples into (train, validation, test):
+/// the first `test_len` samples of a [`Permutation`] drawn from `rng` are the test set,
+/// the next `validation_len` the validation set, the rest the training set.
+pub fn split_indices(
+    n: usize,
     validation_len: usize,
     test_len: usize,
     rng: &mut Pcg32,
-) -> (Samples, Samples, Samples) {
-    let order = Permutation::new(all.len(), rng);
-    let (mut train, mut validation, mut test) = Default::default();
-    for k in 0..all.len() {
-        let i = order.get(k);
-        let part: &mut Samples = if k < test_len {
+) -> [Vec<usize>; 3] {
+    let order = Permutation::new(n, rng);
+    let (mut train, mut validation, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for k in 0..n {
+        let part = if k < test_len {
             &mut test
         } else if k < test_len + validation_len {
             &mut validation
         } else {
             &mut train
         };
+        part.push(order.get(k));
+    }
+    [train, validation, test]
+}
+
+/// The samples of `all` at `indices`, in that order.
+pub fn gather(all: &Samples, indices: &[usize]) -> Samples {
+    let mut part = Samples::default();
+    for &i in indices {
         part.push(all.image(i), all.labels[i]);
     }
-    (train, validation, test)
+    part
+}
+
+/// Splits `all` as [`split_indices`] does into (train, validation, test) samples.
+pub fn split(
+    all: &Samples,
+    validation_len: usize,
+    test_len: usize,
+    rng: &mut Pcg32,
+) -> (Samples, Samples, Samples) {
+    let [train, validation, test] = split_indices(all.len(), validation_len, test_len, rng);
+    (
+        gather(all, &train),
+        gather(all, &validation),
+        gather(all, &test),
+    )
 }

@@ -1,10 +1,11 @@
 //! Line charts as PNG files for the host experiments (`examples/init_scale.rs`,
-//! `examples/depth.rs`), drawn with `plotters`' bitmap backend.
+//! `examples/depth.rs`, `examples/digits.rs`), drawn with `plotters`' bitmap backend.
 //!
 //! Text is drawn with `ab_glyph` from DejaVu Sans compiled into the binary (the
 //! `dejavu` crate), so a machine without system fonts draws the same picture. Host-only:
 //! `plotters` and `dejavu` are dev-dependencies, never dependencies of the library.
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use std::error::Error;
@@ -50,7 +51,7 @@ pub struct Series {
     pub points: Vec<(u32, f64)>,
 }
 
-/// One chart of a grid: a title, axis names and its lines on a logarithmic `y` axis.
+/// One chart of a grid: a title, axis names and its lines.
 pub struct Panel {
     /// Above the chart.
     pub title: String,
@@ -58,6 +59,8 @@ pub struct Panel {
     pub x_label: String,
     /// Beside the `y` axis.
     pub y_label: String,
+    /// A logarithmic `y` axis (values at or below zero left out), or a linear one.
+    pub log_y: bool,
     /// The lines, coloured from [`PALETTE`] in order.
     pub series: Vec<Series>,
 }
@@ -70,8 +73,8 @@ const GAP: i32 = 36;
 
 /// Draws `panels` row by row into a `rows × cols` grid under `title`, with one legend
 /// for all of them underneath (every panel draws the same series, in the same order,
-/// in the same colours), and writes it as a PNG of `size` pixels to `path`. Every `y`
-/// axis is logarithmic; values at or below zero are left out.
+/// in the same colours), and writes it as a PNG of `size` pixels to `path`. On a
+/// logarithmic `y` axis, values at or below zero are left out.
 pub fn draw_grid(
     path: &Path,
     size: (u32, u32),
@@ -184,28 +187,48 @@ fn draw_panel(
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.0))
     };
+    let (x_lo, x_hi) = (xs().min().unwrap_or(0), xs().max().unwrap_or(1).max(1));
     let ys = || {
         panel
             .series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
-            .filter(|y| y.is_finite() && *y > 0.0)
+            .filter(|y| y.is_finite() && (*y > 0.0 || !panel.log_y))
     };
-    let (x_lo, x_hi) = (xs().min().unwrap_or(0), xs().max().unwrap_or(1).max(1));
-    // A third of a decade of room above and below the data.
-    let y_lo = ys().fold(f64::MAX, f64::min) / 2.0;
-    let y_hi = ys().fold(f64::MIN, f64::max) * 2.0;
-    let (y_lo, y_hi) = if y_lo < y_hi {
-        (y_lo, y_hi)
+    let (lo, hi) = (ys().fold(f64::MAX, f64::min), ys().fold(f64::MIN, f64::max));
+    if panel.log_y {
+        // A third of a decade of room above and below the data.
+        let (y_lo, y_hi) = if lo < hi {
+            (lo / 2.0, hi * 2.0)
+        } else {
+            (0.1, 10.0)
+        };
+        draw_lines(area, panel, x_lo..x_hi, (y_lo..y_hi).log_scale())
     } else {
-        (0.1, 10.0)
-    };
+        // A twentieth of the span of room above and below.
+        let margin = if lo < hi { (hi - lo) / 20.0 } else { 1.0 };
+        let (y_lo, y_hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
+        draw_lines(area, panel, x_lo..x_hi, (y_lo - margin)..(y_hi + margin))
+    }
+}
+
+/// The axes and lines of one chart, on a `y` axis of either kind.
+fn draw_lines<Y>(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    panel: &Panel,
+    x: std::ops::Range<u32>,
+    y: Y,
+) -> Result<(), Box<dyn Error>>
+where
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, (FONT, 19))
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(72)
-        .build_cartesian_2d(x_lo..x_hi, (y_lo..y_hi).log_scale())?;
+        .build_cartesian_2d(x, y)?;
     chart
         .configure_mesh()
         .x_desc(panel.x_label.as_str())
@@ -220,7 +243,7 @@ fn draw_panel(
             .points
             .iter()
             .copied()
-            .filter(|(_, y)| y.is_finite() && *y > 0.0);
+            .filter(|(_, y)| y.is_finite() && (*y > 0.0 || !panel.log_y));
         chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?;
         // A line needs two points; a series cut short shows its points as dots.
         if series.points.len() < 2 {

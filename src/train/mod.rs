@@ -17,6 +17,7 @@
 mod data;
 mod early_stopping;
 mod history;
+mod overfit;
 mod resume;
 mod scale;
 mod shuffle;
@@ -24,6 +25,7 @@ mod shuffle;
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
+pub use overfit::OverfitReport;
 pub use resume::{Divergence, Guard};
 pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
