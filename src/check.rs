@@ -61,15 +61,6 @@ pub(crate) const fn factor(name: &'static str, value: f32) -> Result<f32, Error>
     }
 }
 
-/// `value` if it is not NaN (infinity allowed: "no bound").
-pub(crate) const fn not_nan(name: &'static str, value: f32) -> Result<f32, Error> {
-    if value.is_nan() {
-        refuse(name, value, "a number (not NaN)")
-    } else {
-        Ok(value)
-    }
-}
-
 /// Checks that `p` is a probability: `Ok(p)` if it is in `[0, 1]`.
 ///
 /// # Errors
