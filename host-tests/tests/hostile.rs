@@ -177,7 +177,7 @@ fn nan_normal_std_leaves_weights_untouched() {
 }
 
 /// Centred RMSprop with PyTorch's defaults and a constant gradient 1.75: rounding
-/// makes `s − ḡ²` negative at step 1,239, whose root was NaN, and every step after
+/// makes `s − ḡ²` negative at step 1,240 (after 1,239 good ones), whose root was NaN, and every step after
 /// was refused. With the clamp at 0 every step is taken. An `f64` run of the same
 /// recurrence gives the reference for the first 500 steps, while `s − ḡ²` is still
 /// well above its rounding error.

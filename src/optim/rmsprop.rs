@@ -87,7 +87,7 @@ impl RmsPropConfig {
 /// ```
 ///
 /// The clamp at 0 differs from PyTorch, whose root turns NaN when rounding makes
-/// `s − ḡ²` negative (a constant gradient of 1.75 does it at step 1,239 with the
+/// `s − ḡ²` negative (a constant gradient of 1.75 does it at step 1,240 with the
 /// default α): such a step would be refused every time after.
 ///
 /// State: `s`, `ḡ` and `b`, `3·4·P` bytes whichever options are on.
