@@ -19,6 +19,7 @@
 
 use crate::kernels::math;
 use crate::layers::{ParamKind, Params};
+use crate::Error;
 use rand_core::Rng;
 
 /// A weight initialisation scheme; see the module documentation for the formulas.
@@ -48,6 +49,30 @@ pub enum Init {
 }
 
 impl Init {
+    /// Checks the scheme: `Normal`'s `std` must be finite and ≥ 0 (PyTorch's
+    /// `normal_` raises for a negative one; a NaN would fill NaN weights).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"Init::Normal std"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{init::Init, Error};
+    /// assert!(Init::Normal { std: 0.01 }.check().is_ok());
+    /// assert_eq!(
+    ///     Init::Normal { std: -1.0 }.check(),
+    ///     Err(Error::Setting { name: "Init::Normal std", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(self) -> Result<Self, Error> {
+        if let Init::Normal { std } = self {
+            crate::check::ok!(crate::check::non_negative("Init::Normal std", std));
+        }
+        Ok(self)
+    }
+
     /// The standard deviation of a normal scheme for the given fans; `None` for a
     /// uniform one.
     ///
@@ -103,6 +128,9 @@ impl Init {
         fan_out: usize,
         rng: &mut R,
     ) {
+        if self.check().is_err() {
+            return;
+        }
         if let Some(a) = self.bound(fan_in, fan_out) {
             fill_uniform(weights, a, rng);
         } else if let Some(std) = self.std_dev(fan_in, fan_out) {
@@ -130,6 +158,25 @@ impl Init {
 pub trait Scheme: Copy {
     /// Fills `weights` for a tensor with the given fans.
     fn fill<R: Rng + ?Sized>(self, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R);
+
+    /// Checks the scheme's settings; [`init_params`] leaves the model untouched when
+    /// this fails, and [`try_init_params`] returns the error. Every built-in scheme but
+    /// [`Init::Normal`] has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::init::{HeNormal, Init, Scheme};
+    /// assert!(Scheme::check(HeNormal).is_ok());
+    /// assert!(Scheme::check(Init::Normal { std: f32::NAN }).is_err());
+    /// ```
+    fn check(self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl Scheme for Init {
@@ -141,6 +188,10 @@ impl Scheme for Init {
         rng: &mut R,
     ) {
         Init::fill(self, weights, fan_in, fan_out, rng)
+    }
+
+    fn check(self) -> Result<(), Error> {
+        Init::check(self).map(|_| ())
     }
 }
 
@@ -238,6 +289,8 @@ fn fill_normal<R: Rng + ?Sized>(weights: &mut [f32], std: f32, truncate: bool, r
 
 /// Initialises every weight of `model` with `init`, sets biases and gradients to
 /// zero and normalisation scales to one, visiting parameters in canonical order, so a seed fixes the model.
+/// A scheme that [`Scheme::check`] refuses (`Init::Normal { std: NaN }`) leaves the
+/// model untouched; [`try_init_params`] reports it.
 ///
 /// # Examples
 ///
@@ -251,6 +304,34 @@ fn fill_normal<R: Rng + ?Sized>(weights: &mut [f32], std: f32, truncate: bool, r
 /// assert_eq!(net.1 .1.bias.0, [0.0; 2]);
 /// ```
 pub fn init_params<P: Params, S: Scheme, R: Rng + ?Sized>(model: &mut P, init: S, rng: &mut R) {
+    let _refused_leaves_model_untouched = try_init_params(model, init, rng);
+}
+
+/// [`init_params`] after [`Scheme::check`]: a refused scheme returns its error and
+/// leaves the model (and `rng`) untouched, where [`init_params`] silently does the
+/// same.
+///
+/// # Errors
+///
+/// [`Error::Setting`] naming the bad setting, such as `Init::Normal { std: NaN }`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::init::{try_init_params, Init};
+/// use microtrain::layers::Dense;
+/// use rand_core::SeedableRng;
+/// let mut d = Dense::<2, 2>::zeros();
+/// let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
+/// assert!(try_init_params(&mut d, Init::Normal { std: f32::NAN }, &mut rng).is_err());
+/// assert_eq!(d.weight.0, [[0.0; 2]; 2]);
+/// ```
+pub fn try_init_params<P: Params, S: Scheme, R: Rng + ?Sized>(
+    model: &mut P,
+    init: S,
+    rng: &mut R,
+) -> Result<(), Error> {
+    init.check()?;
     model.visit(&mut |p| {
         p.grad.fill(0.0);
         match p.kind {
@@ -259,6 +340,7 @@ pub fn init_params<P: Params, S: Scheme, R: Rng + ?Sized>(model: &mut P, init: S
             ParamKind::Scale => p.value.fill(1.0),
         }
     });
+    Ok(())
 }
 
 /// A uniform draw in `[0, 1)` with 24 random bits (every value exactly representable).

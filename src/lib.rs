@@ -40,6 +40,7 @@
 
 pub mod augment;
 pub mod average;
+mod check;
 pub mod checkpoint;
 pub mod ensemble;
 mod error;

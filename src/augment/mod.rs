@@ -320,30 +320,7 @@ impl Range {
     }
 }
 
-/// Checks that `p` is a probability: `Ok(p)` if it is in `[0, 1]`.
-///
-/// # Errors
-///
-/// [`Error::Setting`] naming `name` otherwise (NaN included).
-///
-/// # Examples
-///
-/// ```
-/// use microtrain::augment::probability;
-/// assert_eq!(probability("p", 0.25), Ok(0.25));
-/// assert!(probability("p", f32::NAN).is_err());
-/// ```
-pub const fn probability(name: &'static str, p: f32) -> Result<f32, Error> {
-    if p >= 0.0 && p <= 1.0 {
-        Ok(p)
-    } else {
-        Err(Error::Setting {
-            name,
-            value: p,
-            rule: "in [0, 1]",
-        })
-    }
-}
+pub use crate::check::probability;
 
 /// Applies `transform` to the first `rows` samples of an image batch (the real samples
 /// of a partial batch; padding rows stay zero), in sample order, all drawing from

@@ -35,8 +35,10 @@ pub struct Dropout {
 }
 
 impl Dropout {
-    /// Dropout with drop probability `p`, clamped into `[0, 1)` (NaN counts as 0).
-    /// `const`, so a model with dropout can be a `static`.
+    /// Dropout with drop probability `p`, clamped into `[0, 1]` (NaN counts as 0);
+    /// [`try_new`](Dropout::try_new) refuses such a `p` instead. `p = 1` zeroes every
+    /// element in training, as PyTorch does. `const`, so a model with dropout can be a
+    /// `static`.
     ///
     /// # Examples
     ///
@@ -45,12 +47,46 @@ impl Dropout {
     /// assert_eq!(Dropout::new(0.25).p(), 0.25);
     /// ```
     pub const fn new(p: f32) -> Self {
-        let p = if p > 0.0 { p.min(0.999_999) } else { 0.0 };
+        let p = if p > 0.0 { p.min(1.0) } else { 0.0 };
+        if p == 1.0 {
+            // Every draw is below the threshold but u32::MAX, which the zero scale
+            // zeroes too.
+            return Dropout {
+                threshold: u32::MAX,
+                keep_scale: 0.0,
+                p,
+            };
+        }
         let threshold = (p as f64 * 4_294_967_296.0) as u32;
         Dropout {
             threshold,
             keep_scale: 1.0 / (1.0 - p),
             p,
+        }
+    }
+
+    /// [`new`](Dropout::new) after checking that `p` is in `[0, 1]` (PyTorch raises
+    /// the same for `nn.Dropout(p)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`](crate::Error::Setting) naming `"Dropout p"` otherwise (NaN
+    /// included).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dropout, Error};
+    /// assert_eq!(Dropout::try_new(0.5).map(|d| d.p()), Ok(0.5));
+    /// assert_eq!(
+    ///     Dropout::try_new(1.5),
+    ///     Err(Error::Setting { name: "Dropout p", value: 1.5, rule: "in [0, 1]" })
+    /// );
+    /// ```
+    pub const fn try_new(p: f32) -> Result<Self, crate::Error> {
+        match crate::check::probability("Dropout p", p) {
+            Ok(p) => Ok(Dropout::new(p)),
+            Err(e) => Err(e),
         }
     }
 

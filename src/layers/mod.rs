@@ -172,6 +172,29 @@ impl Penalty {
     /// ```
     pub const NONE: Penalty = Penalty { l2: 0.0, l1: 0.0 };
 
+    /// Checks the strengths: finite and ≥ 0 (a negative one would reward large
+    /// weights). The trainer refuses a step with a bad penalty before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`](crate::Error::Setting) naming `"Penalty l2"` or `"Penalty l1"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Penalty, Error};
+    /// assert!(Penalty { l2: 1e-4, l1: 0.0 }.check().is_ok());
+    /// assert_eq!(
+    ///     Penalty { l2: -1e-4, l1: 0.0 }.check(),
+    ///     Err(Error::Setting { name: "Penalty l2", value: -1e-4, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(self) -> Result<Self, crate::Error> {
+        crate::check::ok!(crate::check::non_negative("Penalty l2", self.l2));
+        crate::check::ok!(crate::check::non_negative("Penalty l1", self.l1));
+        Ok(self)
+    }
+
     /// `λ₂·½Σw² + λ₁·½Σ|w|` for the weights `w`.
     ///
     /// # Examples

@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
@@ -41,6 +42,38 @@ impl Default for AdagradConfig {
             eps: 1e-10,
             decay_biases: true,
         }
+    }
+}
+
+impl AdagradConfig {
+    /// Checks every setting as PyTorch's `torch.optim.Adagrad` constructor does (`lr` finite and ≥ 0; `lr_decay` finite and ≥ 0; `weight_decay` finite and ≥ 0; `initial_accumulator_value` finite and ≥ 0; `eps` finite and ≥ 0);
+    /// infinities and NaN are refused too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting and its value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::AdagradConfig, Error};
+    /// assert!(AdagradConfig::default().check().is_ok());
+    /// let bad = AdagradConfig { lr_decay: -0.5, ..Default::default() };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "Adagrad lr_decay", value: -0.5, rule: "finite and at least 0" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Adagrad lr", self.lr));
+        check::ok!(check::non_negative("Adagrad lr_decay", self.lr_decay));
+        check::ok!(check::non_negative(
+            "Adagrad weight_decay",
+            self.weight_decay
+        ));
+        check::ok!(check::non_negative(
+            "Adagrad initial_accumulator_value",
+            self.initial_accumulator_value
+        ));
+        check::ok!(check::non_negative("Adagrad eps", self.eps));
+        Ok(())
     }
 }
 
@@ -90,6 +123,26 @@ impl Rule<1> for AdagradRule {
 }
 
 impl<const P: usize> Adagrad<P> {
+    /// A fresh optimizer, after checking `config` ([`AdagradConfig::check`]); usable in a
+    /// `const` or `static`. [`new`](Adagrad::new) does not check, but
+    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adagrad, AdagradConfig};
+    /// assert!(Adagrad::<2>::try_new(AdagradConfig::default()).is_ok());
+    /// assert!(Adagrad::<2>::try_new(AdagradConfig { lr_decay: -0.5, ..Default::default() }).is_err());
+    /// ```
+    pub const fn try_new(config: AdagradConfig) -> Result<Self, Error> {
+        check::ok!(config.check());
+        Ok(Self::new(config))
+    }
+
     /// A fresh optimizer whose accumulator holds `initial_accumulator_value`.
     ///
     /// # Examples
@@ -110,6 +163,10 @@ impl<const P: usize> Adagrad<P> {
 impl<const P: usize> Optimizer for Adagrad<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 4 * P + 4;
+
+    fn check(&self) -> Result<(), Error> {
+        self.config.check()
+    }
 
     config_learning_rate!();
     counted_steps!();

@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
@@ -53,6 +54,32 @@ impl Default for AdamConfig {
 }
 
 impl AdamConfig {
+    /// Checks every setting as PyTorch's `torch.optim.Adam` constructor does (`lr` finite and ≥ 0; `betas.0` in [0, 1); `betas.1` in [0, 1); `eps` finite and ≥ 0; `weight_decay` finite and ≥ 0);
+    /// infinities and NaN are refused too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting and its value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::AdamConfig, Error};
+    /// assert!(AdamConfig::default().check().is_ok());
+    /// let bad = AdamConfig { betas: (1.0, 0.999), ..Default::default() };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "Adam betas.0", value: 1.0, rule: "in [0, 1)" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Adam lr", self.lr));
+        check::ok!(check::fraction("Adam betas.0", self.betas.0));
+        check::ok!(check::fraction("Adam betas.1", self.betas.1));
+        check::ok!(check::non_negative("Adam eps", self.eps));
+        check::ok!(check::non_negative("Adam weight_decay", self.weight_decay));
+        Ok(())
+    }
+}
+
+impl AdamConfig {
     /// PyTorch's `AdamW` defaults: Adam's, with decoupled weight decay 1e-2.
     ///
     /// # Examples
@@ -78,7 +105,10 @@ impl AdamConfig {
 /// ```
 ///
 /// computed as PyTorch does: `θ ← θ − (η/(1 − β₁ᵗ))·m/(√v/√(1 − β₂ᵗ) + ε)`. The bias
-/// corrections undo the zero start of `m` and `v`. State: `m`, `v` and, for AMSGrad,
+/// corrections undo the zero start of `m` and `v`. The denominator is floored at the
+/// smallest normal `f32`, which only matters for `ε = 0` (allowed, as in PyTorch): a
+/// parameter whose gradients have all been 0 then stays put, where PyTorch computes
+/// `0/0 = NaN`. State: `m`, `v` and, for AMSGrad,
 /// `v_max`: `3·4·P` bytes plus the step count.
 ///
 /// # Examples
@@ -118,12 +148,35 @@ impl Rule<3> for AdamRule {
         let (m, v) = moments(m, v, g, self.beta1, self.beta2);
         let v_max = if self.amsgrad { v_max.max(v) } else { v_max };
         let v_used = if self.amsgrad { v_max } else { v };
-        let denom = v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps);
+        // The floor only acts when ε = 0 and v = 0 (then m = 0 too): the update is 0
+        // there instead of PyTorch's 0/0 = NaN.
+        let denom = (v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps))
+            .max(L::splat(f32::MIN_POSITIVE));
         (p - L::splat(self.step_size) * (m / denom), [m, v, v_max])
     }
 }
 
 impl<const P: usize> Adam<P> {
+    /// A fresh optimizer, after checking `config` ([`AdamConfig::check`]); usable in a
+    /// `const` or `static`. [`new`](Adam::new) does not check, but
+    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, AdamConfig};
+    /// assert!(Adam::<2>::try_new(AdamConfig::default()).is_ok());
+    /// assert!(Adam::<2>::try_new(AdamConfig { betas: (1.0, 0.999), ..Default::default() }).is_err());
+    /// ```
+    pub const fn try_new(config: AdamConfig) -> Result<Self, Error> {
+        check::ok!(config.check());
+        Ok(Self::new(config))
+    }
+
     /// A fresh optimizer (no steps taken, moments zero).
     ///
     /// # Examples
@@ -179,6 +232,10 @@ impl<const P: usize> Adam<P> {
 impl<const P: usize> Optimizer for Adam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 3 * 4 * P + 4;
+
+    fn check(&self) -> Result<(), Error> {
+        self.config.check()
+    }
 
     config_learning_rate!();
     counted_steps!();

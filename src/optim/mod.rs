@@ -120,6 +120,28 @@ pub trait Optimizer {
     /// `param_group['lr'] = lr`).
     fn set_learning_rate(&mut self, lr: f32);
 
+    /// Checks the configuration (PyTorch checks it in the optimizer's constructor);
+    /// [`step`](Optimizer::step) calls it first and refuses a bad setting before
+    /// touching anything, so a negative learning rate never trains uphill.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting and its value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Optimizer, Sgd};
+    /// let mut sgd = Sgd::new(-0.1);
+    /// assert!(sgd.check().is_err());
+    /// let mut w = [1.0];
+    /// assert!(sgd.step_slice(&mut w, &[1.0]).is_err());
+    /// assert_eq!(w, [1.0]);
+    /// ```
+    fn check(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Starts one step: advances the step counter.
     fn begin_step(&mut self);
 
@@ -149,10 +171,12 @@ pub trait Optimizer {
     ///
     /// # Errors
     ///
+    /// [`Error::Setting`] if [`check`](Optimizer::check) refuses the configuration;
     /// [`Error::Diverged`] (with a NaN loss, which the optimizer does not know) if the
     /// update would overflow; [`Error::Length`] if the model has more parameters than
     /// the state. Parameters and state are unchanged then.
     fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
+        self.check()?;
         self.begin_step();
         let (mut offset, mut outcome) = (0, Ok(true));
         model.visit(&mut |p: Param<'_>| {
@@ -180,6 +204,7 @@ pub trait Optimizer {
     ///
     /// As [`step`](Optimizer::step) and [`update`](Optimizer::update).
     fn step_slice(&mut self, value: &mut [f32], grad: &[f32]) -> Result<(), Error> {
+        self.check()?;
         self.begin_step();
         let outcome = self.update(Pass::Try, 0, ParamKind::Weight, value, grad);
         refuse_unless_finite(self, outcome)?;

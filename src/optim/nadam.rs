@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
@@ -48,6 +49,36 @@ impl Default for NAdamConfig {
     }
 }
 
+impl NAdamConfig {
+    /// Checks every setting as PyTorch's `torch.optim.NAdam` constructor does (`lr` finite and ≥ 0; `betas.0` in [0, 1); `betas.1` in [0, 1); `eps` finite and ≥ 0; `weight_decay` finite and ≥ 0; `momentum_decay` finite and ≥ 0);
+    /// infinities and NaN are refused too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting and its value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::NAdamConfig, Error};
+    /// assert!(NAdamConfig::default().check().is_ok());
+    /// let bad = NAdamConfig { momentum_decay: -1.0, ..Default::default() };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "NAdam momentum_decay", value: -1.0, rule: "finite and at least 0" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("NAdam lr", self.lr));
+        check::ok!(check::fraction("NAdam betas.0", self.betas.0));
+        check::ok!(check::fraction("NAdam betas.1", self.betas.1));
+        check::ok!(check::non_negative("NAdam eps", self.eps));
+        check::ok!(check::non_negative("NAdam weight_decay", self.weight_decay));
+        check::ok!(check::non_negative(
+            "NAdam momentum_decay",
+            self.momentum_decay
+        ));
+        Ok(())
+    }
+}
+
 /// NAdam for `P` parameters (Dozat 2016), with PyTorch's momentum schedule:
 ///
 /// ```text
@@ -91,7 +122,9 @@ impl Rule<2> for NAdamRule {
     fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
         let (p, g) = self.decay.apply(p, g);
         let (m, v) = moments(m, v, g, self.beta1, self.beta2);
-        let denom = (v / L::splat(self.bias_correction2)).sqrt() + L::splat(self.eps);
+        // Floored as in Adam: with ε = 0 a parameter whose gradients were all 0 stays.
+        let denom = ((v / L::splat(self.bias_correction2)).sqrt() + L::splat(self.eps))
+            .max(L::splat(f32::MIN_POSITIVE));
         let p = p + L::splat(self.grad_coef) * (g / denom);
         let p = p + L::splat(self.momentum_coef) * (m / denom);
         (p, [m, v])
@@ -99,6 +132,26 @@ impl Rule<2> for NAdamRule {
 }
 
 impl<const P: usize> NAdam<P> {
+    /// A fresh optimizer, after checking `config` ([`NAdamConfig::check`]); usable in a
+    /// `const` or `static`. [`new`](NAdam::new) does not check, but
+    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{NAdam, NAdamConfig};
+    /// assert!(NAdam::<2>::try_new(NAdamConfig::default()).is_ok());
+    /// assert!(NAdam::<2>::try_new(NAdamConfig { momentum_decay: -1.0, ..Default::default() }).is_err());
+    /// ```
+    pub const fn try_new(config: NAdamConfig) -> Result<Self, Error> {
+        check::ok!(config.check());
+        Ok(Self::new(config))
+    }
+
     /// A fresh optimizer.
     ///
     /// # Examples
@@ -126,6 +179,10 @@ impl<const P: usize> NAdam<P> {
 impl<const P: usize> Optimizer for NAdam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 2 * 4 * P + 12;
+
+    fn check(&self) -> Result<(), Error> {
+        self.config.check()
+    }
 
     config_learning_rate!();
 
@@ -162,10 +219,15 @@ impl<const P: usize> Optimizer for NAdam<P> {
             grad_coef: -c.lr * (1.0 - mu) / (1.0 - self.mu_product),
             momentum_coef: -c.lr * mu_next / (1.0 - self.mu_product * mu_next),
         };
+        // The schedule's state is part of the step: a step that would make it (or the
+        // coefficients) non-finite is refused like one that would make a parameter so.
+        let schedule_finite = self.mu_product.is_finite()
+            && rule.grad_coef.is_finite()
+            && rule.momentum_coef.is_finite();
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        run(pass.writes(), &rule, value, grad, [m, v])
+        run(pass.writes(), &rule, value, grad, [m, v]).map(|finite| finite && schedule_finite)
     }
 }
 

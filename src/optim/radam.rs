@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
@@ -42,6 +43,32 @@ impl Default for RAdamConfig {
             decoupled_weight_decay: false,
             decay_biases: true,
         }
+    }
+}
+
+impl RAdamConfig {
+    /// Checks every setting as PyTorch's `torch.optim.RAdam` constructor does (`lr` finite and ≥ 0; `betas.0` in [0, 1); `betas.1` in [0, 1); `eps` finite and ≥ 0; `weight_decay` finite and ≥ 0);
+    /// infinities and NaN are refused too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting and its value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::RAdamConfig, Error};
+    /// assert!(RAdamConfig::default().check().is_ok());
+    /// let bad = RAdamConfig { eps: -1.0, ..Default::default() };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "RAdam eps", value: -1.0, rule: "finite and at least 0" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("RAdam lr", self.lr));
+        check::ok!(check::fraction("RAdam betas.0", self.betas.0));
+        check::ok!(check::fraction("RAdam betas.1", self.betas.1));
+        check::ok!(check::non_negative("RAdam eps", self.eps));
+        check::ok!(check::non_negative("RAdam weight_decay", self.weight_decay));
+        Ok(())
     }
 }
 
@@ -92,7 +119,8 @@ impl Rule<2> for RAdamRule {
         let m_hat = m / L::splat(self.bias_correction1);
         let p = match self.rectified {
             Some((r, bc2_sqrt)) => {
-                let adaptive = L::splat(bc2_sqrt) / (v.sqrt() + L::splat(self.eps));
+                let adaptive = L::splat(bc2_sqrt)
+                    / (v.sqrt() + L::splat(self.eps)).max(L::splat(f32::MIN_POSITIVE));
                 p - m_hat * L::splat(self.lr) * adaptive * L::splat(r)
             }
             None => p - m_hat * L::splat(self.lr),
@@ -102,6 +130,26 @@ impl Rule<2> for RAdamRule {
 }
 
 impl<const P: usize> RAdam<P> {
+    /// A fresh optimizer, after checking `config` ([`RAdamConfig::check`]); usable in a
+    /// `const` or `static`. [`new`](RAdam::new) does not check, but
+    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{RAdam, RAdamConfig};
+    /// assert!(RAdam::<2>::try_new(RAdamConfig::default()).is_ok());
+    /// assert!(RAdam::<2>::try_new(RAdamConfig { eps: -1.0, ..Default::default() }).is_err());
+    /// ```
+    pub const fn try_new(config: RAdamConfig) -> Result<Self, Error> {
+        check::ok!(config.check());
+        Ok(Self::new(config))
+    }
+
     /// A fresh optimizer.
     ///
     /// # Examples
@@ -123,6 +171,10 @@ impl<const P: usize> RAdam<P> {
 impl<const P: usize> Optimizer for RAdam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 2 * 4 * P + 4;
+
+    fn check(&self) -> Result<(), Error> {
+        self.config.check()
+    }
 
     config_learning_rate!();
     counted_steps!();

@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
@@ -48,13 +49,46 @@ impl Default for RmsPropConfig {
     }
 }
 
+impl RmsPropConfig {
+    /// Checks every setting as PyTorch's `torch.optim.RMSprop` constructor does (`lr` finite and ≥ 0; `alpha` in [0, 1]; `eps` finite and ≥ 0; `weight_decay` finite and ≥ 0; `momentum` finite and ≥ 0);
+    /// infinities and NaN are refused too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting and its value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::RmsPropConfig, Error};
+    /// assert!(RmsPropConfig::default().check().is_ok());
+    /// let bad = RmsPropConfig { lr: -0.01, ..Default::default() };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "RmsProp lr", value: -0.01, rule: "finite and at least 0" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("RmsProp lr", self.lr));
+        check::ok!(check::probability("RmsProp alpha", self.alpha));
+        check::ok!(check::non_negative("RmsProp eps", self.eps));
+        check::ok!(check::non_negative(
+            "RmsProp weight_decay",
+            self.weight_decay
+        ));
+        check::ok!(check::non_negative("RmsProp momentum", self.momentum));
+        Ok(())
+    }
+}
+
 /// RMSProp for `P` parameters (Hinton's lecture 6e), as PyTorch computes it:
 ///
 /// ```text
 /// g ← g + λθ                 s ← αs + (1 − α)g²
-/// centred:  ḡ ← ḡ + (1 − α)(g − ḡ);   d = √(s − ḡ²) + ε       otherwise d = √s + ε
+/// centred:  ḡ ← ḡ + (1 − α)(g − ḡ);   d = √max(s − ḡ², 0) + ε       otherwise d = √s + ε
 /// μ > 0:    b ← μb + g/d;   θ ← θ − ηb                         otherwise θ ← θ − η·g/d
 /// ```
+///
+/// The clamp at 0 differs from PyTorch, whose root turns NaN when rounding makes
+/// `s − ḡ²` negative (a constant gradient of 1.75 does it at step 1,240 with the
+/// default α): such a step would be refused every time after.
 ///
 /// State: `s`, `ḡ` and `b`, `3·4·P` bytes whichever options are on.
 ///
@@ -96,7 +130,9 @@ impl Rule<3> for RmsPropRule {
         let s = s * L::splat(self.alpha) + L::splat(1.0 - self.alpha) * g * g;
         let (gbar, root) = if self.centered {
             let gbar = gbar + L::splat(1.0 - self.alpha) * (g - gbar);
-            (gbar, (s - gbar * gbar).sqrt())
+            // `s − ḡ²` is a variance and ≥ 0 in exact arithmetic; rounding can push it
+            // below 0 (a constant gradient), where PyTorch's root is NaN. Clamped at 0.
+            (gbar, (s - gbar * gbar).max(L::splat(0.0)).sqrt())
         } else {
             (gbar, s.sqrt())
         };
@@ -111,6 +147,26 @@ impl Rule<3> for RmsPropRule {
 }
 
 impl<const P: usize> RmsProp<P> {
+    /// A fresh optimizer, after checking `config` ([`RmsPropConfig::check`]); usable in a
+    /// `const` or `static`. [`new`](RmsProp::new) does not check, but
+    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{RmsProp, RmsPropConfig};
+    /// assert!(RmsProp::<2>::try_new(RmsPropConfig::default()).is_ok());
+    /// assert!(RmsProp::<2>::try_new(RmsPropConfig { lr: -0.01, ..Default::default() }).is_err());
+    /// ```
+    pub const fn try_new(config: RmsPropConfig) -> Result<Self, Error> {
+        check::ok!(config.check());
+        Ok(Self::new(config))
+    }
+
     /// A fresh optimizer.
     ///
     /// # Examples
@@ -132,6 +188,10 @@ impl<const P: usize> RmsProp<P> {
 impl<const P: usize> Optimizer for RmsProp<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 3 * 4 * P;
+
+    fn check(&self) -> Result<(), Error> {
+        self.config.check()
+    }
 
     config_learning_rate!();
 

@@ -2,6 +2,7 @@
 
 use super::Pass;
 use super::{decay, window, Optimizer};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
@@ -52,6 +53,44 @@ impl Sgd {
             decay_biases: true,
         }
     }
+
+    /// SGD with learning rate `lr`, checked ([`Sgd::check`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] if `lr` is negative, infinite or NaN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::Sgd;
+    /// assert!(Sgd::try_new(0.1).is_ok() && Sgd::try_new(-0.1).is_err());
+    /// ```
+    pub const fn try_new(lr: f32) -> Result<Self, Error> {
+        let sgd = Sgd::new(lr);
+        check::ok!(sgd.check());
+        Ok(sgd)
+    }
+
+    /// Checks the settings as PyTorch's `torch.optim.SGD` does: `lr` and
+    /// `weight_decay` finite and ≥ 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::Sgd, Error};
+    /// let bad = Sgd { weight_decay: -1.0, ..Sgd::new(0.1) };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "SGD weight_decay", value: -1.0, rule: "finite and at least 0" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("SGD lr", self.lr));
+        check::ok!(check::non_negative("SGD weight_decay", self.weight_decay));
+        Ok(())
+    }
 }
 
 /// The SGD rule with momentum `μ`, dampening `τ`, Nesterov flag and weight decay `λ`:
@@ -98,6 +137,10 @@ impl Rule<1> for SgdRule {
 impl Optimizer for Sgd {
     const PARAMS: Option<usize> = None;
     const STATE_BYTES: usize = 0;
+
+    fn check(&self) -> Result<(), Error> {
+        Sgd::check(self)
+    }
 
     fn learning_rate(&self) -> f32 {
         self.lr
@@ -170,6 +213,44 @@ impl Default for SgdMomentumConfig {
     }
 }
 
+impl SgdMomentumConfig {
+    /// Checks the settings as PyTorch's `torch.optim.SGD` does: `lr`, `momentum`,
+    /// `weight_decay` finite and ≥ 0, `dampening` finite, and Nesterov only with a
+    /// momentum above 0 and zero dampening.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{optim::SgdMomentumConfig, Error};
+    /// assert!(SgdMomentumConfig::default().check().is_ok());
+    /// let bad = SgdMomentumConfig { nesterov: true, dampening: 0.5, ..Default::default() };
+    /// assert_eq!(bad.check(), Err(Error::Setting { name: "SGD dampening", value: 0.5, rule: "0 with Nesterov momentum" }));
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("SGD lr", self.lr));
+        check::ok!(check::non_negative("SGD momentum", self.momentum));
+        check::ok!(check::non_negative("SGD weight_decay", self.weight_decay));
+        if !self.dampening.is_finite() {
+            return check::refuse("SGD dampening", self.dampening, "finite");
+        }
+        if self.nesterov && self.momentum <= 0.0 {
+            return check::refuse(
+                "SGD momentum",
+                self.momentum,
+                "above 0 with Nesterov momentum",
+            );
+        }
+        if self.nesterov && self.dampening != 0.0 {
+            return check::refuse("SGD dampening", self.dampening, "0 with Nesterov momentum");
+        }
+        Ok(())
+    }
+}
+
 /// SGD with (Nesterov) momentum for `P` parameters (PyTorch: `torch.optim.SGD` with
 /// `momentum > 0`): keeps one momentum buffer `b` per parameter.
 ///
@@ -200,6 +281,25 @@ pub struct SgdMomentum<const P: usize> {
 }
 
 impl<const P: usize> SgdMomentum<P> {
+    /// A fresh optimizer, after checking `config` ([`SgdMomentumConfig::check`]);
+    /// usable in a `const` or `static`. [`new`](SgdMomentum::new) does not check, but
+    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{SgdMomentum, SgdMomentumConfig};
+    /// assert!(SgdMomentum::<2>::try_new(SgdMomentumConfig { momentum: -0.9, ..Default::default() }).is_err());
+    /// ```
+    pub const fn try_new(config: SgdMomentumConfig) -> Result<Self, Error> {
+        check::ok!(config.check());
+        Ok(Self::new(config))
+    }
+
     /// A fresh optimizer (no steps taken, buffers zero).
     ///
     /// # Examples
@@ -234,6 +334,10 @@ impl<const P: usize> SgdMomentum<P> {
 impl<const P: usize> Optimizer for SgdMomentum<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 4 * P + 4;
+
+    fn check(&self) -> Result<(), Error> {
+        self.config.check()
+    }
 
     config_learning_rate!();
     counted_steps!();

@@ -99,6 +99,10 @@ impl<O: Optimizer, const WORDS: usize> Optimizer for Masked<O, WORDS> {
         self.inner.set_learning_rate(lr);
     }
 
+    fn check(&self) -> Result<(), Error> {
+        self.inner.check()
+    }
+
     fn begin_step(&mut self) {
         self.inner.begin_step();
     }

@@ -1,8 +1,10 @@
 //! Composition of schedules, and the [`Scheduler`] that applies one to an optimizer.
 
 use super::{Linear, Schedule};
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::optim::Optimizer;
+use crate::Error;
 
 /// One schedule, then another: `α_t = first(t)` for `t < m`, `then(t − m)` from the
 /// milestone `m` on (PyTorch: `SequentialLR(schedulers=[first, then],
@@ -59,6 +61,11 @@ impl<B: Schedule> Sequential<Linear, B> {
 }
 
 impl<A: Schedule, B: Schedule> Schedule for Sequential<A, B> {
+    fn check(&self) -> Result<(), Error> {
+        self.first.check()?;
+        self.then.check()
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         if t < self.milestone {
             self.first.learning_rate(t)
@@ -89,7 +96,34 @@ pub struct Lambda<F> {
     pub f: F,
 }
 
+impl<F> Lambda<F> {
+    /// Checks `base_lr`: finite and ≥ 0. The factor `f` is the caller's code:
+    /// [`Scheduler`] refuses a rate it makes infinite, NaN or negative when it comes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"Lambda base_lr"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::Lambda, Error};
+    /// assert_eq!(
+    ///     Lambda { base_lr: -1.0, f: |_t: u32| 1.0 }.check(),
+    ///     Err(Error::Setting { name: "Lambda base_lr", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Lambda base_lr", self.base_lr));
+        Ok(())
+    }
+}
+
 impl<F: Fn(u32) -> f32> Schedule for Lambda<F> {
+    fn check(&self) -> Result<(), Error> {
+        Lambda::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         self.base_lr * (self.f)(t)
     }
@@ -180,7 +214,10 @@ impl<S: Schedule> Scheduler<S> {
         self.schedule.learning_rate(self.epoch)
     }
 
-    /// Sets the optimizer's rate to that of the current epoch, and returns it.
+    /// Sets the optimizer's rate to that of the current epoch, and returns it. A rate
+    /// that is infinite, NaN or negative, or one from a schedule that
+    /// [`Schedule::check`] refuses, is returned but not written: the optimizer keeps
+    /// its rate ([`try_apply`](Scheduler::try_apply) reports the error).
     ///
     /// # Examples
     ///
@@ -193,8 +230,40 @@ impl<S: Schedule> Scheduler<S> {
     /// ```
     pub fn apply<O: Optimizer>(&self, optimizer: &mut O) -> f32 {
         let lr = self.learning_rate();
-        optimizer.set_learning_rate(lr);
+        if self.checked_rate().is_ok() {
+            optimizer.set_learning_rate(lr);
+        }
         lr
+    }
+
+    /// [`apply`](Scheduler::apply), reporting a refused schedule or rate.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the schedule's bad setting (see [`Schedule::check`]),
+    /// or `"scheduled learning rate"` if the rate of this epoch is infinite, NaN or
+    /// negative; the optimizer is untouched then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Optimizer, Sgd};
+    /// use microtrain::schedule::{Exponential, Scheduler};
+    /// let mut sgd = Sgd::new(0.1);
+    /// assert!(Scheduler::new(Exponential::new(0.1, -2.0)).try_apply(&mut sgd).is_err());
+    /// assert_eq!(sgd.learning_rate(), 0.1);
+    /// ```
+    pub fn try_apply<O: Optimizer>(&self, optimizer: &mut O) -> Result<f32, Error> {
+        let lr = self.checked_rate()?;
+        optimizer.set_learning_rate(lr);
+        Ok(lr)
+    }
+
+    /// The rate of the current epoch if the schedule passes its check and the rate is
+    /// finite and ≥ 0.
+    fn checked_rate(&self) -> Result<f32, Error> {
+        self.schedule.check()?;
+        check::non_negative("scheduled learning rate", self.learning_rate())
     }
 
     /// Ends the epoch: advances to the next one (saturating at `u32::MAX`), sets the
@@ -214,6 +283,28 @@ impl<S: Schedule> Scheduler<S> {
     pub fn step<O: Optimizer>(&mut self, optimizer: &mut O) -> f32 {
         self.epoch = self.epoch.saturating_add(1);
         self.apply(optimizer)
+    }
+
+    /// [`step`](Scheduler::step) with [`try_apply`](Scheduler::try_apply): the epoch
+    /// advances either way.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_apply`](Scheduler::try_apply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::Sgd;
+    /// use microtrain::schedule::{Lambda, Scheduler};
+    /// let mut sgd = Sgd::new(0.1);
+    /// let mut s = Scheduler::new(Lambda { base_lr: 0.1, f: |t: u32| if t < 1 { 1.0 } else { f32::NAN } });
+    /// assert_eq!(s.try_apply(&mut sgd), Ok(0.1));
+    /// assert!(s.try_step(&mut sgd).is_err());
+    /// ```
+    pub fn try_step<O: Optimizer>(&mut self, optimizer: &mut O) -> Result<f32, Error> {
+        self.epoch = self.epoch.saturating_add(1);
+        self.try_apply(optimizer)
     }
 }
 

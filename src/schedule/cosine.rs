@@ -1,7 +1,9 @@
 //! Cosine annealing, with and without warm restarts.
 
 use super::Schedule;
+use crate::check;
 use crate::kernels::math;
+use crate::Error;
 use core::f32::consts::PI;
 
 /// `η + (α₀ − η)(1 + cos(π·c/T))/2`, the cosine curve from `α₀` at `c = 0` to `η` at
@@ -66,6 +68,10 @@ impl Cosine {
 }
 
 impl Schedule for Cosine {
+    fn check(&self) -> Result<(), Error> {
+        Cosine::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         let period = u64::from(self.t_max.max(1));
         cosine_curve(
@@ -155,8 +161,68 @@ impl CosineWarmRestarts {
 }
 
 impl Schedule for CosineWarmRestarts {
+    fn check(&self) -> Result<(), Error> {
+        CosineWarmRestarts::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         let (t_cur, t_i) = self.cycle(t);
         cosine_curve(self.base_lr, self.eta_min, t_cur, t_i)
+    }
+}
+
+impl Cosine {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `eta_min` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     Cosine { eta_min: -1.0, ..Cosine::new(0.1, 10) }.check(),
+    ///     Err(Error::Setting { name: "Cosine eta_min", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Cosine base_lr", self.base_lr));
+        check::ok!(check::non_negative("Cosine eta_min", self.eta_min));
+        Ok(())
+    }
+}
+
+impl CosineWarmRestarts {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `eta_min` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     CosineWarmRestarts { eta_min: -1.0, ..CosineWarmRestarts::new(0.1, 10) }.check(),
+    ///     Err(Error::Setting { name: "CosineWarmRestarts eta_min", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative(
+            "CosineWarmRestarts base_lr",
+            self.base_lr
+        ));
+        check::ok!(check::non_negative(
+            "CosineWarmRestarts eta_min",
+            self.eta_min
+        ));
+        Ok(())
     }
 }

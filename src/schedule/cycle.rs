@@ -1,7 +1,9 @@
 //! Inverse square root with warm-up, and the one-cycle policy.
 
 use super::Schedule;
+use crate::check;
 use crate::kernels::math;
+use crate::Error;
 use core::f32::consts::PI;
 
 /// Inverse-square-root decay with linear warm-up:
@@ -43,6 +45,10 @@ impl InverseSqrt {
 }
 
 impl Schedule for InverseSqrt {
+    fn check(&self) -> Result<(), Error> {
+        InverseSqrt::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         let w = self.warmup.max(1) as f32;
         let steps = t as f32 + 1.0;
@@ -239,6 +245,10 @@ impl OneCycle {
 }
 
 impl Schedule for OneCycle {
+    fn check(&self) -> Result<(), Error> {
+        OneCycle::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         let (k, pct) = self.phase(t);
         let (a, b) = match (k, self.three_phase) {
@@ -248,5 +258,67 @@ impl Schedule for OneCycle {
             _ => (self.initial_lr(), self.min_lr()),
         };
         self.anneal.interpolate(a, b, pct)
+    }
+}
+
+impl InverseSqrt {
+    /// Checks the settings: `base_lr` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     InverseSqrt::new(-0.1, 4).check(),
+    ///     Err(Error::Setting { name: "InverseSqrt base_lr", value: -0.1, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("InverseSqrt base_lr", self.base_lr));
+        Ok(())
+    }
+}
+
+impl OneCycle {
+    /// Checks the settings: `max_lr` finite and ≥ 0, `pct_start` in [0, 1], `div_factor` finite and > 0, `final_div_factor` finite and > 0, `base_momentum` finite and ≥ 0, `max_momentum` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     OneCycle { div_factor: 0.0, ..OneCycle::new(0.1, 100) }.check(),
+    ///     Err(Error::Setting { name: "OneCycle div_factor", value: 0.0, rule: "finite and above 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("OneCycle max_lr", self.max_lr));
+        check::ok!(check::probability("OneCycle pct_start", self.pct_start));
+        check::ok!(check::positive("OneCycle div_factor", self.div_factor));
+        check::ok!(check::positive(
+            "OneCycle final_div_factor",
+            self.final_div_factor
+        ));
+        check::ok!(check::non_negative(
+            "OneCycle base_momentum",
+            self.base_momentum
+        ));
+        check::ok!(check::non_negative(
+            "OneCycle max_momentum",
+            self.max_momentum
+        ));
+        Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! `LinearLR`, `PolynomialLR` and the `LambdaLR` forms of `e^(−kt)` and `1/t`.
 
 use super::Schedule;
+use crate::check;
 use crate::kernels::math;
+use crate::Error;
 
 /// The same learning rate every step: `α_t = α₀` (PyTorch: no scheduler).
 ///
@@ -19,6 +21,10 @@ pub struct Constant {
 }
 
 impl Schedule for Constant {
+    fn check(&self) -> Result<(), Error> {
+        Constant::check(self)
+    }
+
     fn learning_rate(&self, _t: u32) -> f32 {
         self.lr
     }
@@ -67,6 +73,10 @@ impl StepDecay {
 }
 
 impl Schedule for StepDecay {
+    fn check(&self) -> Result<(), Error> {
+        StepDecay::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         let decays = t / self.step_size.max(1);
         self.base_lr * math::powf(self.gamma, decays as f32)
@@ -120,6 +130,10 @@ impl<const N: usize> MultiStep<N> {
 }
 
 impl<const N: usize> Schedule for MultiStep<N> {
+    fn check(&self) -> Result<(), Error> {
+        MultiStep::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         let passed = self.milestones.iter().filter(|&&m| m <= t).count();
         self.base_lr * math::powf(self.gamma, passed as f32)
@@ -167,6 +181,10 @@ impl ExponentialDecay {
 }
 
 impl Schedule for ExponentialDecay {
+    fn check(&self) -> Result<(), Error> {
+        ExponentialDecay::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         self.base_lr * math::exp(-self.k * t as f32)
     }
@@ -208,6 +226,10 @@ impl Exponential {
 }
 
 impl Schedule for Exponential {
+    fn check(&self) -> Result<(), Error> {
+        Exponential::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         self.base_lr * math::powf(self.gamma, t as f32)
     }
@@ -247,6 +269,10 @@ impl InverseTime {
 }
 
 impl Schedule for InverseTime {
+    fn check(&self) -> Result<(), Error> {
+        InverseTime::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         self.base_lr / (1.0 + self.k * t as f32)
     }
@@ -326,6 +352,10 @@ impl Linear {
 }
 
 impl Schedule for Linear {
+    fn check(&self) -> Result<(), Error> {
+        Linear::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         if self.total_iters == 0 {
             return self.base_lr * self.start_factor;
@@ -382,11 +412,218 @@ impl Polynomial {
 }
 
 impl Schedule for Polynomial {
+    fn check(&self) -> Result<(), Error> {
+        Polynomial::check(self)
+    }
+
     fn learning_rate(&self, t: u32) -> f32 {
         if self.total_iters == 0 {
             return self.base_lr;
         }
         let left = 1.0 - t.min(self.total_iters) as f32 / self.total_iters as f32;
         self.base_lr * math::powf(left, self.power)
+    }
+}
+
+impl Constant {
+    /// Checks the settings: `lr` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     Constant { lr: -0.1 }.check(),
+    ///     Err(Error::Setting { name: "Constant lr", value: -0.1, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Constant lr", self.lr));
+        Ok(())
+    }
+}
+
+impl StepDecay {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `gamma` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     StepDecay { gamma: -0.5, ..StepDecay::new(0.1, 2) }.check(),
+    ///     Err(Error::Setting { name: "StepDecay gamma", value: -0.5, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("StepDecay base_lr", self.base_lr));
+        check::ok!(check::non_negative("StepDecay gamma", self.gamma));
+        Ok(())
+    }
+}
+
+impl<const N: usize> MultiStep<N> {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `gamma` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     MultiStep { gamma: f32::INFINITY, ..MultiStep::new(0.1, [2]) }.check(),
+    ///     Err(Error::Setting { name: "MultiStep gamma", value: f32::INFINITY, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("MultiStep base_lr", self.base_lr));
+        check::ok!(check::non_negative("MultiStep gamma", self.gamma));
+        Ok(())
+    }
+}
+
+impl ExponentialDecay {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `k` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     ExponentialDecay::new(0.1, -1.0).check(),
+    ///     Err(Error::Setting { name: "ExponentialDecay k", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative(
+            "ExponentialDecay base_lr",
+            self.base_lr
+        ));
+        check::ok!(check::non_negative("ExponentialDecay k", self.k));
+        Ok(())
+    }
+}
+
+impl Exponential {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `gamma` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     Exponential::new(0.1, -2.0).check(),
+    ///     Err(Error::Setting { name: "Exponential gamma", value: -2.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Exponential base_lr", self.base_lr));
+        check::ok!(check::non_negative("Exponential gamma", self.gamma));
+        Ok(())
+    }
+}
+
+impl InverseTime {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `k` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     InverseTime::new(0.1, -1.0).check(),
+    ///     Err(Error::Setting { name: "InverseTime k", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("InverseTime base_lr", self.base_lr));
+        check::ok!(check::non_negative("InverseTime k", self.k));
+        Ok(())
+    }
+}
+
+impl Linear {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `start_factor` in (0, 1], `end_factor` in [0, 1], so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     Linear { start_factor: 0.0, ..Linear::new(0.1) }.check(),
+    ///     Err(Error::Setting { name: "Linear start_factor", value: 0.0, rule: "in (0, 1]" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Linear base_lr", self.base_lr));
+        check::ok!(check::factor("Linear start_factor", self.start_factor));
+        check::ok!(check::probability("Linear end_factor", self.end_factor));
+        Ok(())
+    }
+}
+
+impl Polynomial {
+    /// Checks the settings: `base_lr` finite and ≥ 0, `power` finite and ≥ 0, so that no rate is infinite, NaN or
+    /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
+    /// schedule into an optimizer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::*, Error};
+    /// assert_eq!(
+    ///     Polynomial { power: -1.0, ..Polynomial::new(0.1) }.check(),
+    ///     Err(Error::Setting { name: "Polynomial power", value: -1.0, rule: "finite and at least 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::non_negative("Polynomial base_lr", self.base_lr));
+        check::ok!(check::non_negative("Polynomial power", self.power));
+        Ok(())
     }
 }

@@ -87,10 +87,32 @@ pub use plateau::{Goal, PlateauConfig, ReduceOnPlateau, Threshold};
 pub trait Schedule {
     /// The learning rate of step or epoch `t`.
     fn learning_rate(&self, t: u32) -> f32;
+
+    /// Checks the schedule's settings (each schedule's own `const fn check`, usable
+    /// in a `static`); [`Scheduler`] writes no rate from a refused schedule.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`](crate::Error::Setting) naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::schedule::{Exponential, Schedule};
+    /// assert!(Schedule::check(&Exponential::new(0.1, 0.9)).is_ok());
+    /// assert!(Schedule::check(&Exponential::new(0.1, f32::NAN)).is_err());
+    /// ```
+    fn check(&self) -> Result<(), crate::Error> {
+        Ok(())
+    }
 }
 
 impl<S: Schedule + ?Sized> Schedule for &S {
     fn learning_rate(&self, t: u32) -> f32 {
         (**self).learning_rate(t)
+    }
+
+    fn check(&self) -> Result<(), crate::Error> {
+        (**self).check()
     }
 }

@@ -1,7 +1,9 @@
 //! Reduce the learning rate when a metric stops improving.
 
+use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::optim::Optimizer;
+use crate::Error;
 
 /// Whether the monitored metric should go down or up (PyTorch: `mode`).
 ///
@@ -85,6 +87,35 @@ impl Default for PlateauConfig {
 }
 
 impl PlateauConfig {
+    /// Checks the settings: `factor` in `[0, 1)` (PyTorch: "Factor should be
+    /// < 1.0"), `threshold`, `min_lr` and `eps` finite and ≥ 0. A NaN threshold would
+    /// make no metric an improvement and cut the rate while the metric improves.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first bad setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{schedule::PlateauConfig, Error};
+    /// assert!(PlateauConfig::new().check().is_ok());
+    /// assert_eq!(
+    ///     PlateauConfig { factor: 1.0, ..PlateauConfig::new() }.check(),
+    ///     Err(Error::Setting { name: "ReduceOnPlateau factor", value: 1.0, rule: "in [0, 1)" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        check::ok!(check::fraction("ReduceOnPlateau factor", self.factor));
+        check::ok!(check::non_negative(
+            "ReduceOnPlateau threshold",
+            self.threshold
+        ));
+        check::ok!(check::non_negative("ReduceOnPlateau min_lr", self.min_lr));
+        check::ok!(check::non_negative("ReduceOnPlateau eps", self.eps));
+        Ok(())
+    }
+
     /// PyTorch's `ReduceLROnPlateau(optimizer)` defaults (also [`Default`]), as a
     /// `const fn`.
     ///
@@ -158,6 +189,11 @@ pub struct ReduceOnPlateau {
 impl ReduceOnPlateau {
     /// Starts monitoring with learning rate `lr`, no best metric yet.
     ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the bad setting ([`PlateauConfig::check`]) or
+    /// `"ReduceOnPlateau lr"` for a negative, infinite or NaN rate.
+    ///
     /// # Examples
     ///
     /// ```
@@ -165,6 +201,21 @@ impl ReduceOnPlateau {
     /// let p = ReduceOnPlateau::new(PlateauConfig::default(), 0.1);
     /// assert_eq!(p.learning_rate(), 0.1);
     /// assert_eq!(p.best(), f32::INFINITY);
+    /// ```
+    pub const fn try_new(config: PlateauConfig, lr: f32) -> Result<Self, Error> {
+        check::ok!(config.check());
+        check::ok!(check::non_negative("ReduceOnPlateau lr", lr));
+        Ok(ReduceOnPlateau::new(config, lr))
+    }
+
+    /// The unchecked [`try_new`](ReduceOnPlateau::try_new); a refused configuration
+    /// never changes the rate (see [`step`](ReduceOnPlateau::step)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::schedule::{PlateauConfig, ReduceOnPlateau};
+    /// assert_eq!(ReduceOnPlateau::new(PlateauConfig::new(), 0.1).learning_rate(), 0.1);
     /// ```
     pub const fn new(config: PlateauConfig, lr: f32) -> Self {
         ReduceOnPlateau {
@@ -284,7 +335,9 @@ impl ReduceOnPlateau {
     }
 
     /// Records the epoch's metric and returns the learning rate for the next epoch
-    /// (PyTorch: `scheduler.step(metric)`, then `param_groups[0]['lr']`).
+    /// (PyTorch: `scheduler.step(metric)`, then `param_groups[0]['lr']`). With a
+    /// configuration that [`PlateauConfig::check`] refuses, the epoch is ignored and the
+    /// rate stays ([`try_step`](ReduceOnPlateau::try_step) reports it).
     ///
     /// # Examples
     ///
@@ -297,6 +350,26 @@ impl ReduceOnPlateau {
     /// assert_eq!(p.step(0.94), 0.05); // went down, patience 0: halve
     /// ```
     pub fn step(&mut self, metric: f32) -> f32 {
+        self.try_step(metric).unwrap_or(self.lr)
+    }
+
+    /// [`step`](ReduceOnPlateau::step), reporting a refused configuration instead of
+    /// ignoring the epoch.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] from [`PlateauConfig::check`]; nothing is recorded then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::schedule::{PlateauConfig, ReduceOnPlateau};
+    /// let mut p = ReduceOnPlateau::new(PlateauConfig { threshold: f32::NAN, ..PlateauConfig::new() }, 0.1);
+    /// assert!(p.try_step(1.0).is_err());
+    /// assert_eq!(p.step(0.5), 0.1);
+    /// ```
+    pub fn try_step(&mut self, metric: f32) -> Result<f32, Error> {
+        self.config.check()?;
         if self.is_better(metric) {
             self.best = metric;
             self.bad_epochs = 0;
@@ -316,7 +389,7 @@ impl ReduceOnPlateau {
             self.cooldown_left = self.config.cooldown;
             self.bad_epochs = 0;
         }
-        self.lr
+        Ok(self.lr)
     }
 
     /// [`step`](ReduceOnPlateau::step) on the optimizer's own rate: reads it (so a
@@ -335,6 +408,9 @@ impl ReduceOnPlateau {
     /// assert!((sgd.learning_rate() - 0.02).abs() < 1e-8);
     /// ```
     pub fn step_optimizer<O: Optimizer>(&mut self, metric: f32, optimizer: &mut O) -> f32 {
+        if self.config.check().is_err() {
+            return optimizer.learning_rate();
+        }
         self.lr = optimizer.learning_rate();
         let lr = self.step(metric);
         optimizer.set_learning_rate(lr);

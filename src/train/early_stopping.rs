@@ -142,6 +142,35 @@ impl EarlyStopping {
         EarlyStopping { min_delta, ..self }
     }
 
+    /// Checks the settings: `min_delta` finite (its sign is ignored; NaN would be
+    /// taken as 0, an infinite one would make no epoch an improvement).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"EarlyStopping min_delta"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{train::EarlyStopping, Error};
+    /// assert!(EarlyStopping::new().min_delta(1e-3).check().is_ok());
+    /// assert_eq!(
+    ///     EarlyStopping::new().min_delta(f32::INFINITY).check(),
+    ///     Err(Error::Setting { name: "EarlyStopping min_delta", value: f32::INFINITY, rule: "finite" })
+    /// );
+    /// ```
+    pub const fn check(self) -> Result<Self, Error> {
+        if self.min_delta.is_finite() {
+            Ok(self)
+        } else {
+            Err(Error::Setting {
+                name: "EarlyStopping min_delta",
+                value: self.min_delta,
+                rule: "finite",
+            })
+        }
+    }
+
     /// With the direction in which the metric improves.
     ///
     /// # Examples
@@ -392,8 +421,27 @@ impl<const P: usize, const NB: usize> EarlyStopper<P, NB> {
     /// ```
     pub const BYTES: usize = size_of::<Self>();
 
+    /// [`new`](EarlyStopper::new) after [`EarlyStopping::check`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] for a refused setting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::train::{EarlyStopper, EarlyStopping};
+    /// assert!(EarlyStopper::<1>::try_new(EarlyStopping::new().min_delta(f32::NAN)).is_err());
+    /// ```
+    pub const fn try_new(config: EarlyStopping) -> Result<Self, Error> {
+        match config.check() {
+            Ok(config) => Ok(EarlyStopper::new(config)),
+            Err(e) => Err(e),
+        }
+    }
+
     /// A fresh state: no epoch seen, no parameters saved. `const`, so it can be a
-    /// `static`.
+    /// `static`. Unchecked: see [`try_new`](EarlyStopper::try_new).
     ///
     /// # Examples
     ///

@@ -256,7 +256,9 @@ where
     /// # Errors
     ///
     /// [`Error::NonFinite`] for a NaN or infinite input; [`Error::Diverged`] if the loss
-    /// or a gradient is NaN or infinite, in which case the parameters are unchanged.
+    /// or a gradient is NaN or infinite, in which case the parameters are unchanged;
+    /// [`Error::Setting`] if the clipping bound, a layer's [`Penalty`] or the
+    /// optimizer's configuration is refused (parameters unchanged too).
     ///
     /// # Examples
     ///
@@ -570,6 +572,17 @@ where
     /// gradient, or a parameter after the update, would not be finite; `loss` is the
     /// data loss reported in that error.
     fn update(&mut self, loss: f32) -> Result<f32, Error> {
+        if let Some(clip) = self.clip {
+            clip.check()?;
+        }
+        let mut setting = Ok(Penalty::NONE);
+        self.model.visit(&mut |p| {
+            if setting.is_ok() {
+                setting = p.penalty.check();
+            }
+        });
+        setting?;
+        self.optimizer.check()?;
         let (mut penalty, mut finite) = (0.0, true);
         self.model.visit(&mut |p| {
             if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
@@ -631,7 +644,47 @@ pub enum Clip {
 }
 
 impl Clip {
+    /// Checks the bound: `c ≥ 0` and not NaN (`+∞` clips nothing). A negative norm
+    /// bound would reverse the gradient, a negative value bound set every gradient to
+    /// `−c`, and a NaN one switch clipping off.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"Clip::Norm"` or `"Clip::Value"` and the bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{train::Clip, Error};
+    /// assert_eq!(Clip::Norm(1.0).check(), Ok(Clip::Norm(1.0)));
+    /// assert_eq!(
+    ///     Clip::Value(-1.0).check(),
+    ///     Err(Error::Setting { name: "Clip::Value", value: -1.0, rule: "at least 0 (not NaN)" })
+    /// );
+    /// ```
+    pub const fn check(self) -> Result<Self, Error> {
+        let (name, c) = match self {
+            Clip::Norm(c) => ("Clip::Norm", c),
+            Clip::Value(c) => ("Clip::Value", c),
+        };
+        if c >= 0.0 {
+            Ok(self)
+        } else {
+            Err(Error::Setting {
+                name,
+                value: c,
+                rule: "at least 0 (not NaN)",
+            })
+        }
+    }
+
     /// Clips the gradients of `model`; returns their global norm before clipping.
+    /// A bound that [`check`](Clip::check) refuses leaves the gradients as they are
+    /// (use [`try_apply`](Clip::try_apply) to hear about it; the trainer does).
+    ///
+    /// The norm is computed without overflow: when `Σg²` exceeds `f32::MAX` the
+    /// gradients are first divided by their largest magnitude, so finite gradients are
+    /// scaled, never zeroed (the returned norm is then `+∞` if it exceeds `f32::MAX`).
     ///
     /// # Examples
     ///
@@ -640,9 +693,16 @@ impl Clip {
         let mut squares = 0.0;
         model.visit(&mut |p| squares += kernels::squared_norm(p.grad));
         let norm = kernels::math::sqrt(squares);
+        if self.check().is_err() {
+            return norm;
+        }
         match self {
             Clip::Norm(max) => {
-                let coef = max / (norm + 1e-6);
+                let coef = if squares.is_finite() {
+                    max / (norm + 1e-6)
+                } else {
+                    overflowed_norm_coef(model, max)
+                };
                 if coef < 1.0 {
                     model.visit(&mut |p| kernels::scale(coef, p.grad));
                 }
@@ -651,4 +711,47 @@ impl Clip {
         }
         norm
     }
+
+    /// [`apply`](Clip::apply) after [`check`](Clip::check).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] if the bound is refused; the gradients are untouched then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, train::Clip};
+    /// let mut d = Dense::<1, 1>::zeros();
+    /// d.weight_grad.0 = [[3.0]];
+    /// assert!(Clip::Norm(-1.0).try_apply(&mut d).is_err());
+    /// assert_eq!(d.weight_grad.0, [[3.0]]);
+    /// ```
+    pub fn try_apply<P: Params>(self, model: &mut P) -> Result<f32, Error> {
+        self.check()?;
+        Ok(self.apply(model))
+    }
+}
+
+/// The norm-clipping coefficient `max/‖g‖` when `Σg²` overflowed: computed on the
+/// gradients divided by their largest magnitude `a`, as `(max/a)/‖g/a‖`. Gradients
+/// that are not all finite give 1 (the trainer refuses them before clipping).
+fn overflowed_norm_coef<P: Params>(model: &mut P, max: f32) -> f32 {
+    let mut largest = 0.0f32;
+    model.visit(&mut |p| {
+        for g in p.grad.iter() {
+            largest = largest.max(g.abs());
+        }
+    });
+    if !largest.is_finite() || largest == 0.0 {
+        return 1.0;
+    }
+    let mut squares = 0.0f32;
+    model.visit(&mut |p| {
+        for g in p.grad.iter() {
+            let r = g / largest;
+            squares += r * r;
+        }
+    });
+    (max / largest) / kernels::math::sqrt(squares)
 }
