@@ -84,7 +84,7 @@ macro_rules! dfdx_step {
             opt.update(&mut model, &g).expect("every parameter has a gradient");
             model.zero_grads(&mut g);
             grads = Some(g);
-        }) as Box<dyn FnMut()>
+        }) as Step
     }};
     (@opt adam, $model:ident) => {
         dfdx::optim::Adam::new(&$model, dfdx::optim::AdamConfig::default())
@@ -116,8 +116,11 @@ macro_rules! case {
     };
 }
 
-/// Every case, with its two steps.
-fn cases() -> Vec<(Case, Box<dyn FnMut()>, Box<dyn FnMut()>)> {
+/// A step as a closure.
+type Step = Box<dyn FnMut()>;
+
+/// Every case, with its two steps: ours, then dfdx's.
+fn cases() -> Vec<(Case, Step, Step)> {
     vec![
         case!(64, 32, 10, 32, adam, Adam),
         case!(64, 32, 10, 32, sgd, Sgd),
