@@ -179,7 +179,9 @@ impl<const B: usize, const N: usize> Loss<B, N> for Mse {
 ///
 /// With `log pᵢ = log_softmax(z)ᵢ` computed stably (the maximum logit subtracted
 /// first) and the smoothed target `qᵢ = (1 − ε)·[i = y] + ε/C`:
-/// `ℓ = −Σᵢ qᵢ log pᵢ`, gradient `(pᵢ − qᵢ)/rows`.
+/// `ℓ = −Σᵢ qᵢ log pᵢ`, gradient `(pᵢ − qᵢ)/rows`. One exponential per logit gives
+/// both ([`softmax_row`](crate::kernels::softmax_row)): `eᵢ = e^(zᵢ − m)`, `s = Σ eᵢ`,
+/// `pᵢ = eᵢ / s` and `log pᵢ = (zᵢ − m) − ln s`.
 ///
 /// # Examples
 ///
@@ -230,24 +232,29 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
         let eps = self.label_smoothing;
         let off = eps / C as f32;
         let on = (1.0 - eps) + off;
-        let done = kernels::log_softmax_rows(out.view(), grad.view_mut());
-        debug_assert!(done.is_ok(), "shapes are checked by the types");
         let mut total = 0.0;
-        for (r, (row, &label)) in grad.0.iter_mut().zip(t).enumerate() {
+        for (r, ((g, x), &label)) in grad.0.iter_mut().zip(&out.0).zip(t).enumerate() {
             if r >= rows {
-                *row = [0.0; C];
+                *g = [0.0; C];
                 continue;
             }
             let label = label as usize;
+            // One exponential per logit: g = p = softmax(x), and log pᵢ = (xᵢ − m) − ln s.
+            let done = kernels::softmax_row(x, g);
+            debug_assert!(done.is_ok(), "shapes are checked by the types");
+            let (m, s) = done.unwrap_or((0.0, 1.0));
+            let ln_s = math::ln(s);
+            let log_p = |i: usize| (x[i] - m) - ln_s;
             // ℓ = −Σ qᵢ log pᵢ = −(1 − ε) log p_y − ε/C Σ log pᵢ
-            let mut loss = -(1.0 - eps) * row[label];
+            let mut loss = -(1.0 - eps) * log_p(label);
             if eps != 0.0 {
-                loss -= off * kernels::sum(row);
+                let all: [f32; C] = core::array::from_fn(log_p);
+                loss -= off * kernels::sum(&all);
             }
             total += loss;
-            for (i, g) in row.iter_mut().enumerate() {
+            for (i, g) in g.iter_mut().enumerate() {
                 let q = if i == label { on } else { off };
-                *g = (math::exp(*g) - q) / rows as f32;
+                *g = (*g - q) / rows as f32;
             }
         }
         total / rows as f32

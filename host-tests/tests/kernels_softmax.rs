@@ -269,3 +269,42 @@ fn mismatched_shapes_are_errors() {
         }
     }
 }
+
+/// `softmax_row` gives `softmax_rows`' values bit for bit and the `(m, s)` of the
+/// documented order, from which `(xᵢ − m) − ln s` is `log_softmax_rows`' value bit for
+/// bit; its SIMD and scalar paths agree.
+#[test]
+fn softmax_row_gives_both_softmaxes() {
+    for cols in lengths() {
+        for kind in 0..4 {
+            let x = logits(cols, 1, kind);
+            let softmax = run(false, true, &x, 1, cols).unwrap();
+            let log_softmax = run(true, true, &x, 1, cols).unwrap();
+            let (mut p, mut p_scalar) = (vec![0.0; cols], vec![0.0; cols]);
+            let (m, s) = kernels::softmax_row(&x, &mut p).unwrap();
+            let (m2, s2) = scalar::softmax_row(&x, &mut p_scalar).unwrap();
+            let what = format_args!("softmax_row 1×{cols} kind={kind}");
+            assert_bits_eq(&p, &softmax, what);
+            assert_bits_eq(&p_scalar, &p, what);
+            assert_eq!(
+                (m.to_bits(), s.to_bits()),
+                (m2.to_bits(), s2.to_bits()),
+                "{what}"
+            );
+            let e: Vec<f32> = x.iter().map(|&v| math::exp(v - m)).collect();
+            assert_eq!(
+                s.to_bits(),
+                eight_lane_sum(e.iter().copied()).to_bits(),
+                "{what}"
+            );
+            let log_p: Vec<f32> = x.iter().map(|&v| (v - m) - math::ln(s)).collect();
+            assert_bits_eq(&log_p, &log_softmax, what);
+        }
+    }
+    let mut y = [0.0; 2];
+    assert_eq!(kernels::softmax_row(&[], &mut []), Ok((0.0, 0.0)));
+    assert!(matches!(
+        kernels::softmax_row(&[1.0], &mut y),
+        Err(Error::Length { .. })
+    ));
+}

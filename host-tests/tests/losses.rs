@@ -8,6 +8,7 @@
 //! terms, the absolute error `≈ 4u·|z − max z|` of `z − max z − ln Σ`. Each assertion
 //! states its own figure.
 
+use host_tests::{reference, Rng};
 use microtrain::loss::{BceWithLogits, CrossEntropy, Loss, Mse};
 use microtrain::{Batch, Matrix};
 
@@ -230,4 +231,58 @@ fn correct_counts_predictions() {
     assert_eq!(BceWithLogits.correct(&z, &t, 1), Some((1, 2)));
 
     assert_eq!(Mse.correct(&z, &t, 2), None);
+}
+
+/// The cross-entropy gradient `(pᵢ − qᵢ)/rows` against an `f64` softmax, on random
+/// logits with and without label smoothing, over a partial batch. `pᵢ = eᵢ / s` with
+/// `eᵢ = expf(xᵢ − m)` (1 ulp, after the subtraction's absolute error `u·|xᵢ − m|`),
+/// `s` a sum of 10 terms (≤ 9 roundings) and the division (½ ulp):
+/// `|p − p_ref| ≤ (12 + |xᵢ − m|)·u·p`; then `− q` and `/ rows` add an ulp each.
+#[test]
+fn cross_entropy_gradient_matches_f64_softmax() {
+    for (case, eps) in [0.0f32, 0.1, 1.0].into_iter().enumerate() {
+        let ce = CrossEntropy {
+            label_smoothing: eps,
+        };
+        let mut rng = Rng::for_case("ce gradient", &[case]);
+        let mut logits: Batch<8, 10> = Batch::zeros();
+        logits
+            .as_mut_slice()
+            .copy_from_slice(&rng.uniform_vec(80, -20.0, 20.0));
+        let t = labels::<8, 10>(&ce, [3, 0, 9, 9, 1, 5, 2, 7]);
+        let rows = 6;
+        let mut grad = Batch::zeros();
+        let loss = ce.loss(&logits, &t, rows, &mut grad);
+        let mut loss_ref = 0.0;
+        for (r, (row, &label)) in logits.0.iter().zip(&t).enumerate() {
+            let p = reference::softmax(row);
+            let log_p = reference::log_softmax(row);
+            let m = row.iter().copied().fold(f32::MIN, f32::max);
+            for (i, &x) in row.iter().enumerate() {
+                let q = if i == label as usize {
+                    1.0 - f64::from(eps)
+                } else {
+                    0.0
+                } + f64::from(eps) / 10.0;
+                let expected = if r < rows {
+                    (p[i] - q) / rows as f64
+                } else {
+                    0.0
+                };
+                let shift = f64::from((x - m).abs());
+                let tol = ((12.0 + shift) * p[i] / rows as f64 + 2.0 * expected.abs()) * U;
+                let what = format!("ε={eps} dℓ/dz[{r}][{i}]");
+                assert_within(&what, grad.0[r][i], expected, tol);
+                if r < rows {
+                    loss_ref -= q * log_p[i] / rows as f64;
+                }
+            }
+        }
+        assert_within(
+            &format!("ε={eps} loss"),
+            loss,
+            loss_ref,
+            64.0 * U * loss_ref.abs().max(1.0),
+        );
+    }
 }

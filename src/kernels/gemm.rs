@@ -24,7 +24,8 @@
 //! ```text
 //! panels:  for each panel of NR columns j0 .. j0 + NR of C
 //! chunks:    for each chunk of KC values k0 .. k0 + KC of k
-//!              pack b(k, j) of the chunk and the panel into KC × NR on the stack (4 KiB)
+//!              pack b(k, j) of the chunk and the panel into KC × NR on the stack (4 KiB,
+//!              or a smaller buffer when K is 4, 16 or 64 at most)
 //! rows:        for each block of MR rows i0 .. i0 + MR of C
 //! tile:          MR × NR accumulators in registers, loaded from C (or zero)
 //!                for k in the chunk: acc[r] = acc[r] + splat(a(i0 + r, k)) · panel[k]
@@ -465,32 +466,50 @@ fn simd(
         k,
         n,
     };
-    let mut buffer = [Lanes::ZERO; KC * VECTORS];
-    // Loop "panels": columns j0 .. j0 + nc of C. A (last) panel that fits one vector is
-    // packed and computed one vector wide.
-    for j0 in (0..n).step_by(NR) {
-        let nc = NR.min(n - j0);
+    // The packed panel holds at most `k · VECTORS` vectors: a product with a short
+    // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
+    // gradient k = 10) gets a buffer of about its size, rather than zero-filling 4 KiB
+    // that it never reads. (Safe Rust cannot leave the buffer uninitialised; the values
+    // are the same whatever its size, see `chunks`.)
+    if k <= 4 {
+        panels(c, &ops, &mut [Lanes::ZERO; 4 * VECTORS], mode);
+    } else if k <= 16 && 16 < KC {
+        panels(c, &ops, &mut [Lanes::ZERO; 16 * VECTORS], mode);
+    } else if k <= 64 && 64 < KC {
+        panels(c, &ops, &mut [Lanes::ZERO; 64 * VECTORS], mode);
+    } else {
+        panels(c, &ops, &mut [Lanes::ZERO; KC * VECTORS], mode);
+    }
+}
+
+/// Loop "panels": columns `j0 .. j0 + nc` of `C`. A (last) panel that fits one vector is
+/// packed and computed one vector wide.
+#[inline(always)]
+fn panels(c: &mut [f32], ops: &Operands<'_>, buffer: &mut [Lanes], mode: Accumulate) {
+    for j0 in (0..ops.n).step_by(NR) {
+        let nc = NR.min(ops.n - j0);
         if nc <= LANES {
-            chunks::<1>(c, &ops, &mut buffer, j0, nc, mode);
+            chunks::<1>(c, ops, buffer, j0, nc, mode);
         } else {
-            chunks::<VECTORS>(c, &ops, &mut buffer, j0, nc, mode);
+            chunks::<VECTORS>(c, ops, buffer, j0, nc, mode);
         }
     }
 }
 
 /// Loop "chunks": the panel of columns `j0 .. j0 + nc`, `W` vectors wide, for `k` in
-/// chunks of `KC · VECTORS / W`. The first chunk starts from zero or from `C`, later ones
-/// from what the previous chunk stored in `C`.
+/// chunks of `buffer.len() / W` (`KC · VECTORS / W` for the full buffer). The first
+/// chunk starts from zero or from `C`, later ones from what the previous chunk stored in
+/// `C`; where the chunks fall does not change a bit (module docs).
 fn chunks<const W: usize>(
     c: &mut [f32],
     ops: &Operands<'_>,
-    buffer: &mut [Lanes; KC * VECTORS],
+    buffer: &mut [Lanes],
     j0: usize,
     nc: usize,
     mode: Accumulate,
 ) {
     // A narrower panel fits more values of k into the same buffer.
-    let kc_max = KC * VECTORS / W;
+    let kc_max = buffer.len() / W;
     for k0 in (0..ops.k).step_by(kc_max) {
         let kc = kc_max.min(ops.k - k0);
         let from_c = k0 > 0 || mode == Accumulate::Add;
@@ -502,7 +521,7 @@ fn chunks<const W: usize>(
 /// Packs `b(k0 + kk, j0 + l)` for `kk < kc`, `l < nc` into lane `l % LANES` of vector
 /// `l / LANES` of `panel[kk]`; lanes `l ≥ nc` are zero.
 fn pack_b<'p, const W: usize>(
-    buffer: &'p mut [Lanes; KC * VECTORS],
+    buffer: &'p mut [Lanes],
     ops: &Operands<'_>,
     k0: usize,
     kc: usize,

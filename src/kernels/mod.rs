@@ -5,7 +5,8 @@
 //! - matrix products [`matmul`] (`A·B`), [`matmul_bt`] (`A·Bᵀ`), [`matmul_at`] (`Aᵀ·B`),
 //!   each overwriting or accumulating into `C` ([`Accumulate`]);
 //! - element-wise activations and their derivatives ([`activate`],
-//!   [`activation_backward`]) and row-wise [`softmax_rows`] / [`log_softmax_rows`];
+//!   [`activation_backward`]) and row-wise [`softmax_rows`] / [`log_softmax_rows`]
+//!   ([`softmax_row`] gives both at the cost of one);
 //! - vector operations [`axpy`], [`scale`], [`add`], [`hadamard`], [`mul_add`], [`sum`],
 //!   [`dot`], [`squared_norm`], [`abs_sum`], [`clamp`], [`max`], [`argmax`];
 //! - convolution and pooling over channels-last batches ([`conv`]): [`conv2d_forward`] /
@@ -44,7 +45,7 @@ pub use conv::{
     max_pool_forward, ConvShape,
 };
 pub use gemm::{matmul, matmul_at, matmul_bt};
-pub use softmax::{log_softmax_rows, softmax_rows};
+pub use softmax::{log_softmax_rows, softmax_row, softmax_rows};
 pub use vector::{
     abs_sum, add, argmax, axpy, clamp, dot, hadamard, max, mul_add, scale, squared_norm, sum,
 };

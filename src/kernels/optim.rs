@@ -1,15 +1,26 @@
 //! The optimizer update loops: one element-wise rule per optimizer, run over all
 //! parameters by one driver with a SIMD path and a scalar path.
 //!
-//! Each rule is written once, generic over [`Lane`] (one `f32`, or eight in an
-//! `f32x8`), so the two paths perform the same operations in the same order on each
-//! element and agree bit for bit: the rules use only `+ − × ÷`, `√` and `max`, all
-//! exactly rounded. The per-step scalar coefficients (bias corrections, learning rate
+//! Each rule is written once, generic over [`Lane`] (one `f32`, or a vector: sixteen in
+//! an `f32x16` where the target has AVX-512, eight in an `f32x8` elsewhere), so the two
+//! paths perform the same operations in the same order on each element and agree bit
+//! for bit: the rules use only `+ − × ÷`, `√` and `max`, all exactly rounded, and each
+//! element is computed alone, so the vector width cannot change a result. The per-step scalar coefficients (bias corrections, learning rate
 //! factors) are computed once per step by the optimizer and passed in.
 
 use super::{math, Path};
 use core::ops::{Add, Div, Mul, Neg, Sub};
-use wide::f32x8;
+use wide::{f32x16, f32x8};
+
+/// The vector the SIMD path runs a rule on: as wide as the target's registers (two
+/// `ymm` halves of an `f32x16` would only add register pressure without AVX-512).
+#[cfg(target_feature = "avx512f")]
+type Wide = f32x16;
+/// The vector the SIMD path runs a rule on (see above).
+#[cfg(not(target_feature = "avx512f"))]
+type Wide = f32x8;
+/// Elements per [`Wide`] vector.
+const WIDTH: usize = core::mem::size_of::<Wide>() / core::mem::size_of::<f32>();
 
 /// One lane or eight: what an update rule computes with.
 ///
@@ -40,12 +51,15 @@ pub trait Lane:
 }
 
 impl Lane for f32 {
+    #[inline]
     fn splat(x: f32) -> Self {
         x
     }
+    #[inline]
     fn sqrt(self) -> Self {
         math::sqrt(self)
     }
+    #[inline]
     fn max(self, other: Self) -> Self {
         if other > self {
             other
@@ -53,6 +67,7 @@ impl Lane for f32 {
             self
         }
     }
+    #[inline]
     fn sign(self) -> Self {
         if self > 0.0 {
             1.0
@@ -64,22 +79,33 @@ impl Lane for f32 {
     }
 }
 
-impl Lane for f32x8 {
-    fn splat(x: f32) -> Self {
-        f32x8::splat(x)
-    }
-    fn sqrt(self) -> Self {
-        f32x8::sqrt(self)
-    }
-    fn max(self, other: Self) -> Self {
-        other.simd_gt(self).select(other, self)
-    }
-    fn sign(self) -> Self {
-        let zero = f32x8::ZERO;
-        let neg = self.simd_lt(zero).select(f32x8::splat(-1.0), zero);
-        self.simd_gt(zero).select(f32x8::splat(1.0), neg)
-    }
+macro_rules! vector_lane {
+    ($v:ident) => {
+        impl Lane for $v {
+            #[inline]
+            fn splat(x: f32) -> Self {
+                $v::splat(x)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                $v::sqrt(self)
+            }
+            #[inline]
+            fn max(self, other: Self) -> Self {
+                other.simd_gt(self).select(other, self)
+            }
+            #[inline]
+            fn sign(self) -> Self {
+                let zero = $v::ZERO;
+                let neg = self.simd_lt(zero).select($v::splat(-1.0), zero);
+                self.simd_gt(zero).select($v::splat(1.0), neg)
+            }
+        }
+    };
 }
+
+vector_lane!(f32x8);
+vector_lane!(f32x16);
 
 /// Weight decay as the optimizers apply it before their update: decoupled
 /// `θ ← θ·(1 − ηλ)` (AdamW, Loshchilov & Hutter) and/or the L2 term `g ← g + λθ`.
@@ -261,30 +287,19 @@ where
     for s in states.iter() {
         super::vector::same_len("optimizer state", n, s.len())?;
     }
-    let simd_end = if path.simd() { n - n % 8 } else { 0 };
-    let mut finite = f32x8::ZERO.is_finite();
-    for i in (0..simd_end).step_by(8) {
-        let load = |x: &[f32]| f32x8::from(&x[i..i + 8]);
-        let s: [f32x8; S] = core::array::from_fn(|k| load(states[k]));
-        let (p, s) = rule.apply(load(value), load(grad), s);
-        finite &= p.is_finite();
-        for v in s.iter() {
-            finite &= v.is_finite();
-        }
-        if write {
-            value[i..i + 8].copy_from_slice(&p.to_array());
-            for (dst, v) in states.iter_mut().zip(s) {
-                dst[i..i + 8].copy_from_slice(&v.to_array());
-            }
-        }
-    }
+    let (simd_end, finite) = if path.simd() {
+        let vectors = states.each_mut().map(|s| &mut s[..]);
+        <Driver as Drive<S>>::vectors(write, rule, value, grad, vectors)
+    } else {
+        (0, true)
+    };
     let tail = states
         .each_mut()
         .map(|s| s.get_mut(simd_end..).unwrap_or(&mut []));
     let rest = value.get_mut(simd_end..).unwrap_or(&mut []);
     let tail_finite =
         <Driver as Drive<S>>::scalar(write, rule, rest, grad.get(simd_end..).unwrap_or(&[]), tail);
-    let all_finite = finite.all() && tail_finite;
+    let all_finite = finite && tail_finite;
     Ok(all_finite)
 }
 
@@ -326,6 +341,32 @@ pub trait Drive<const S: usize> {
         grad: &[f32],
         states: [&mut [f32]; S],
     ) -> bool;
+
+    /// The SIMD loop of [`run`]: applies `rule` to whole vectors of the common length
+    /// (16 elements with AVX-512, else 8), writing only if `write`; returns how many
+    /// elements it did (the rest is left for [`scalar`](Drive::scalar)) and whether
+    /// every new value and state is finite, tested as in the scalar loop.
+    ///
+    /// ```
+    /// use microtrain::kernels::optim::{Drive, Driver, Lane, Rule};
+    /// struct Double;
+    /// impl Rule<0> for Double {
+    ///     fn apply<L: Lane>(&self, p: L, _: L, s: [L; 0]) -> (L, [L; 0]) {
+    ///         (p + p, s)
+    ///     }
+    /// }
+    /// let mut p = [1.0; 37];
+    /// let (done, finite) = <Driver as Drive<0>>::vectors(true, &Double, &mut p, &[0.0; 37], []);
+    /// assert!(finite && done % 8 == 0 && done >= 32 && done <= 37);
+    /// assert!(p[..done].iter().all(|&v| v == 2.0) && p[done..].iter().all(|&v| v == 1.0));
+    /// ```
+    fn vectors<R: Rule<S>>(
+        write: bool,
+        rule: &R,
+        value: &mut [f32],
+        grad: &[f32],
+        states: [&mut [f32]; S],
+    ) -> (usize, bool);
 }
 
 /// The implementor of [`Drive`] for 0 to 3 state arrays.
@@ -361,6 +402,34 @@ macro_rules! drive {
                     }
                 }
                 probe == 0.0
+            }
+
+            #[inline(always)]
+            fn vectors<R: Rule<$s>>(
+                write: bool,
+                rule: &R,
+                value: &mut [f32],
+                grad: &[f32],
+                [$($state),*]: [&mut [f32]; $s],
+            ) -> (usize, bool) {
+                let n = value.len().min(grad.len())$(.min($state.len()))*;
+                let end = n - n % WIDTH;
+                let (value, grad) = (&mut value[..end], &grad[..end]);
+                $(let $state = &mut $state[..end];)*
+                // `x · 0` is `±0` exactly when `x` is finite: one add per vector on the
+                // loop-carried chain, whatever the number of states.
+                let (zero, mut probe) = (Wide::ZERO, Wide::ZERO);
+                for i in (0..end).step_by(WIDTH) {
+                    let load = |x: &[f32]| Wide::from(&x[i..i + WIDTH]);
+                    let (p, [$($new),*]) =
+                        rule.apply(load(value), load(grad), [$(load($state)),*]);
+                    probe += p * zero $(+ $new * zero)*;
+                    if write {
+                        value[i..i + WIDTH].copy_from_slice(p.as_array());
+                        $($state[i..i + WIDTH].copy_from_slice($new.as_array());)*
+                    }
+                }
+                (end, probe.to_array().iter().all(|&x| x == 0.0))
             }
         }
     };

@@ -165,6 +165,25 @@ pub fn log_softmax_rows(x: MatRef<'_>, y: MatMut<'_>) -> Result<(), Error> {
     softmax::rows_on(Path::Scalar, x, y, true)
 }
 
+/// Scalar path of [`kernels::softmax_row`](super::softmax_row).
+///
+/// # Errors
+///
+/// As [`kernels::softmax_row`](super::softmax_row).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::scalar;
+/// let mut p = [0.0; 2];
+/// assert_eq!(scalar::softmax_row(&[0.0, 0.0], &mut p)?, (0.0, 2.0));
+/// assert_eq!(p, [0.5, 0.5]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn softmax_row(x: &[f32], y: &mut [f32]) -> Result<(f32, f32), Error> {
+    softmax::row_on(Path::Scalar, x, y)
+}
+
 /// Scalar path of [`kernels::axpy`](super::axpy).
 ///
 /// # Errors

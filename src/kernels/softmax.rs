@@ -80,22 +80,58 @@ pub(crate) fn rows_on(
     let ys = y.as_mut_slice();
     for (r, out) in ys.chunks_exact_mut(cols).enumerate() {
         let row = x.row(r);
-        same_len("softmax row", cols, row.len())?;
-        let m = max(row).unwrap_or(0.0);
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o = math::exp(v - m);
-        }
-        let s = sum_on(path, out);
+        let (m, s) = row_on(path, row, out)?;
         if log {
             let ls = math::ln(s);
             for (o, &v) in out.iter_mut().zip(row) {
                 *o = (v - m) - ls;
             }
-        } else {
-            for o in out.iter_mut() {
-                *o /= s;
-            }
         }
     }
     Ok(())
+}
+
+/// `y = softmax(x)` for one row, returning `(m, s)`: the maximum `m = maxⱼ xⱼ` and the
+/// sum `s = Σⱼ e^(xⱼ − m)`, so that `log_softmax(x)ᵢ = (xᵢ − m) − ln s` costs no second
+/// exponential. A softmax cross-entropy needs both, the probabilities for its gradient
+/// and the log-probability of the label for its value (PyTorch computes them apart:
+/// `torch.softmax(x, 0)` and `torch.log_softmax(x, 0)`). The values are those of
+/// [`softmax_rows`], and `(xᵢ − m) − ln s` those of [`log_softmax_rows`], bit for bit.
+/// An empty row gives `(0, 0)`.
+///
+/// # Errors
+///
+/// [`Error::Length`] if `x` and `y` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{math, softmax_row};
+/// let x = [1.0, 3.0];
+/// let mut p = [0.0; 2];
+/// let (m, s) = softmax_row(&x, &mut p)?;
+/// assert_eq!(m, 3.0);
+/// assert_eq!(s, 1.0 + math::exp(-2.0));
+/// assert_eq!(p[1], 1.0 / s);
+/// let log_p0 = (x[0] - m) - math::ln(s);
+/// assert!((log_p0 - math::ln(p[0])).abs() < 1e-6);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn softmax_row(x: &[f32], y: &mut [f32]) -> Result<(f32, f32), Error> {
+    row_on(Path::DEFAULT, x, y)
+}
+
+/// [`softmax_row`] on the chosen path (only the sum has two paths).
+#[inline]
+pub(crate) fn row_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(f32, f32), Error> {
+    same_len("softmax row", y.len(), x.len())?;
+    let m = max(x).unwrap_or(0.0);
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = math::exp(v - m);
+    }
+    let s = sum_on(path, y);
+    for o in y.iter_mut() {
+        *o /= s;
+    }
+    Ok((m, s))
 }

@@ -26,6 +26,7 @@ use wide::f32x8;
 /// ```
 pub const LANES: usize = 8;
 
+#[inline]
 pub(crate) fn same_len(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
     if expected == found {
         Ok(())

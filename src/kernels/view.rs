@@ -37,6 +37,7 @@ impl<'a> MatRef<'a> {
     /// assert!(MatRef::new(&[0.0; 6], 3, 2).is_ok());
     /// assert!(MatRef::new(&[0.0; 6], 4, 2).is_err());
     /// ```
+    #[inline]
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Result<Self, Error> {
         check_len("matrix view", data.len(), rows, cols)?;
         Ok(MatRef { data, rows, cols })
@@ -90,6 +91,7 @@ impl<'a> MatRef<'a> {
     /// assert_eq!(MatRef::new(&[1.0, 2.0], 2, 1)?.row(1), &[2.0]);
     /// # Ok::<(), microtrain::Error>(())
     /// ```
+    #[inline]
     pub fn row(&self, r: usize) -> &'a [f32] {
         &self.data[r * self.cols..(r + 1) * self.cols]
     }
@@ -130,6 +132,7 @@ impl<'a> MatMut<'a> {
     /// assert!(MatMut::new(&mut [0.0; 6], 2, 3).is_ok());
     /// assert!(MatMut::new(&mut [0.0; 6], 2, 4).is_err());
     /// ```
+    #[inline]
     pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Result<Self, Error> {
         check_len("matrix view", data.len(), rows, cols)?;
         Ok(MatMut { data, rows, cols })
@@ -172,6 +175,7 @@ impl<'a> MatMut<'a> {
     /// assert_eq!(d, [3.0, 0.0]);
     /// # Ok::<(), microtrain::Error>(())
     /// ```
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
         self.data
     }
@@ -187,6 +191,7 @@ impl<'a> MatMut<'a> {
     /// assert_eq!(m.as_ref().rows(), 2);
     /// # Ok::<(), microtrain::Error>(())
     /// ```
+    #[inline]
     pub fn as_ref(&self) -> MatRef<'_> {
         MatRef {
             data: self.data,
@@ -196,6 +201,7 @@ impl<'a> MatMut<'a> {
     }
 }
 
+#[inline]
 fn check_len(what: &'static str, len: usize, rows: usize, cols: usize) -> Result<(), Error> {
     let expected = rows.checked_mul(cols).ok_or(Error::Length {
         what,
