@@ -45,22 +45,16 @@ use core::time::Duration;
 use criterion::{Criterion, Throughput};
 use microtrain::layers::{Context, Conv2d, Layer, Mode};
 use microtrain::{Image, Zeroed};
-use std::process::Command;
-use std::time::Instant;
+
+/// The data, timing and PyTorch-running helpers the benches share.
+#[path = "common/mod.rs"]
+mod common;
+use common::{fill, median_us, Torch};
 
 /// The batch size of every shape.
 const B: usize = 32;
 /// The kernel size of every shape (stride 1, padding 1).
 const K: usize = 3;
-
-/// Deterministic values in `[-1, 1)`.
-fn fill(out: &mut [f32], seed: u32) {
-    let mut state = seed.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
-    for v in out {
-        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        *v = (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0;
-    }
-}
 
 /// A zeroed value on the heap (the caches and images here are hundreds of KiB).
 fn boxed<T: Zeroed>() -> Box<T> {
@@ -106,33 +100,6 @@ struct Ours {
     backward_us: f64,
 }
 
-/// The median wall time of `f()` in microseconds: `f` is called for a 0.2 s warm-up,
-/// then timed one call per sample, up to 1000 samples or until one second has passed
-/// (but at least 21 samples). The same rule as `median_us` in `torch_conv.py`.
-fn median_us(mut f: impl FnMut()) -> f64 {
-    let warm = Instant::now();
-    while warm.elapsed() < Duration::from_millis(200) {
-        f();
-    }
-    let start = Instant::now();
-    let mut samples = Vec::with_capacity(1000);
-    while samples.len() < 1000 {
-        let t = Instant::now();
-        f();
-        samples.push(t.elapsed().as_secs_f64() * 1e6);
-        if start.elapsed() > Duration::from_secs(1) && samples.len() >= 21 {
-            break;
-        }
-    }
-    samples.sort_by(f64::total_cmp);
-    let n = samples.len();
-    if n % 2 == 1 {
-        samples[n / 2]
-    } else {
-        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
-    }
-}
-
 /// Benchmarks `Conv2d<CI, CO, 3, 1, 1, H, W>` on `Image<32, H, W, CI>` under criterion
 /// and, if `direct`, times it once more for the PyTorch table.
 fn conv<const CI: usize, const CO: usize, const H: usize, const W: usize>(
@@ -166,7 +133,7 @@ fn conv<const CI: usize, const CO: usize, const H: usize, const W: usize>(
     g.throughput(Throughput::Elements(shape.forward_flops));
     g.bench_function("microtrain", |bench| bench.iter(&mut forward));
     g.finish();
-    let forward_us = direct.then(|| median_us(&mut forward));
+    let forward_us = direct.then(|| median_us(1000, &mut forward));
 
     // The backward pass reads the input and the cache of a forward pass.
     layer.forward(&x, &mut cache, &mut ctx);
@@ -179,7 +146,7 @@ fn conv<const CI: usize, const CO: usize, const H: usize, const W: usize>(
     g.throughput(Throughput::Elements(shape.backward_flops));
     g.bench_function("microtrain", |bench| bench.iter(&mut backward));
     g.finish();
-    let backward_us = direct.then(|| median_us(&mut backward));
+    let backward_us = direct.then(|| median_us(1000, &mut backward));
 
     Some(Ours {
         shape,
@@ -188,54 +155,9 @@ fn conv<const CI: usize, const CO: usize, const H: usize, const W: usize>(
     })
 }
 
-/// PyTorch's medians, as `torch_conv.py` printed them, or why there are none.
-struct Torch {
-    /// The script's first line (`torch version=… threads=…`).
-    version: String,
-    /// Its measurement lines.
-    lines: Vec<String>,
-}
-
-impl Torch {
-    /// Runs `benches/torch_conv.py` with `$MICROTRAIN_TORCH_PYTHON`.
-    fn run() -> Result<Torch, String> {
-        let python = std::env::var_os("MICROTRAIN_TORCH_PYTHON")
-            .ok_or("MICROTRAIN_TORCH_PYTHON is not set")?;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/torch_conv.py");
-        let out = Command::new(&python)
-            .arg(script)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", python.to_string_lossy()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().last().unwrap_or("no message");
-            return Err(format!(
-                "{} {script} failed ({}): {last}",
-                python.to_string_lossy(),
-                out.status
-            ));
-        }
-        let mut lines = stdout.lines().map(str::to_owned);
-        let version = lines.next().unwrap_or_default();
-        Ok(Torch {
-            version,
-            lines: lines.collect(),
-        })
-    }
-
-    /// The median of one measurement, in microseconds.
-    fn median_us(&self, shape: &Shape, format: &str, pass: &str) -> Option<f64> {
-        let key = format!("torch conv {} b{B} {format} {pass} ", shape.torch);
-        let line = self.lines.iter().find(|l| l.starts_with(&key))?;
-        let field = line.split(' ').find_map(|f| f.strip_prefix("median_us="))?;
-        field.parse().ok()
-    }
-}
-
 /// The table of our medians beside PyTorch's.
 fn compare(ours: &[Ours]) {
-    let torch = match Torch::run() {
+    let torch = match Torch::run("torch_conv.py") {
         Ok(t) => Some(t),
         Err(why) => {
             println!("\nPyTorch skipped: {why}.");
@@ -264,10 +186,12 @@ fn compare(ours: &[Ours]) {
                 flops as f64 / us / 1e3
             );
             for format in ["channels_first", "channels_last"] {
-                match torch
-                    .as_ref()
-                    .and_then(|t| t.median_us(&o.shape, format, pass))
-                {
+                match torch.as_ref().and_then(|t| {
+                    t.median_us(&format!(
+                        "torch conv {} b{B} {format} {pass}",
+                        o.shape.torch
+                    ))
+                }) {
                     Some(t) => row += &format!(" {:>12.1} {:>6.2}", t, t / us),
                     None => row += &format!(" {:>12} {:>6}", "-", "-"),
                 }
