@@ -122,15 +122,7 @@ pub const fn fresh(seed: u64) -> GestureTrainer {
         GlobalAvgPool,
         Dense::zeros()
     ];
-    let config = AdamConfig {
-        lr: LEARNING_RATE,
-        betas: (0.9, 0.999),
-        eps: 1e-8,
-        weight_decay: 0.0,
-        amsgrad: false,
-        decoupled_weight_decay: false,
-        decay_biases: true,
-    };
+    let config = AdamConfig::DEFAULT.with_lr(LEARNING_RATE);
     Trainer::new(
         model,
         CrossEntropy {

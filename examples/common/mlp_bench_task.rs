@@ -44,15 +44,7 @@ pub type BenchTrainer = Trainer<Net, CrossEntropy, Adam<PARAMS>, BATCH, FEATURES
 
 /// A trainer with an untrained network. `const`, so the trainer can be a `static`.
 pub const fn fresh() -> BenchTrainer {
-    let config = AdamConfig {
-        lr: 1e-3,
-        betas: (0.9, 0.999),
-        eps: 1e-8,
-        weight_decay: 0.0,
-        amsgrad: false,
-        decoupled_weight_decay: false,
-        decay_biases: true,
-    };
+    let config = AdamConfig::DEFAULT.with_lr(1e-3);
     Trainer::new(
         seq![Dense::zeros(), Relu, Dense::zeros()],
         CrossEntropy {

@@ -41,15 +41,7 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig {
-            lr: 1e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 0.0,
-            amsgrad: false,
-            decoupled_weight_decay: false,
-            decay_biases: true,
-        }
+        AdamConfig::DEFAULT
     }
 }
 
@@ -80,6 +72,35 @@ impl AdamConfig {
 }
 
 impl AdamConfig {
+    /// PyTorch's `torch.optim.Adam` defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, no
+    /// weight decay), as a constant: a `static` trainer needs no field written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, AdamConfig};
+    /// static ADAM: Adam<4> = Adam::new(AdamConfig::DEFAULT.with_lr(0.01));
+    /// assert_eq!(AdamConfig::DEFAULT, AdamConfig::default());
+    /// ```
+    pub const DEFAULT: AdamConfig = AdamConfig {
+        lr: 1e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        amsgrad: false,
+        decoupled_weight_decay: false,
+        decay_biases: true,
+    };
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`AdamConfig::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        AdamConfig { lr, ..self }
+    }
+
     /// PyTorch's `AdamW` defaults: Adam's, with decoupled weight decay 1e-2.
     ///
     /// # Examples
@@ -87,11 +108,11 @@ impl AdamConfig {
     /// ```
     /// assert_eq!(microtrain::optim::AdamConfig::adamw().weight_decay, 0.01);
     /// ```
-    pub fn adamw() -> Self {
+    pub const fn adamw() -> Self {
         AdamConfig {
             weight_decay: 1e-2,
             decoupled_weight_decay: true,
-            ..Default::default()
+            ..AdamConfig::DEFAULT
         }
     }
 }
