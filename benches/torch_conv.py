@@ -36,7 +36,6 @@ A first line `torch version=<v> threads=<n>` says what was measured.
 """
 
 import argparse
-import statistics
 import time
 import warnings
 
@@ -44,34 +43,16 @@ import warnings
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 import torch  # noqa: E402
+from torch_timing import median_us  # noqa: E402
 from torch import nn  # noqa: E402
 
 # (batch, in channels, height, width, out channels), kernel 3, stride 1, padding 1:
 # the shapes of `benches/conv.rs`.
-MIN_REPS = 21
 
 SHAPES = [
     (32, 1, 28, 28, 8),
     (32, 8, 14, 14, 16),
 ]
-
-
-def median_us(fn, reps, warmup, budget_s):
-    """The median wall time of `fn()` in microseconds over up to `reps` timed calls
-    (fewer if they pass `budget_s` seconds, but at least `MIN_REPS`), after `warmup`
-    untimed calls; and the number of timed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    deadline = time.perf_counter_ns() + int(budget_s * 1e9)
-    while len(times) < reps:
-        start = time.perf_counter_ns()
-        fn()
-        end = time.perf_counter_ns()
-        times.append(end - start)
-        if end > deadline and len(times) >= MIN_REPS:
-            break
-    return statistics.median(times) / 1000.0, len(times)
 
 
 def measure(shape, channels_last, reps, warmup, budget_s):

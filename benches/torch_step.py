@@ -30,7 +30,6 @@ e.g. `torch step 64-32-10 adam b32 median_us=372.100 reps=2687`. A first line
 """
 
 import argparse
-import statistics
 import time
 import warnings
 
@@ -38,9 +37,9 @@ import warnings
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
 import torch  # noqa: E402
+from torch_timing import median_us  # noqa: E402
 from torch import nn  # noqa: E402
 
-MIN_REPS = 21
 
 # (inputs, hidden units, classes): the networks of `benches/step.rs`.
 NETS = [(64, 32, 10), (784, 128, 10)]
@@ -49,24 +48,6 @@ OPTIMIZERS = {
     "adam": lambda params: torch.optim.Adam(params, lr=1e-3),
     "sgd": lambda params: torch.optim.SGD(params, lr=1e-2),
 }
-
-
-def median_us(fn, reps, warmup, budget_s):
-    """The median wall time of `fn()` in microseconds over up to `reps` timed calls
-    (fewer if they pass `budget_s` seconds, but at least `MIN_REPS`), after `warmup`
-    untimed calls; and the number of timed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    deadline = time.perf_counter_ns() + int(budget_s * 1e9)
-    while len(times) < reps:
-        start = time.perf_counter_ns()
-        fn()
-        end = time.perf_counter_ns()
-        times.append(end - start)
-        if end > deadline and len(times) >= MIN_REPS:
-            break
-    return statistics.median(times) / 1000.0, len(times)
 
 
 def measure(net, optimizer, batch, reps, warmup, budget_s):
