@@ -5,20 +5,10 @@
 //! Every `(lo, hi)` argument is a [`Range`] the transform draws from once per picture.
 
 use super::{Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::kernels::math;
 use crate::Error;
 use rand_core::Rng;
-
-/// `?` for `const fn`: the value of an `Ok`, or return the `Err`.
-macro_rules! checked {
-    ($result:expr) => {
-        match $result {
-            Ok(value) => value,
-            Err(e) => return Err(e),
-        }
-    };
-}
-pub(super) use checked;
 
 /// The interval `(lo, hi)` for setting `name`, inside `[min, max]` (see [`Range::within`]).
 pub(super) const fn bounded(
@@ -113,7 +103,7 @@ impl Brighten {
     /// assert!(Brighten::new((0.2, -0.2)).is_err());
     /// ```
     pub const fn new(offset: (f32, f32)) -> Result<Self, Error> {
-        let offset = checked!(bounded("Brighten offset", offset, -1.0, 1.0, "in [-1, 1]"));
+        let offset = ok!(bounded("Brighten offset", offset, -1.0, 1.0, "in [-1, 1]"));
         Ok(Brighten { offset })
     }
 
@@ -198,7 +188,7 @@ impl GammaContrast {
     /// assert!(GammaContrast::new((0.0, 1.7)).is_err());
     /// ```
     pub const fn new(gamma: (f32, f32)) -> Result<Self, Error> {
-        let gamma = checked!(bounded(
+        let gamma = ok!(bounded(
             "GammaContrast gamma",
             gamma,
             f32::MIN_POSITIVE,
@@ -327,8 +317,8 @@ impl Sharpen {
     /// assert!(Sharpen::new((0.0, 1.5), (1.0, 1.0)).is_err());
     /// ```
     pub const fn new(alpha: (f32, f32), lightness: (f32, f32)) -> Result<Self, Error> {
-        let alpha = checked!(fraction("Sharpen alpha", alpha));
-        let lightness = checked!(Range::new("Sharpen lightness", lightness.0, lightness.1));
+        let alpha = ok!(fraction("Sharpen alpha", alpha));
+        let lightness = ok!(Range::new("Sharpen lightness", lightness.0, lightness.1));
         Ok(Sharpen { alpha, lightness })
     }
 
@@ -419,8 +409,8 @@ impl Emboss {
     /// assert!(Emboss::new((0.5, 0.5), (f32::NAN, 1.0)).is_err());
     /// ```
     pub const fn new(alpha: (f32, f32), strength: (f32, f32)) -> Result<Self, Error> {
-        let alpha = checked!(fraction("Emboss alpha", alpha));
-        let strength = checked!(Range::new("Emboss strength", strength.0, strength.1));
+        let alpha = ok!(fraction("Emboss alpha", alpha));
+        let strength = ok!(Range::new("Emboss strength", strength.0, strength.1));
         Ok(Emboss { alpha, strength })
     }
 

@@ -1,9 +1,10 @@
 //! Crops: a random window of the image, resized back to the full size or shifted in
 //! from a padded border.
 
-use super::geometric::{check, translate};
+use super::geometric::translate;
 use super::warp::remap;
 use super::{probability, Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::init::uniform;
 use crate::kernels::math;
 use crate::Error;
@@ -54,7 +55,7 @@ impl CropResize {
     ///
     /// See [`CropResize`].
     pub const fn new(scale: (f32, f32), ratio: (f32, f32)) -> Result<Self, Error> {
-        let scale = check!(Range::within(
+        let scale = ok!(Range::within(
             "CropResize scale",
             scale.0,
             scale.1,
@@ -69,7 +70,7 @@ impl CropResize {
                 rule: "in (0, 1]",
             });
         }
-        let ratio = check!(Range::new("CropResize ratio", ratio.0, ratio.1));
+        let ratio = ok!(Range::new("CropResize ratio", ratio.0, ratio.1));
         if ratio.lo <= 0.0 {
             return Err(Error::Setting {
                 name: "CropResize ratio",
@@ -201,7 +202,7 @@ impl CropPad {
         Ok(CropPad {
             pad_x,
             pad_y,
-            fill: check!(probability("CropPad fill", fill)),
+            fill: ok!(probability("CropPad fill", fill)),
         })
     }
 }

@@ -1,8 +1,8 @@
 //! Deformations that bend straight lines: perspective and elastic.
 
-use super::geometric::check;
 use super::warp::{remap, warp, Projective};
 use super::{probability, Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::init::uniform;
 use crate::kernels::math;
 use crate::Error;
@@ -52,8 +52,8 @@ impl Perspective {
     /// See [`Perspective`].
     pub const fn new(distortion: f32, fill: f32) -> Result<Self, Error> {
         Ok(Perspective {
-            distortion: check!(probability("Perspective distortion", distortion)),
-            fill: check!(probability("Perspective fill", fill)),
+            distortion: ok!(probability("Perspective distortion", distortion)),
+            fill: ok!(probability("Perspective fill", fill)),
         })
     }
 }
@@ -158,7 +158,7 @@ impl<const G: usize> Elastic<G> {
     pub const fn new(alpha: (f32, f32), fill: f32) -> Result<Self, Error> {
         const { assert!(G >= 2, "the elastic grid needs at least 2 × 2 nodes") };
         Ok(Elastic {
-            alpha: check!(Range::within(
+            alpha: ok!(Range::within(
                 "Elastic alpha",
                 alpha.0,
                 alpha.1,
@@ -166,7 +166,7 @@ impl<const G: usize> Elastic<G> {
                 f32::MAX,
                 "at least 0 (pixels)"
             )),
-            fill: check!(probability("Elastic fill", fill)),
+            fill: ok!(probability("Elastic fill", fill)),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use super::warp::{warp, Projective};
 use super::{probability, Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::kernels::math;
 use crate::Error;
 use rand_core::Rng;
@@ -50,17 +51,6 @@ impl<P: Copy, const H: usize, const W: usize, const C: usize> Augment<Picture<P,
     }
 }
 
-/// `?` for `const fn`s.
-macro_rules! check {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return Err(e),
-        }
-    };
-}
-pub(super) use check;
-
 /// The centre of a `H × W` picture, `((W − 1)/2, (H − 1)/2)`.
 pub(super) fn centre<const H: usize, const W: usize>() -> (f32, f32) {
     ((W as f32 - 1.0) * 0.5, (H as f32 - 1.0) * 0.5)
@@ -106,8 +96,8 @@ impl Rotate {
     /// See [`Rotate`].
     pub const fn new(degrees: (f32, f32), fill: f32) -> Result<Self, Error> {
         Ok(Rotate {
-            degrees: check!(Range::new("Rotate degrees", degrees.0, degrees.1)),
-            fill: check!(probability("Rotate fill", fill)),
+            degrees: ok!(Range::new("Rotate degrees", degrees.0, degrees.1)),
+            fill: ok!(probability("Rotate fill", fill)),
         })
     }
 }
@@ -172,7 +162,7 @@ pub struct Shear {
 
 /// `Range::new` for an angle strictly between −90° and 90°.
 const fn shear_range(name: &'static str, r: (f32, f32)) -> Result<Range, Error> {
-    let r = check!(Range::new(name, r.0, r.1));
+    let r = ok!(Range::new(name, r.0, r.1));
     let rule = "in (-90, 90) degrees";
     if r.lo <= -90.0 {
         return Err(Error::Setting {
@@ -204,9 +194,9 @@ impl Shear {
     /// See [`Shear`].
     pub const fn new(x: (f32, f32), y: (f32, f32), fill: f32) -> Result<Self, Error> {
         Ok(Shear {
-            x: check!(shear_range("Shear x", x)),
-            y: check!(shear_range("Shear y", y)),
-            fill: check!(probability("Shear fill", fill)),
+            x: ok!(shear_range("Shear x", x)),
+            y: ok!(shear_range("Shear y", y)),
+            fill: ok!(probability("Shear fill", fill)),
         })
     }
 }
@@ -302,9 +292,9 @@ impl Translate {
     pub const fn new(x: (f32, f32), y: (f32, f32), fill: f32) -> Result<Self, Error> {
         let rule = "in [-1, 1] (fractions of the size)";
         Ok(Translate {
-            x: check!(Range::within("Translate x", x.0, x.1, -1.0, 1.0, rule)),
-            y: check!(Range::within("Translate y", y.0, y.1, -1.0, 1.0, rule)),
-            fill: check!(probability("Translate fill", fill)),
+            x: ok!(Range::within("Translate x", x.0, x.1, -1.0, 1.0, rule)),
+            y: ok!(Range::within("Translate y", y.0, y.1, -1.0, 1.0, rule)),
+            fill: ok!(probability("Translate fill", fill)),
         })
     }
 }

@@ -4,8 +4,9 @@
 //! `u8` and `f32` pictures; the blur's σ is in pixels. Every `(lo, hi)` argument is a
 //! [`Range`].
 
-use super::colour::{bounded, checked, reflect};
+use super::colour::{bounded, reflect};
 use super::{Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::init::standard_normal;
 use crate::kernels::math;
 use crate::Error;
@@ -48,7 +49,7 @@ impl GaussianNoise {
     /// assert!(GaussianNoise::new((-0.1, 0.1)).is_err());
     /// ```
     pub const fn new(sigma: (f32, f32)) -> Result<Self, Error> {
-        let sigma = checked!(bounded(
+        let sigma = ok!(bounded(
             "GaussianNoise sigma",
             sigma,
             0.0,
@@ -147,7 +148,7 @@ impl<const K: usize> GaussianBlur<K> {
     /// assert!(GaussianBlur::<3>::new((0.5, f32::INFINITY)).is_err());
     /// ```
     pub const fn new(sigma: (f32, f32)) -> Result<Self, Error> {
-        let sigma = checked!(bounded(
+        let sigma = ok!(bounded(
             "GaussianBlur sigma",
             sigma,
             0.0,

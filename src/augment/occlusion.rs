@@ -4,8 +4,9 @@
 //! so one setting means the same on `u8` and `f32` pictures and on any resolution.
 //! Every `(lo, hi)` argument is a [`Range`].
 
-use super::colour::{bounded, checked, fraction};
+use super::colour::{bounded, fraction};
 use super::{Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::init::uniform;
 use crate::kernels::math;
 use crate::Error;
@@ -25,8 +26,8 @@ impl Coarse {
         p_name: &'static str,
         size_name: &'static str,
     ) -> Result<Self, Error> {
-        let p = checked!(fraction(p_name, p));
-        let size = checked!(bounded(
+        let p = ok!(fraction(p_name, p));
+        let size = ok!(bounded(
             size_name,
             size,
             f32::MIN_POSITIVE,
@@ -233,9 +234,9 @@ impl<const N: usize> Cutout<N> {
     /// assert!(Cutout::<1>::new((0.2, 0.4), (0.2, 0.4), 1.5).is_err());
     /// ```
     pub const fn new(height: (f32, f32), width: (f32, f32), fill: f32) -> Result<Self, Error> {
-        let height = checked!(fraction("Cutout height", height));
-        let width = checked!(fraction("Cutout width", width));
-        let fill = checked!(super::probability("Cutout fill", fill));
+        let height = ok!(fraction("Cutout height", height));
+        let width = ok!(fraction("Cutout width", width));
+        let fill = ok!(super::probability("Cutout fill", fill));
         Ok(Cutout {
             height,
             width,

@@ -1,7 +1,8 @@
 //! Segments: super-pixels, regions of the picture replaced by their mean colour.
 
-use super::colour::{checked, fraction};
+use super::colour::fraction;
 use super::{Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::init::uniform;
 use crate::Error;
 use rand_core::Rng;
@@ -49,7 +50,7 @@ impl<const N: usize> Superpixels<N> {
     /// assert!(Superpixels::<16>::new((0.5, 1.5)).is_err());
     /// ```
     pub const fn new(p_replace: (f32, f32)) -> Result<Self, Error> {
-        let p_replace = checked!(fraction("Superpixels p_replace", p_replace));
+        let p_replace = ok!(fraction("Superpixels p_replace", p_replace));
         Ok(Superpixels { p_replace })
     }
 

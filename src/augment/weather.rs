@@ -4,8 +4,9 @@
 //! Opacities, brightnesses and densities are fractions in `[0, 1]` (brightness of
 //! [`Pixel::MAX`]). Every `(lo, hi)` argument is a [`Range`].
 
-use super::colour::{checked, fraction};
+use super::colour::fraction;
 use super::{Augment, Picture, Pixel, Range};
+use crate::check::ok;
 use crate::init::uniform;
 use crate::kernels::math;
 use crate::Error;
@@ -96,9 +97,9 @@ impl<const G: usize> Clouds<G> {
     ) -> Result<Self, Error> {
         const { assert!(G >= 2, "the noise grid needs at least 2 × 2 points") };
         Ok(Clouds {
-            density: checked!(fraction("Clouds density", density)),
-            brightness: checked!(fraction("Clouds brightness", brightness)),
-            coverage: checked!(fraction("Clouds coverage", coverage)),
+            density: ok!(fraction("Clouds density", density)),
+            brightness: ok!(fraction("Clouds brightness", brightness)),
+            coverage: ok!(fraction("Clouds coverage", coverage)),
         })
     }
 
@@ -206,8 +207,8 @@ impl<const G: usize> Fog<G> {
     pub const fn new(density: (f32, f32), brightness: (f32, f32)) -> Result<Self, Error> {
         const { assert!(G >= 2, "the noise grid needs at least 2 × 2 points") };
         Ok(Fog {
-            density: checked!(fraction("Fog density", density)),
-            brightness: checked!(fraction("Fog brightness", brightness)),
+            density: ok!(fraction("Fog density", density)),
+            brightness: ok!(fraction("Fog brightness", brightness)),
         })
     }
 
@@ -303,9 +304,9 @@ impl Snow {
         whiten: (f32, f32),
     ) -> Result<Self, Error> {
         Ok(Snow {
-            density: checked!(fraction("Snow density", density)),
-            brightness: checked!(fraction("Snow brightness", brightness)),
-            whiten: checked!(fraction("Snow whiten", whiten)),
+            density: ok!(fraction("Snow density", density)),
+            brightness: ok!(fraction("Snow brightness", brightness)),
+            whiten: ok!(fraction("Snow whiten", whiten)),
         })
     }
 
