@@ -10,7 +10,18 @@
 //! | `step/64-32-10_sgd_b32`   | the same                                       | plain SGD, lr 1e-2    |
 //! | `step/784-128-10_…`       | `Dense<784, 128> → Relu → Dense<128, 10>`      | Adam or SGD           |
 //!
-//! each at batch 32 and batch 1 (`…_b1`). Every group has two functions: `microtrain`
+//! each at batch 32 and batch 1 (`…_b1`), and the README demo's two networks with batch
+//! normalisation and dropout, built by `examples/common/digits_recipe.rs` (Adam, lr 3e-3,
+//! batch 32, training mode):
+//!
+//! | group                        | network                                                   |
+//! |------------------------------|-----------------------------------------------------------|
+//! | `step/digits-mlp_adam_b32`   | `Dense<64, 128> → BatchNorm → Relu → Dropout(0.2) → Dense<128, 10>` |
+//! | `step/digits-cnn_adam_b32`   | `Conv2d 3×3 1→16 → BatchNorm → Relu → MaxPool 2 → Conv2d 3×3 16→32 → BatchNorm → Relu → MaxPool 2 → Flatten → Dropout(0.2) → Dense<128, 10>` on 8×8 pictures |
+//!
+//! dfdx has no counterpart for these two in this bench (its column shows `-`).
+//!
+//! The MLP groups have two functions: `microtrain`
 //! (`Trainer::train_step` with `CrossEntropy`) and `dfdx` (`forward_mut` on a traced
 //! input, `cross_entropy_with_logits_loss`, `backward`, `Optimizer::update`,
 //! `zero_grads`: its own training loop, `Cpu` device, one rayon thread). Both train on
@@ -33,6 +44,12 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "../examples/common/digits_data.rs"]
+#[allow(dead_code)] // the demo's data helpers; the bench needs the shapes only
+mod digits_data;
+#[path = "../examples/common/digits_recipe.rs"]
+#[allow(dead_code)] // the demo's recipe; the bench needs its two trainers only
+mod digits_recipe;
 
 use common::nets::{mlp_step, params, Opt, SGD_LR};
 use common::{fill, median_us, Torch};
@@ -41,6 +58,8 @@ use core::time::Duration;
 use criterion::Criterion;
 use dfdx::prelude::Optimizer as _;
 use dfdx::prelude::*;
+use microtrain::{Batch, Zeroed};
+use rand_core::SeedableRng;
 
 /// Interleaved rounds of the direct timing.
 const ROUNDS: usize = 3;
@@ -111,7 +130,7 @@ macro_rules! case {
                 batch: $b,
             },
             mlp_step::<$in, $hidden, $out, $b, { params($in, $hidden, $out) }>(Opt::$variant),
-            dfdx_step!($in, $hidden, $out, $b, $opt),
+            Some(dfdx_step!($in, $hidden, $out, $b, $opt)),
         )
     };
 }
@@ -119,8 +138,8 @@ macro_rules! case {
 /// A step as a closure.
 type Step = Box<dyn FnMut()>;
 
-/// Every case, with its two steps: ours, then dfdx's.
-fn cases() -> Vec<(Case, Step, Step)> {
+/// Every case, with its steps: ours, then dfdx's where it has one.
+fn cases() -> Vec<(Case, Step, Option<Step>)> {
     vec![
         case!(64, 32, 10, 32, adam, Adam),
         case!(64, 32, 10, 32, sgd, Sgd),
@@ -130,19 +149,59 @@ fn cases() -> Vec<(Case, Step, Step)> {
         case!(784, 128, 10, 32, sgd, Sgd),
         case!(784, 128, 10, 1, adam, Adam),
         case!(784, 128, 10, 1, sgd, Sgd),
+        digits_case("digits-mlp"),
+        digits_case("digits-cnn"),
     ]
 }
 
-/// The median of `ROUNDS` round medians, ours and dfdx's interleaved.
-fn interleaved(ours: &mut dyn FnMut(), dfdx: &mut dyn FnMut()) -> (f64, f64) {
+/// The README demo's MLP (`digits-mlp`) or CNN (`digits-cnn`), from
+/// `digits_recipe::{mlp, cnn}` (He-normal weights from seed 1, dropout seed 0), stepping
+/// on one fixed batch of `BATCH` inputs [`fill`]ed with seed 3, labels `r % 10`.
+fn digits_case(net: &'static str) -> (Case, Step, Option<Step>) {
+    use digits_recipe::{cnn, mlp, BATCH};
+    let labels: [u32; BATCH] = core::array::from_fn(|r| (r % digits_data::CLASSES) as u32);
+    let mut rng = rand_pcg::Pcg32::seed_from_u64(1);
+    let ours: Step = if net == "digits-mlp" {
+        let mut t = mlp(0, &mut rng);
+        let mut x = Box::new(Batch::<BATCH, { digits_data::FEATURES }>::zeros());
+        fill(x.as_mut_slice(), 3);
+        Box::new(move || {
+            black_box(
+                t.train_step(black_box(&x), &labels)
+                    .expect("the step is finite"),
+            );
+        })
+    } else {
+        let mut t = cnn(0, &mut rng);
+        let mut x = Box::new(digits_recipe::Pictures::ZERO);
+        fill(x.as_mut_slice(), 3);
+        Box::new(move || {
+            black_box(
+                t.train_step(black_box(&x), &labels)
+                    .expect("the step is finite"),
+            );
+        })
+    };
+    let case = Case {
+        net,
+        optimizer: Opt::Adam.name(),
+        batch: BATCH,
+    };
+    (case, ours, None)
+}
+
+/// The median of `ROUNDS` round medians, ours and dfdx's (if any) interleaved.
+fn interleaved(ours: &mut Step, mut dfdx: Option<&mut Step>) -> (f64, Option<f64>) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         a.push(median_us(SAMPLES, &mut *ours));
-        b.push(median_us(SAMPLES, &mut *dfdx));
+        if let Some(d) = dfdx.as_deref_mut() {
+            b.push(median_us(SAMPLES, &mut **d));
+        }
     }
     a.sort_by(f64::total_cmp);
     b.sort_by(f64::total_cmp);
-    (a[ROUNDS / 2], b[ROUNDS / 2])
+    (a[ROUNDS / 2], b.get(ROUNDS / 2).copied())
 }
 
 fn main() {
@@ -164,10 +223,12 @@ fn main() {
         }
         let mut g = crit.benchmark_group(&id);
         g.bench_function("microtrain", |b| b.iter(&mut ours));
-        g.bench_function("dfdx", |b| b.iter(&mut dfdx));
+        if let Some(dfdx) = dfdx.as_mut() {
+            g.bench_function("dfdx", |b| b.iter(&mut *dfdx));
+        }
         g.finish();
         if bench_mode {
-            let (o, d) = interleaved(&mut ours, &mut dfdx);
+            let (o, d) = interleaved(&mut ours, dfdx.as_mut());
             rows.push((case, o, d));
         }
     }
@@ -202,7 +263,7 @@ fn filter() -> String {
 }
 
 /// Our medians beside dfdx's and PyTorch's.
-fn table(rows: &[(Case, f64, f64)]) {
+fn table(rows: &[(Case, f64, Option<f64>)]) {
     let torch = Torch::run("torch_step.py")
         .map_err(|why| println!("\nPyTorch skipped: {why}."))
         .ok();
@@ -227,16 +288,13 @@ fn table(rows: &[(Case, f64, f64)]) {
             Some(t) => (format!("{t:.1}"), format!("{:.1}", t / o)),
             None => ("-".into(), "-".into()),
         };
+        let (d, dr) = match d {
+            Some(d) => (format!("{d:.2}"), format!("{:.2}", d / o)),
+            None => ("-".into(), "-".into()),
+        };
         println!(
-            "{:<11} {:<5} {:>5} {:>11.2} {:>9.2} {:>6.2} {:>9} {:>6}",
-            case.net,
-            case.optimizer,
-            case.batch,
-            o,
-            d,
-            d / o,
-            t,
-            tr
+            "{:<11} {:<5} {:>5} {:>11.2} {:>9} {:>6} {:>9} {:>6}",
+            case.net, case.optimizer, case.batch, o, d, dr, t, tr
         );
     }
 }

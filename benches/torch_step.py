@@ -21,6 +21,13 @@ timed one call per repetition with `time.perf_counter_ns`: the median of `--reps
 repetitions, or of as many as fit in `--budget` seconds but at least 21, after
 `--warmup` untimed steps (the same rule as `median_us` in `benches/common/mod.rs`).
 
+The README demo's two networks (`examples/common/digits_recipe.rs`) are timed too, in
+training mode with Adam(lr=3e-3) at batch 32 on 8x8 pictures: `digits-mlp` is
+`Linear(64, 128), BatchNorm1d(128), ReLU, Dropout(0.2), Linear(128, 10)` and
+`digits-cnn` is `Conv2d(1, 16, 3, padding=1), BatchNorm2d(16), ReLU, MaxPool2d(2),
+Conv2d(16, 32, 3, padding=1), BatchNorm2d(32), ReLU, MaxPool2d(2), Flatten(),
+Dropout(0.2), Linear(128, 10)`, printed as `torch step digits-mlp adam b32 ...`.
+
 Output: one line per measurement, fields separated by single spaces:
 
     torch step <IN>-<H>-10 <adam|sgd> b<B> median_us=<float> reps=<int>
@@ -54,10 +61,16 @@ def measure(net, optimizer, batch, reps, warmup, budget_s):
     inputs, hidden, classes = net
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, classes))
-    loss_fn = nn.CrossEntropyLoss()
     opt = OPTIMIZERS[optimizer](model.parameters())
     x = torch.rand(batch, inputs) * 2 - 1
-    y = torch.arange(batch) % classes
+    name = f"{inputs}-{hidden}-{classes} {optimizer} b{batch}"
+    time_step(name, model, opt, x, classes, reps, warmup, budget_s)
+
+
+def time_step(name, model, opt, x, classes, reps, warmup, budget_s):
+    """Times one training step of `model` on the batch `x` with labels `r % classes`."""
+    loss_fn = nn.CrossEntropyLoss()
+    y = torch.arange(x.shape[0]) % classes
 
     def step():
         opt.zero_grad()
@@ -66,8 +79,20 @@ def measure(net, optimizer, batch, reps, warmup, budget_s):
         opt.step()
 
     us, n = median_us(step, reps, warmup, budget_s)
-    name = f"{inputs}-{hidden}-{classes} {optimizer} b{batch}"
     print(f"torch step {name} median_us={us:.3f} reps={n}", flush=True)
+
+
+def digits_nets():
+    """The README demo's MLP and CNN, as `examples/common/digits_recipe.rs` builds them."""
+    mlp = nn.Sequential(
+        nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)
+    )
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, 10),
+    )
+    return [("digits-mlp", mlp, (32, 64)), ("digits-cnn", cnn, (32, 1, 8, 8))]
 
 
 def main():
@@ -84,6 +109,12 @@ def main():
         for optimizer in OPTIMIZERS:
             for batch in BATCHES:
                 measure(net, optimizer, batch, args.reps, args.warmup, args.budget)
+    for name, model, shape in digits_nets():
+        torch.manual_seed(0)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+        x = torch.rand(*shape) * 2 - 1
+        time_step(f"{name} adam b32", model, opt, x, 10, args.reps, args.warmup, args.budget)
 
 
 if __name__ == "__main__":
