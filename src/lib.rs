@@ -47,6 +47,8 @@ mod error;
 pub mod init;
 pub mod kernels;
 pub mod layers;
+#[cfg(feature = "defmt")]
+mod log_defmt;
 pub mod loss;
 pub mod optim;
 pub mod prune;
