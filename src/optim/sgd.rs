@@ -357,7 +357,7 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
             momentum: c.momentum,
             dampening: c.dampening,
             nesterov: c.nesterov,
-            first: self.steps <= 1,
+            first: self.steps == 0,
         };
         let b = window(&mut self.momentum_buffer, offset, value.len())?;
         run::<1, _>(pass.writes(), &rule, value, grad, [b])
