@@ -261,9 +261,9 @@ where
     /// optimizer's configuration is refused, checked before anything else (the step is
     /// not counted); [`Error::NonFinite`] for a NaN or infinite input;
     /// [`Error::Diverged`] if the loss, a gradient, the penalty or the update is NaN or
-    /// infinite, naming which ([`Refusal`]) and the step ([`steps`](Trainer::steps)
-    /// + 1). Parameters, optimizer state and normalisation statistics are unchanged
-    /// after any error.
+    /// infinite, naming which ([`Refusal`]) and the step (one more than
+    /// [`steps`](Trainer::steps)). Parameters, optimizer state and normalisation
+    /// statistics are unchanged after any error.
     ///
     /// # Examples
     ///
