@@ -152,8 +152,6 @@ impl Optimizer for Sgd {
 
     fn begin_step(&mut self) {}
 
-    fn cancel_step(&mut self) {}
-
     fn update(
         &mut self,
         pass: Pass,
