@@ -258,7 +258,7 @@ where
     for epoch in 1..=EPOCHS {
         match trainer.epoch(train, &mut rng) {
             Ok(risk) => train_curve.push(risk.data),
-            Err(microtrain::Error::Diverged { loss }) => {
+            Err(microtrain::Error::Diverged { loss, .. }) => {
                 stopped = Some((epoch, format!("diverged in epoch {epoch} (loss {loss})")));
                 break;
             }

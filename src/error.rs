@@ -1,5 +1,6 @@
 //! The crate's error type: every runtime input that can be wrong names what was wrong.
 
+use crate::layers::ParamKind;
 use core::fmt;
 
 /// What went wrong with a runtime input.
@@ -67,12 +68,29 @@ pub enum Error {
         /// What the value must be (`"in [0, 1]"`).
         rule: &'static str,
     },
-    /// Training diverged: the loss or a gradient became NaN or infinite, or the update
-    /// would have made a parameter or optimizer state so. The update was not applied:
-    /// parameters and optimizer state are those from before the step.
+    /// A training step was refused because something became NaN or infinite: the loss, a
+    /// gradient, a penalty, or the update (a new parameter or optimizer state value).
+    /// The update was not applied: parameters, optimizer state and normalisation
+    /// statistics are those from before the step. `cause` says what was not finite and
+    /// whether it can go away by itself ([`Refusal::lasting`]).
+    ///
+    /// ```
+    /// use microtrain::{layers::ParamKind, optim::Refusal, Error};
+    /// let e = Error::Diverged { step: 17, loss: 0.199, cause: Refusal::Gradient { tensor: 2, kind: ParamKind::Bias } };
+    /// assert_eq!(e.to_string(), "training step 17 refused: gradient of tensor 2 (bias) is not finite (loss 0.199)");
+    /// ```
     Diverged {
-        /// The loss of the step that diverged (may itself be NaN or infinite).
+        /// The trainer's number of the refused update, [`Trainer::steps`] + 1 (a refused
+        /// step is not counted, so the retry has the same number); 0 when an optimizer
+        /// was stepped directly, outside a trainer.
+        ///
+        /// [`Trainer::steps`]: crate::train::Trainer::steps
+        step: u64,
+        /// The data loss of the refused step (may itself be NaN or infinite); NaN when
+        /// an optimizer was stepped directly (it does not know the loss).
         loss: f32,
+        /// What was not finite.
+        cause: Refusal,
     },
     /// A checkpoint's bytes are not a checkpoint of the state they were loaded into;
     /// the state is unchanged.
@@ -92,6 +110,127 @@ pub enum Error {
         /// The byte offset where it failed.
         offset: usize,
     },
+}
+
+/// What made a training step refused ([`Error::Diverged`]): which value was NaN or
+/// infinite, and in which parameter tensor. Tensors are numbered from 0 in the
+/// canonical order of [`Params::visit`](crate::layers::Params::visit).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::{layers::ParamKind, optim::Refusal};
+/// let r = Refusal::Update { tensor: 1, kind: ParamKind::Weight, lasting: true };
+/// assert!(r.lasting() && !Refusal::Loss.lasting());
+/// assert_eq!(r.tensor(), Some(1));
+/// assert_eq!(
+///     r.to_string(),
+///     "update of tensor 1 (weight) would make it or the optimizer state non-finite"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The data loss of the batch was NaN or infinite.
+    Loss,
+    /// The gradient of a parameter tensor (after the penalty gradient was added) held a
+    /// NaN or an infinity; the trainer checks this before clipping.
+    Gradient {
+        /// The tensor's index in [`Params::visit`](crate::layers::Params::visit) order.
+        tensor: u16,
+        /// Weight, bias or scale.
+        kind: ParamKind,
+    },
+    /// The penalty `λΩ(w)` of a weight tensor (or the sum of the penalties up to it)
+    /// overflowed. It depends on the weights alone, which a refused step leaves as they
+    /// are, so it is [`lasting`](Refusal::lasting).
+    Penalty {
+        /// The tensor's index in [`Params::visit`](crate::layers::Params::visit) order.
+        tensor: u16,
+    },
+    /// The gradient was finite, but the optimizer's update would have made a parameter
+    /// of this tensor, or a value of its optimizer state, NaN or infinite.
+    Update {
+        /// The tensor's index in [`Params::visit`](crate::layers::Params::visit) order.
+        tensor: u16,
+        /// Weight, bias or scale.
+        kind: ParamKind,
+        /// Whether the update would be refused with a zero gradient too: then the
+        /// parameters, the optimizer state or its settings alone overflow, not the
+        /// batch, and every later step would be refused as well.
+        lasting: bool,
+    },
+}
+
+/// What the display of a lasting [`Refusal`] adds.
+const LASTING: &str = "this will not change by itself: stop or change the settings";
+
+impl Refusal {
+    /// Whether the cause cannot go away by itself: a refused step changes nothing, so
+    /// the next step, whatever its batch, would be refused again (a [`Penalty`]
+    /// overflow, or an [`Update`] refused even with a zero gradient). Training should
+    /// stop, or its settings change; [`Guard`](crate::train::Guard) does not roll back
+    /// for it. A non-finite loss or gradient may come from one bad batch, and is not
+    /// lasting.
+    ///
+    /// [`Penalty`]: Refusal::Penalty
+    /// [`Update`]: Refusal::Update
+    ///
+    /// # Examples
+    ///
+    /// See [`Refusal`].
+    pub const fn lasting(self) -> bool {
+        match self {
+            Refusal::Loss | Refusal::Gradient { .. } => false,
+            Refusal::Penalty { .. } => true,
+            Refusal::Update { lasting, .. } => lasting,
+        }
+    }
+
+    /// The index of the tensor at fault, in [`Params::visit`](crate::layers::Params::visit)
+    /// order; `None` for the loss.
+    ///
+    /// # Examples
+    ///
+    /// See [`Refusal`].
+    pub const fn tensor(self) -> Option<u16> {
+        match self {
+            Refusal::Loss => None,
+            Refusal::Gradient { tensor, .. }
+            | Refusal::Penalty { tensor }
+            | Refusal::Update { tensor, .. } => Some(tensor),
+        }
+    }
+}
+
+/// The name a refusal prints for a parameter kind.
+fn kind_name(kind: ParamKind) -> &'static str {
+    match kind {
+        ParamKind::Weight => "weight",
+        ParamKind::Bias => "bias",
+        ParamKind::Scale => "scale",
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Refusal::Loss => write!(f, "the loss is not finite"),
+            Refusal::Gradient { tensor, kind } => write!(
+                f,
+                "gradient of tensor {tensor} ({}) is not finite",
+                kind_name(kind)
+            ),
+            Refusal::Penalty { tensor } => {
+                write!(f, "penalty of tensor {tensor} (weight) is not finite")
+            }
+            Refusal::Update { tensor, kind, .. } => write!(
+                f,
+                "update of tensor {tensor} ({}) would make it or the optimizer state non-finite",
+                kind_name(kind)
+            ),
+        }
+    }
 }
 
 /// What is wrong with a checkpoint's bytes, in the order the loader checks it.
@@ -229,11 +368,16 @@ impl fmt::Display for Error {
             Error::Setting { name, value, rule } => {
                 write!(f, "{name} = {value}: must be {rule}")
             }
-            Error::Diverged { loss } => {
-                write!(
-                    f,
-                    "training diverged (loss {loss}); the step was not applied"
-                )
+            Error::Diverged { step, loss, cause } => {
+                if step == 0 {
+                    write!(f, "optimizer step refused: {cause}")?;
+                } else {
+                    write!(f, "training step {step} refused: {cause} (loss {loss})")?;
+                }
+                if cause.lasting() {
+                    write!(f, "; {LASTING}")?;
+                }
+                Ok(())
             }
             Error::Checkpoint(fault) => write!(f, "checkpoint: {fault}"),
             Error::NoCheckpoint { a, b } => {

@@ -263,7 +263,7 @@ fn infinite_weights_diverge_without_an_update() {
     let before_both = param_bits(&mut t.model);
     assert_ne!(before, before_both);
     match t.train_step(&x, &y) {
-        Err(Error::Diverged { loss }) => assert!(!loss.is_finite(), "loss {loss}"),
+        Err(Error::Diverged { loss, .. }) => assert!(!loss.is_finite(), "loss {loss}"),
         other => panic!("expected Diverged, got {other:?}"),
     }
     assert_eq!(param_bits(&mut t.model), before_both);
@@ -283,7 +283,7 @@ fn huge_learning_rate_diverges_and_the_failed_step_changes_nothing() {
     let before = param_bits(&mut t.model);
     assert!(matches!(
         t.train_step(&x, &y),
-        Err(Error::Diverged { loss }) if !loss.is_finite()
+        Err(Error::Diverged { loss, .. }) if !loss.is_finite()
     ));
     assert_eq!(param_bits(&mut t.model), before);
 
@@ -657,9 +657,11 @@ fn errors_display_what_was_wrong() {
         ),
         (
             Error::Diverged {
+                step: 3,
                 loss: f32::INFINITY,
+                cause: microtrain::optim::Refusal::Loss,
             },
-            "diverged",
+            "step 3 refused",
         ),
         (
             Error::Shape {

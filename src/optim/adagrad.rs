@@ -180,7 +180,7 @@ impl<const P: usize> Optimizer for Adagrad<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.max(1) as f32;
+        let t = self.steps.saturating_add(1) as f32;
         let rule = AdagradRule {
             clr: c.lr / (1.0 + (t - 1.0) * c.lr_decay),
             l2: decay(c.weight_decay, c.decay_biases, kind),

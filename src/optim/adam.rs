@@ -270,7 +270,7 @@ impl<const P: usize> Optimizer for Adam<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.max(1) as f32;
+        let t = self.steps.saturating_add(1) as f32;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
         let rule = AdamRule {
             beta1: c.betas.0,

@@ -31,15 +31,11 @@ macro_rules! config_learning_rate {
     };
 }
 
-/// The [`Optimizer`] methods that count steps in `self.steps`.
+/// The [`Optimizer`] method that counts steps in `self.steps`.
 macro_rules! counted_steps {
     () => {
         fn begin_step(&mut self) {
             self.steps = self.steps.saturating_add(1);
-        }
-
-        fn cancel_step(&mut self) {
-            self.steps = self.steps.saturating_sub(1);
         }
     };
 }
@@ -58,6 +54,7 @@ pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdMomentum, SgdMomentumConfig};
 
+pub use crate::error::Refusal;
 use crate::layers::{Param, ParamKind, Params};
 use crate::Error;
 
@@ -92,9 +89,12 @@ impl Pass {
 
 /// Updates parameters from their gradients.
 ///
-/// [`step`](Optimizer::step) calls [`begin_step`](Optimizer::begin_step) once, then
-/// [`update`](Optimizer::update) for each parameter tensor with its offset in the
-/// canonical flat order.
+/// [`step`](Optimizer::step) first tries [`update`](Optimizer::update) on every
+/// parameter tensor (with its offset in the canonical flat order) without writing
+/// anything, then applies it to every tensor, then calls
+/// [`begin_step`](Optimizer::begin_step) once. `update` computes the step after the
+/// ones counted so far, so a refused step, which never reaches `begin_step`, changes
+/// nothing.
 ///
 /// # Examples
 ///
@@ -142,15 +142,21 @@ pub trait Optimizer {
         Ok(())
     }
 
-    /// Starts one step: advances the step counter.
+    /// Begins the next step once the update has been applied to every tensor:
+    /// advances the step counter and any per-step schedule (NAdam's `μ` product).
+    /// Until it is called, [`update`](Optimizer::update) computes the step that is
+    /// being taken; a refused step never calls it.
     fn begin_step(&mut self);
 
-    /// Undoes [`begin_step`](Optimizer::begin_step) when a step is refused.
-    fn cancel_step(&mut self);
+    /// Not called by [`step`](Optimizer::step) (a refused step changes nothing, so
+    /// there is nothing to undo); kept so that wrappers that forward it compile.
+    /// Does nothing by default.
+    fn cancel_step(&mut self) {}
 
-    /// Computes the update of `value`, the parameters at flat `offset`, from `grad`;
+    /// Computes the update of `value`, the parameters at flat `offset`, from `grad`,
+    /// for the step after those counted by [`begin_step`](Optimizer::begin_step);
     /// writes it (and the state) only for [`Pass::Apply`]. Returns whether every new
-    /// value is finite.
+    /// value, of the parameters and of the state, is finite.
     ///
     /// # Errors
     ///
@@ -166,71 +172,129 @@ pub trait Optimizer {
     ) -> Result<bool, Error>;
 
     /// One step over every parameter of `model`, all or nothing: the update is first
-    /// tried on every tensor, and applied only if no parameter or state would become
-    /// NaN or infinite.
+    /// tried on every tensor, and applied only if no parameter or state value would
+    /// become NaN or infinite.
     ///
     /// # Errors
     ///
     /// [`Error::Setting`] if [`check`](Optimizer::check) refuses the configuration;
-    /// [`Error::Diverged`] (with a NaN loss, which the optimizer does not know) if the
-    /// update would overflow; [`Error::Length`] if the model has more parameters than
-    /// the state. Parameters and state are unchanged then.
+    /// [`Error::Diverged`] naming the first tensor (in [`Params::visit`] order) whose
+    /// gradient is not finite ([`Refusal::Gradient`]) or whose update would not be
+    /// ([`Refusal::Update`]), with `step` 0 and a NaN loss (the optimizer knows
+    /// neither; the trainer fills them in); [`Error::Length`] if the model has more
+    /// parameters than the state. Parameters and state are unchanged then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::{Dense, ParamKind}, optim::{Adam, AdamConfig, Optimizer, Refusal}, Error};
+    /// let mut d = Dense::<1, 1>::zeros();
+    /// let mut adam = Adam::<2>::new(AdamConfig::default());
+    /// d.bias_grad.0 = [f32::NAN]; // tensor 1: the weight is tensor 0
+    /// let before = adam;
+    /// match adam.step(&mut d) {
+    ///     Err(Error::Diverged { step: 0, cause, .. }) => {
+    ///         assert_eq!(cause, Refusal::Gradient { tensor: 1, kind: ParamKind::Bias })
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert_eq!((adam, d.bias.0), (before, [0.0]));
+    /// ```
     fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
         self.check()?;
-        self.begin_step();
-        let (mut offset, mut outcome) = (0, Ok(true));
+        let (mut offset, mut tensor, mut outcome) = (0, 0u16, Ok(None));
         model.visit(&mut |p: Param<'_>| {
-            if let Ok(finite) = outcome {
-                outcome = self
-                    .update(Pass::Try, offset, p.kind, p.value, p.grad)
-                    .map(|f| f && finite);
+            if let Ok(None) = outcome {
+                outcome = try_tensor(self, offset, tensor, p.kind, p.value, p.grad);
             }
             offset += p.value.len();
+            tensor = tensor.saturating_add(1);
         });
-        refuse_unless_finite(self, outcome)?;
+        refuse(outcome)?;
         offset = 0;
         model.visit(&mut |p: Param<'_>| {
             let done = self.update(Pass::Apply, offset, p.kind, p.value, p.grad);
             debug_assert!(done.is_ok(), "the try pass checked every length");
             offset += p.value.len();
         });
+        self.begin_step();
         Ok(())
     }
 
-    /// One step on a single slice of weights with its gradient (state offset 0), all
-    /// or nothing like [`step`](Optimizer::step).
+    /// One step on a single slice of weights with its gradient (state offset 0, tensor
+    /// 0 of kind weight), all or nothing like [`step`](Optimizer::step).
     ///
     /// # Errors
     ///
     /// As [`step`](Optimizer::step) and [`update`](Optimizer::update).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::ParamKind, optim::{Optimizer, Refusal, Sgd}, Error};
+    /// let mut w = [f32::MAX];
+    /// let err = Sgd::new(1.0).step_slice(&mut w, &[-f32::MAX]).unwrap_err();
+    /// let cause = Refusal::Update { tensor: 0, kind: ParamKind::Weight, lasting: false };
+    /// assert!(matches!(err, Error::Diverged { step: 0, cause: c, .. } if c == cause));
+    /// assert_eq!(w, [f32::MAX]);
+    /// ```
     fn step_slice(&mut self, value: &mut [f32], grad: &[f32]) -> Result<(), Error> {
         self.check()?;
+        refuse(try_tensor(self, 0, 0, ParamKind::Weight, value, grad))?;
+        self.update(Pass::Apply, 0, ParamKind::Weight, value, grad)?;
         self.begin_step();
-        let outcome = self.update(Pass::Try, 0, ParamKind::Weight, value, grad);
-        refuse_unless_finite(self, outcome)?;
-        self.update(Pass::Apply, 0, ParamKind::Weight, value, grad)
-            .map(|_| ())
+        Ok(())
     }
 }
 
-/// Cancels the step begun by `opt` unless the try pass succeeded with finite values.
-fn refuse_unless_finite<O: Optimizer + ?Sized>(
+/// Zeros that stand in for a gradient when a refused update is tried again, in pieces
+/// of this length, to tell whether the batch caused it.
+const ZEROS: [f32; 64] = [0.0; 64];
+
+/// Tries the update of one tensor; `Some` cause if it is refused.
+fn try_tensor<O: Optimizer + ?Sized>(
     opt: &mut O,
-    outcome: Result<bool, Error>,
-) -> Result<(), Error> {
-    match outcome {
-        Ok(true) => Ok(()),
-        Ok(false) => {
-            opt.cancel_step();
-            Err(Error::Diverged { loss: f32::NAN })
-        }
-        Err(e) => {
-            opt.cancel_step();
-            Err(e)
+    offset: usize,
+    tensor: u16,
+    kind: ParamKind,
+    value: &mut [f32],
+    grad: &[f32],
+) -> Result<Option<Refusal>, Error> {
+    if opt.update(Pass::Try, offset, kind, value, grad)? {
+        return Ok(None);
+    }
+    if !grad.iter().all(|g| g.is_finite()) {
+        return Ok(Some(Refusal::Gradient { tensor, kind }));
+    }
+    // Refused although the gradient is finite: would a zero gradient be refused too?
+    // Then the parameters, the state or the settings overflow by themselves.
+    let mut lasting = false;
+    for (k, piece) in value.chunks_mut(ZEROS.len()).enumerate() {
+        let zeros = &ZEROS[..piece.len()];
+        let at = offset + k * ZEROS.len();
+        if !opt.update(Pass::Try, at, kind, piece, zeros)? {
+            lasting = true;
+            break;
         }
     }
+    Ok(Some(Refusal::Update {
+        tensor,
+        kind,
+        lasting,
+    }))
 }
 
+/// The error of a refused step, as the optimizer knows it (no step number, no loss).
+fn refuse(outcome: Result<Option<Refusal>, Error>) -> Result<(), Error> {
+    match outcome? {
+        None => Ok(()),
+        Some(cause) => Err(Error::Diverged {
+            step: 0,
+            loss: f32::NAN,
+            cause,
+        }),
+    }
+}
 /// The part of a state array that belongs to the tensor at `offset`.
 fn window<const P: usize>(
     state: &mut [f32; P],

@@ -192,11 +192,6 @@ impl<const P: usize> Optimizer for NAdam<P> {
         self.mu_product *= self.mu(self.steps as f32);
     }
 
-    fn cancel_step(&mut self) {
-        self.steps = self.steps.saturating_sub(1);
-        self.mu_product = self.previous_mu_product;
-    }
-
     fn update(
         &mut self,
         pass: Pass,
@@ -206,24 +201,25 @@ impl<const P: usize> Optimizer for NAdam<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.max(1) as f32;
+        let t = self.steps.saturating_add(1) as f32;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
         let mu = self.mu(t);
         let mu_next = self.mu(t + 1.0);
+        // `Πₜ`, which `begin_step` stores once the step is applied.
+        let mu_product = self.mu_product * mu;
         let rule = NAdamRule {
             beta1: c.betas.0,
             beta2: c.betas.1,
             eps: c.eps,
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
             bias_correction2: 1.0 - math::powf(c.betas.1, t),
-            grad_coef: -c.lr * (1.0 - mu) / (1.0 - self.mu_product),
-            momentum_coef: -c.lr * mu_next / (1.0 - self.mu_product * mu_next),
+            grad_coef: -c.lr * (1.0 - mu) / (1.0 - mu_product),
+            momentum_coef: -c.lr * mu_next / (1.0 - mu_product * mu_next),
         };
         // The schedule's state is part of the step: a step that would make it (or the
         // coefficients) non-finite is refused like one that would make a parameter so.
-        let schedule_finite = self.mu_product.is_finite()
-            && rule.grad_coef.is_finite()
-            && rule.momentum_coef.is_finite();
+        let schedule_finite =
+            mu_product.is_finite() && rule.grad_coef.is_finite() && rule.momentum_coef.is_finite();
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;

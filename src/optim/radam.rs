@@ -188,7 +188,7 @@ impl<const P: usize> Optimizer for RAdam<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.max(1) as f32;
+        let t = self.steps.saturating_add(1) as f32;
         let (beta1, beta2) = c.betas;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
         let beta2_t = math::powf(beta2, t);

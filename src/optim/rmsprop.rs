@@ -197,8 +197,6 @@ impl<const P: usize> Optimizer for RmsProp<P> {
 
     fn begin_step(&mut self) {}
 
-    fn cancel_step(&mut self) {}
-
     fn update(
         &mut self,
         pass: Pass,

@@ -152,8 +152,6 @@ impl Optimizer for Sgd {
 
     fn begin_step(&mut self) {}
 
-    fn cancel_step(&mut self) {}
-
     fn update(
         &mut self,
         pass: Pass,
@@ -357,7 +355,7 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
             momentum: c.momentum,
             dampening: c.dampening,
             nesterov: c.nesterov,
-            first: self.steps <= 1,
+            first: self.steps == 0,
         };
         let b = window(&mut self.momentum_buffer, offset, value.len())?;
         run::<1, _>(pass.writes(), &rule, value, grad, [b])

@@ -33,7 +33,7 @@ pub use shuffle::Permutation;
 use crate::kernels;
 use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty};
 use crate::loss::{Loss, Risk};
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, Refusal};
 use crate::tensor::{Tensor, Zeroed};
 use crate::{Batch, Error};
 use core::mem::size_of;
@@ -242,10 +242,12 @@ where
         self.steps
     }
 
-    /// Steps refused so far because an input, the loss, a gradient or the update was
-    /// NaN or infinite ([`Error::NonFinite`] from [`train_step`](Trainer::train_step),
-    /// [`Error::Diverged`]); the parameters were left as they were each time. See
-    /// [`Trainer::steps`] for an example.
+    /// Steps refused so far because an input, the loss, a gradient, the penalty or the
+    /// update was NaN or infinite ([`Error::NonFinite`] from
+    /// [`train_step`](Trainer::train_step), [`Error::Diverged`]); the parameters were
+    /// left as they were each time. A step refused for a setting ([`Error::Setting`])
+    /// is not counted here (nor in [`steps`](Trainer::steps)). See [`Trainer::steps`]
+    /// for an example.
     pub fn refused_steps(&self) -> u64 {
         self.refused
     }
@@ -255,22 +257,29 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::NonFinite`] for a NaN or infinite input; [`Error::Diverged`] if the loss
-    /// or a gradient is NaN or infinite, in which case the parameters are unchanged;
     /// [`Error::Setting`] if the clipping bound, a layer's [`Penalty`] or the
-    /// optimizer's configuration is refused (parameters unchanged too).
+    /// optimizer's configuration is refused, checked before anything else (the step is
+    /// not counted); [`Error::NonFinite`] for a NaN or infinite input;
+    /// [`Error::Diverged`] if the loss, a gradient, the penalty or the update is NaN or
+    /// infinite, naming which ([`Refusal`]) and the step (one more than
+    /// [`steps`](Trainer::steps)). Parameters, optimizer state and normalisation
+    /// statistics are unchanged after any error.
     ///
     /// # Examples
     ///
     /// ```
-    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Matrix};
+    /// use microtrain::{layers::Dense, loss::Mse, optim::{Refusal, Sgd}, train::Trainer, Error, Matrix};
     /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.25), 0);
     /// let risk = t.train_step(&Matrix([[1.0]]), &Matrix([[2.0]]))?;
     /// assert_eq!(risk.data, 4.0);                       // (0 − 2)²
     /// assert_eq!(t.model.weight.0, [[1.0]]);            // 0 − 0.25 · 2(0 − 2)·1
+    /// let err = t.train_step(&Matrix([[1.0]]), &Matrix([[f32::INFINITY]])).unwrap_err();
+    /// assert!(matches!(err, Error::Diverged { step: 2, cause: Refusal::Loss, .. }));
+    /// assert_eq!(err.to_string(), "training step 2 refused: the loss is not finite (loss inf)");
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
+        self.check_settings()?;
         if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
             self.refused = self.refused.saturating_add(1);
             return Err(Error::NonFinite {
@@ -293,8 +302,10 @@ where
     /// # Errors
     ///
     /// As [`Trainer::check`] before any step; [`Error::Empty`] if
-    /// [`drop_last`](Trainer::drop_last) leaves no full batch; [`Error::Diverged`] if a
-    /// step diverges (the epoch stops there, with the parameters from before that step).
+    /// [`drop_last`](Trainer::drop_last) leaves no full batch; [`Error::Setting`] as
+    /// [`train_step`](Trainer::train_step), before any step; [`Error::Diverged`] if a
+    /// step is refused (the epoch stops there, with the parameters from before that
+    /// step).
     ///
     /// # Examples
     ///
@@ -385,6 +396,7 @@ where
         F: FnMut(&mut X, &L::Targets, usize, &mut R),
     {
         self.check(data)?;
+        self.check_settings()?;
         let used = if self.drop_last {
             data.len() - data.len() % B
         } else {
@@ -556,8 +568,7 @@ where
         let out = M::output(&self.cache);
         let loss = self.loss.loss(out, &self.targets, rows, &mut self.grad);
         if !loss.is_finite() {
-            self.refused = self.refused.saturating_add(1);
-            return Err(Error::Diverged { loss });
+            return Err(self.refuse(loss, Refusal::Loss));
         }
         if weight != 1.0 {
             kernels::scale(weight, self.grad.as_mut_slice());
@@ -567,11 +578,10 @@ where
         Ok(loss)
     }
 
-    /// Adds the penalty gradients, checks that every gradient is finite, clips, and
-    /// lets the optimizer update; returns the penalty `λΩ(θ)`. Nothing is updated if a
-    /// gradient, or a parameter after the update, would not be finite; `loss` is the
-    /// data loss reported in that error.
-    fn update(&mut self, loss: f32) -> Result<f32, Error> {
+    /// Checks every setting a step uses: the clipping bound, each layer's [`Penalty`]
+    /// and the optimizer's configuration. Called before a step's forward pass, so a
+    /// step refused for a setting is neither counted nor refused as a divergence.
+    fn check_settings(&mut self) -> Result<(), Error> {
         if let Some(clip) = self.clip {
             clip.check()?;
         }
@@ -582,8 +592,26 @@ where
             }
         });
         setting?;
-        self.optimizer.check()?;
-        let (mut penalty, mut finite) = (0.0, true);
+        self.optimizer.check()
+    }
+
+    /// A refused step: counts it and names it.
+    fn refuse(&mut self, loss: f32, cause: Refusal) -> Error {
+        self.refused = self.refused.saturating_add(1);
+        Error::Diverged {
+            step: self.steps.saturating_add(1),
+            loss,
+            cause,
+        }
+    }
+
+    /// Adds the penalty gradients, checks that every gradient and the penalty are
+    /// finite, clips, and lets the optimizer update; returns the penalty `λΩ(θ)`.
+    /// Nothing is updated if a gradient, the penalty, or a parameter or optimizer state
+    /// value after the update would not be finite; `loss` is the data loss reported in
+    /// that error. The settings were checked before the forward pass.
+    fn update(&mut self, loss: f32) -> Result<f32, Error> {
+        let (mut penalty, mut tensor, mut cause) = (0.0f32, 0u16, None);
         self.model.visit(&mut |p| {
             if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
                 penalty += p.penalty.value(p.value);
@@ -593,23 +621,29 @@ where
                     "a parameter and its gradient have equal length"
                 );
             }
-            finite &= p.grad.iter().all(|g| g.is_finite());
+            if cause.is_none() {
+                if !p.grad.iter().all(|g| g.is_finite()) {
+                    cause = Some(Refusal::Gradient {
+                        tensor,
+                        kind: p.kind,
+                    });
+                } else if !penalty.is_finite() {
+                    cause = Some(Refusal::Penalty { tensor });
+                }
+            }
+            tensor = tensor.saturating_add(1);
         });
         // Checked here, before clipping: clipping by value would turn an infinite
         // gradient into a finite one. The optimizer's own all-or-nothing check then
         // covers the update itself.
-        if !finite || !penalty.is_finite() {
-            self.refused = self.refused.saturating_add(1);
-            return Err(Error::Diverged { loss });
+        if let Some(cause) = cause {
+            return Err(self.refuse(loss, cause));
         }
         if let Some(clip) = self.clip {
             clip.apply(&mut self.model);
         }
         match self.optimizer.step(&mut self.model) {
-            Err(Error::Diverged { .. }) => {
-                self.refused = self.refused.saturating_add(1);
-                Err(Error::Diverged { loss })
-            }
+            Err(Error::Diverged { cause, .. }) => Err(self.refuse(loss, cause)),
             other => {
                 self.steps = other.map(|()| self.steps.saturating_add(1))?;
                 Ok(penalty)

@@ -67,7 +67,7 @@ where
 }
 
 /// What to do when a step diverges (its loss, a gradient or the update is NaN or
-/// infinite). The step is refused either way: parameters and optimizer state stay those
+/// infinite, [`Error::Diverged`]). The step is refused either way: parameters and optimizer state stay those
 /// from before it, and [`Trainer::refused_steps`] counts it.
 ///
 /// # Examples
@@ -208,13 +208,33 @@ impl<'a> Guard<'a> {
     ///
     /// # Errors
     ///
-    /// `error` itself if it is not [`Error::Diverged`], if the policy is
-    /// [`Divergence::Refuse`], if nothing was committed, or after `limit` roll-backs in
-    /// a row; what [`checkpoint::load`] finds wrong with the saved checkpoint.
+    /// `error` itself if it is not [`Error::Diverged`], if its cause is
+    /// [`lasting`](crate::optim::Refusal::lasting) (nothing is rolled back: the
+    /// settings must change), if the policy is [`Divergence::Refuse`], if nothing was
+    /// committed, or after `limit` roll-backs in a row; what [`checkpoint::load`] finds
+    /// wrong with the saved checkpoint.
     ///
     /// # Examples
     ///
-    /// See [`Guard`].
+    /// See [`Guard`]. A lasting refusal comes back as it is:
+    ///
+    /// ```
+    /// use microtrain::checkpoint;
+    /// use microtrain::train::{Divergence, Guard, Trainer};
+    /// use microtrain::{layers::Dense, loss::Mse, optim::{Refusal, Sgd}, Error, Matrix};
+    /// type T = Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1>;
+    /// let mut t: T = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// let mut buf = [0u8; checkpoint::bytes::<T>()];
+    /// let mut guard = Guard::new(Divergence::RollBack { factor: 0.5, limit: 3 }, &mut buf)?;
+    /// guard.commit(&mut t)?;
+    /// t.model.weight.0 = [[3e38]];
+    /// t.optimizer.weight_decay = 10.0; // θ − η(g + λθ) overflows whatever the batch
+    /// let err = t.train_step(&Matrix([[0.0]]), &Matrix([[0.0]])).unwrap_err();
+    /// assert!(matches!(err, Error::Diverged { cause: Refusal::Update { tensor: 0, lasting: true, .. }, .. }));
+    /// assert_eq!(guard.recover(&mut t, err), Err(err));
+    /// assert_eq!((t.model.weight.0, guard.rollbacks()), ([[3e38]], 0));
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
     pub fn recover<M, L, O, const B: usize, const IN: usize, const OUT: usize, X>(
         &mut self,
         trainer: &mut Trainer<M, L, O, B, IN, OUT, X>,
@@ -229,7 +249,8 @@ impl<'a> Guard<'a> {
         let Divergence::RollBack { factor, limit } = self.policy else {
             return Err(error);
         };
-        if !matches!(error, Error::Diverged { .. }) || !self.saved || self.in_a_row >= limit {
+        let retry = matches!(error, Error::Diverged { cause, .. } if !cause.lasting());
+        if !retry || !self.saved || self.in_a_row >= limit {
             return Err(error);
         }
         let refused = trainer.refused;
