@@ -163,7 +163,7 @@ pub enum Refusal {
 }
 
 /// What the display of a lasting [`Refusal`] adds.
-const LASTING: &str = "this will not change by itself: stop or change the settings";
+pub(crate) const LASTING: &str = "this will not change by itself: stop or change the settings";
 
 impl Refusal {
     /// Whether the cause cannot go away by itself: a refused step changes nothing, so
@@ -204,7 +204,7 @@ impl Refusal {
 }
 
 /// The name a refusal prints for a parameter kind.
-fn kind_name(kind: ParamKind) -> &'static str {
+pub(crate) fn kind_name(kind: ParamKind) -> &'static str {
     match kind {
         ParamKind::Weight => "weight",
         ParamKind::Bias => "bias",

@@ -1,4 +1,4 @@
-//! `defmt::Format` for what a firmware logs (feature `defmt`): errors, risks,
+//! `defmt::Format` for what a firmware logs (feature `defmt`): errors and refusals, risks,
 //! evaluations and the training history, with the same words as their `Display`, so a
 //! log decoded on the host reads like the host's own output.
 //!
@@ -6,7 +6,9 @@
 //! an [`Error`] costs a few bytes on the wire and no formatting code on the device.
 
 use crate::checkpoint::CheckpointFault;
+use crate::error::{kind_name, LASTING};
 use crate::loss::Risk;
+use crate::optim::Refusal;
 use crate::train::{EpochRecord, Evaluation, History};
 use crate::Error;
 use defmt::{write, Format, Formatter};
@@ -50,6 +52,29 @@ impl Format for CheckpointFault {
     }
 }
 
+impl Format for Refusal {
+    fn format(&self, f: Formatter<'_>) {
+        match *self {
+            Refusal::Loss => write!(f, "the loss is not finite"),
+            Refusal::Gradient { tensor, kind } => write!(
+                f,
+                "gradient of tensor {=u16} ({=str}) is not finite",
+                tensor,
+                kind_name(kind)
+            ),
+            Refusal::Penalty { tensor } => {
+                write!(f, "penalty of tensor {=u16} (weight) is not finite", tensor)
+            }
+            Refusal::Update { tensor, kind, .. } => write!(
+                f,
+                "update of tensor {=u16} ({=str}) would make it or the optimizer state non-finite",
+                tensor,
+                kind_name(kind)
+            ),
+        }
+    }
+}
+
 impl Format for Error {
     fn format(&self, f: Formatter<'_>) {
         match *self {
@@ -89,11 +114,20 @@ impl Format for Error {
             Error::Setting { name, value, rule } => {
                 write!(f, "{=str} = {=f32}: must be {=str}", name, value, rule)
             }
-            Error::Diverged { loss, .. } => write!(
-                f,
-                "training diverged (loss {=f32}); the step was not applied",
-                loss
-            ),
+            Error::Diverged { step, loss, cause } => {
+                if step == 0 {
+                    write!(f, "optimizer step refused: {}", cause);
+                } else {
+                    write!(
+                        f,
+                        "training step {=u64} refused: {} (loss {=f32})",
+                        step, cause, loss
+                    );
+                }
+                if cause.lasting() {
+                    write!(f, "; {=str}", LASTING);
+                }
+            }
             Error::Checkpoint(fault) => write!(f, "checkpoint: {}", fault),
             Error::NoCheckpoint { a, b } => {
                 write!(f, "no checkpoint loads: slot A {}; slot B {}", a, b)

@@ -270,15 +270,15 @@ impl<const P: usize> Optimizer for Adam<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.saturating_add(1) as f32;
+        let t = self.steps.saturating_add(1);
         let wd = decay(c.weight_decay, c.decay_biases, kind);
         let rule = AdamRule {
             beta1: c.betas.0,
             beta2: c.betas.1,
             eps: c.eps,
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
-            step_size: c.lr / (1.0 - math::powf(c.betas.0, t)),
-            bias_correction2_sqrt: math::sqrt(1.0 - math::powf(c.betas.1, t)),
+            step_size: c.lr / (1.0 - math::powi(c.betas.0, t)),
+            bias_correction2_sqrt: math::sqrt(1.0 - math::powi(c.betas.1, t)),
             amsgrad: c.amsgrad,
         };
         let len = value.len();
