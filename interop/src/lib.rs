@@ -4,7 +4,7 @@
 //! [safetensors](https://github.com/huggingface/safetensors), with PyTorch's keys,
 //! shapes and memory layouts.
 //!
-//! - [`to_bytes`] / [`save`] export every parameter and buffer (batch normalisation's
+//! - [`to_bytes`] / [`save`] / [`write`] export every parameter and buffer (batch normalisation's
 //!   `running_mean`, `running_var`, plus PyTorch's `num_batches_tracked`), `F32`
 //!   little-endian, with the metadata `{"format": "pt"}` that
 //!   `safetensors.torch.save_file` writes; PyTorch reads the file with
@@ -157,7 +157,7 @@ pub fn to_bytes<X: Tensor, M: TorchNames<X>>(model: &mut M) -> Result<Vec<u8>, I
     let mut data: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     for (spec, ours) in w.params.iter().chain(&w.buffers).zip(&values) {
         let bytes = spec
-            .to_torch(ours)
+            .torch_from_ours(ours)
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
@@ -209,6 +209,30 @@ pub fn save<X: Tensor, M: TorchNames<X>>(
 ) -> Result<(), InteropError> {
     let bytes = to_bytes::<X, M>(model)?;
     std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+/// Writes [`to_bytes`] to `writer`.
+///
+/// # Errors
+///
+/// Those of [`to_bytes`], and [`InteropError::Io`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::{layers::Dense, Batch};
+/// let mut layer = Dense::<2, 3>::zeros();
+/// let mut out = Vec::new();
+/// microtrain_interop::write::<Batch<1, 2>, _>(&mut layer, &mut out)?;
+/// assert_eq!(out, microtrain_interop::to_bytes::<Batch<1, 2>, _>(&mut layer)?);
+/// # Ok::<(), microtrain_interop::InteropError>(())
+/// ```
+pub fn write<X: Tensor, M: TorchNames<X>>(
+    model: &mut M,
+    mut writer: impl std::io::Write,
+) -> Result<(), InteropError> {
+    writer.write_all(&to_bytes::<X, M>(model)?)?;
     Ok(())
 }
 
@@ -289,7 +313,7 @@ pub fn load<X: Tensor, M: TorchNames<X>>(model: &mut M, bytes: &[u8]) -> Result<
                 value,
             });
         }
-        values.push(spec.from_torch(&torch));
+        values.push(spec.ours_from_torch(&torch));
     }
     for c in &w.counters {
         tensor(&file, &c.name, Dtype::I64, &[])?;

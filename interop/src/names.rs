@@ -21,7 +21,7 @@ use microtrain::{Batch, Image, Tensor};
 /// | `Seq![…]` as a layer of a `Seq![…]` | a nested `nn.Sequential` at that index | `3.0.…` |
 /// | [`Dense<IN, OUT>`](Dense) | `nn.Linear(IN, OUT)` | `weight [OUT, IN]`, `bias [OUT]` |
 /// | [`Conv2d`](microtrain::layers::Conv2d), [`Conv`] | `nn.Conv2d(CI, CO, (KH, KW), …)` | `weight [CO, CI, KH, KW]`, `bias [CO]` |
-/// | [`Conv1d`](microtrain::layers::Conv1d) (a `Conv` of kernel height 1 on a signal) | `nn.Conv1d(CI, CO, K, …)` | `weight [CO, CI, K]`, `bias [CO]` |
+/// | [`Conv1d`](microtrain::layers::Conv1d): a `Conv` with kernel height 1, height stride 1 and no height padding on an input of height 1 (a [`Signal`](microtrain::Signal)) | `nn.Conv1d(CI, CO, K, …)` | `weight [CO, CI, K]`, `bias [CO]` |
 /// | [`DepthwiseConv2d<C, …>`](DepthwiseConv2d) | `nn.Conv2d(C, C, K, groups=C, …)` | `weight [C, 1, K, K]`, `bias [C]` |
 /// | [`BatchNorm<C>`](BatchNorm) | `nn.BatchNorm1d(C)` / `nn.BatchNorm2d(C)` | `weight`, `bias`, `running_mean`, `running_var [C]`, `num_batches_tracked []` |
 /// | [`GroupNorm<G, C>`](GroupNorm), `LayerNorm<N>`, `InstanceNorm<C>` | `nn.GroupNorm(G, C)`, `nn.LayerNorm(N)`, `nn.InstanceNorm2d(C, affine=True)` | `weight`, `bias [C]` |

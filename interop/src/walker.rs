@@ -29,7 +29,7 @@ impl Spec {
     }
 
     /// Our flat order → PyTorch's.
-    pub fn to_torch(&self, ours: &[f32]) -> Vec<f32> {
+    pub fn torch_from_ours(&self, ours: &[f32]) -> Vec<f32> {
         match &self.map {
             None => ours.to_vec(),
             Some(map) => {
@@ -43,7 +43,7 @@ impl Spec {
     }
 
     /// PyTorch's flat order → ours.
-    pub fn from_torch(&self, torch: &[f32]) -> Vec<f32> {
+    pub fn ours_from_torch(&self, torch: &[f32]) -> Vec<f32> {
         match &self.map {
             None => torch.to_vec(),
             Some(map) => map.iter().map(|&t| torch[t]).collect(),
