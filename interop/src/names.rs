@@ -27,7 +27,8 @@ use microtrain::{Batch, Image, Tensor};
 /// | [`GroupNorm<G, C>`](GroupNorm), `LayerNorm<N>`, `InstanceNorm<C>` | `nn.GroupNorm(G, C)`, `nn.LayerNorm(N)`, `nn.InstanceNorm2d(C, affine=True)` | `weight`, `bias [C]` |
 /// | [`Residual<F>`](Residual) | a module computing `x + self.body(x)` | `body.…` |
 /// | [`ProjectedResidual`] | a module computing `self.projection(x) + self.body(x)` | `body.…`, `projection.…` |
-/// | activations, [`Dropout`], pooling, [`Flatten`], [`GlobalAvgPool`] | `nn.ReLU`, …, `nn.Flatten`, `nn.AdaptiveAvgPool2d(1)` + `nn.Flatten` | none (but an index) |
+/// | activations, [`Dropout`], pooling, [`Flatten`] | `nn.ReLU`, `nn.Tanh`, …, `nn.Dropout`, `nn.MaxPool2d`, …, `nn.Flatten` | none, but one index |
+/// | [`GlobalAvgPool`] | `nn.AdaptiveAvgPool2d(1), nn.Flatten()` | none, but two indices |
 ///
 /// Memory layouts: our images are channels-last, PyTorch's channels-first, so
 /// convolution weights are transposed on the way (ours `[CO][KH][KW][CI]`, depthwise
@@ -51,6 +52,21 @@ use microtrain::{Batch, Image, Tensor};
 /// # Ok::<(), microtrain_interop::InteropError>(())
 /// ```
 pub trait TorchNames<X: Tensor>: Layer<X> {
+    /// How many indices of an `nn.Sequential` this layer takes: 1, but 2 for
+    /// [`GlobalAvgPool`] (PyTorch's `nn.AdaptiveAvgPool2d(1), nn.Flatten()`). A
+    /// sequence inside a sequence is one nested `nn.Sequential`, so 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::{Dense, GlobalAvgPool};
+    /// use microtrain::{Batch, Image};
+    /// use microtrain_interop::TorchNames;
+    /// assert_eq!(<Dense<2, 3> as TorchNames<Batch<1, 2>>>::INDICES, 1);
+    /// assert_eq!(<GlobalAvgPool as TorchNames<Image<1, 4, 4, 2>>>::INDICES, 2);
+    /// ```
+    const INDICES: usize = 1;
+
     /// Describes this layer as one PyTorch module whose keys start at the walker's
     /// current prefix.
     ///
@@ -83,7 +99,7 @@ pub trait TorchNames<X: Tensor>: Layer<X> {
     /// ```
     fn describe_entries(w: &mut Walker, next: &mut usize) {
         w.scope(&next.to_string(), Self::describe);
-        *next += 1;
+        *next += Self::INDICES;
     }
 }
 
@@ -94,7 +110,7 @@ impl<X: Tensor, A: TorchNames<X>, B: TorchNames<A::Output>> TorchNames<X> for (A
 
     fn describe_entries(w: &mut Walker, next: &mut usize) {
         w.scope(&next.to_string(), A::describe);
-        *next += 1;
+        *next += A::INDICES;
         B::describe_entries(w, next);
     }
 }
@@ -258,6 +274,9 @@ impl<const B: usize, const H: usize, const W: usize, const C: usize> TorchNames<
     fn describe(w: &mut Walker) {
         w.set_features(Features::Plain);
     }
+
+    /// PyTorch's `nn.AdaptiveAvgPool2d(1), nn.Flatten()`.
+    const INDICES: usize = 2;
 }
 
 impl<const B: usize, const H: usize, const W: usize, const C: usize, const N: usize>

@@ -2,7 +2,8 @@
 //! nn.Sequential's numbering.
 
 use microtrain::layers::{
-    down_block, BatchNorm, Dense, DownBlock, Flatten, GroupNorm, Params, Relu,
+    down_block, BatchNorm, Conv2d, Dense, DownBlock, Flatten, GlobalAvgPool, GroupNorm, Params,
+    Relu,
 };
 use microtrain::{seq, Batch, Image, Seq};
 use microtrain_interop::{load, state_dict_keys, to_bytes, InteropError};
@@ -237,6 +238,14 @@ fn sequential_indices_count_parameterless_layers() {
             ("2.bias".to_string(), vec![10]),
         ]
     );
+}
+
+#[test]
+fn global_average_pooling_takes_two_indices() {
+    // PyTorch: Conv2d, ReLU, AdaptiveAvgPool2d(1), Flatten(), Linear.
+    type Net = Seq![Conv2d<1, 2, 3, 1, 1, 4, 4>, Relu, GlobalAvgPool, Dense<2, 3>];
+    let keys = state_dict_keys::<Image<1, 4, 4, 1>, Net>().unwrap();
+    assert_eq!(keys[2], ("4.weight".to_string(), vec![3, 2]));
 }
 
 #[test]

@@ -189,6 +189,8 @@ fn microtrain_to_torch<X: Tensor, M: TorchNames<X>>(name: &str, mut model: M) ->
     let file = format!("rust_{name}.safetensors");
     if std::env::var_os("MICROTRAIN_INTEROP_REGEN").is_some() {
         std::fs::write(golden(&file), &ours).unwrap();
+        eprintln!("wrote {file}; now run interop/reference/torch_interop.py");
+        return 0.0;
     }
     assert!(
         read(&file) == ours,
