@@ -4,7 +4,7 @@
 //! [safetensors](https://github.com/huggingface/safetensors), with PyTorch's keys,
 //! shapes and memory layouts.
 //!
-//! - [`to_bytes`] / [`save`] / [`write`] export every parameter and buffer (batch normalisation's
+//! - [`to_bytes`] / [`save`] / [`write()`] export every parameter and buffer (batch normalisation's
 //!   `running_mean`, `running_var`, plus PyTorch's `num_batches_tracked`), `F32`
 //!   little-endian, with the metadata `{"format": "pt"}` that
 //!   `safetensors.torch.save_file` writes; PyTorch reads the file with
@@ -97,9 +97,7 @@ pub fn state_dict_keys<X: Tensor, M: TorchNames<X>>(
 fn describe<X: Tensor, M: TorchNames<X>>(model: &mut M) -> Result<Walker, InteropError> {
     let mut w = Walker::new();
     M::describe(&mut w);
-    if let Some(e) = w.error() {
-        return Err(e);
-    }
+    w.check()?;
     let mut params = Vec::new();
     model.visit(&mut |p| params.push(p.value.len()));
     let mut buffers = Vec::new();

@@ -84,7 +84,8 @@ pub struct Walker {
     pub(crate) buffers: Vec<Spec>,
     pub(crate) counters: Vec<Counter>,
     pub(crate) features: Option<Features>,
-    pub(crate) error: Option<InteropError>,
+    /// The first layer marked unsupported: its key prefix, and why.
+    unsupported: Option<(String, &'static str)>,
 }
 
 impl Walker {
@@ -242,9 +243,9 @@ impl Walker {
     /// assert!(matches!(w.keys(), Err(InteropError::Unsupported { name, .. }) if name == "3"));
     /// ```
     pub fn unsupported(&mut self, reason: &'static str) {
-        if self.error.is_none() {
+        if self.unsupported.is_none() {
             let name = self.prefix.trim_end_matches('.').to_string();
-            self.error = Some(InteropError::Unsupported { name, reason });
+            self.unsupported = Some((name, reason));
         }
     }
 
@@ -266,10 +267,8 @@ impl Walker {
     /// assert_eq!(w.keys()?.len(), 2);
     /// # Ok::<(), microtrain_interop::InteropError>(())
     /// ```
-    pub fn keys(&mut self) -> Result<Vec<(String, Vec<usize>)>, InteropError> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
+    pub fn keys(&self) -> Result<Vec<(String, Vec<usize>)>, InteropError> {
+        self.check()?;
         let mut out: Vec<_> = self
             .params
             .iter()
@@ -293,8 +292,15 @@ impl Walker {
         self.features = Some(f);
     }
 
-    pub(crate) fn error(&mut self) -> Option<InteropError> {
-        self.error.take()
+    /// [`InteropError::Unsupported`] for the first layer marked so.
+    pub(crate) fn check(&self) -> Result<(), InteropError> {
+        match &self.unsupported {
+            Some((name, reason)) => Err(InteropError::Unsupported {
+                name: name.clone(),
+                reason,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn spec(&self, name: &str, shape: &[usize], map: Option<Vec<usize>>) -> Spec {
