@@ -102,14 +102,17 @@ fn describe<X: Tensor, M: TorchNames<X>>(model: &mut M) -> Result<Walker, Intero
     model.visit(&mut |p| params.push(p.value.len()));
     let mut buffers = Vec::new();
     model.visit_buffers(&mut |b| buffers.push(b.value.len()));
-    for (specs, lens) in [(&w.params, params), (&w.buffers, buffers)] {
+    for (kind, specs, lens) in [
+        ("parameter", &w.params, params),
+        ("buffer", &w.buffers, buffers),
+    ] {
         for i in 0..specs.len().max(lens.len()) {
             let described = specs.get(i).map_or(0, |s| s.len());
             let actual = lens.get(i).copied().unwrap_or(0);
             if described != actual || i >= specs.len() || i >= lens.len() {
                 let name = specs
                     .get(i)
-                    .map_or_else(|| format!("(undescribed tensor #{i})"), |s| s.name.clone());
+                    .map_or_else(|| format!("{kind} {i}, not described"), |s| s.name.clone());
                 return Err(InteropError::Description {
                     name,
                     described,

@@ -5,8 +5,9 @@ use microtrain::layers::{
     down_block, BatchNorm, Conv2d, Dense, DownBlock, Flatten, GlobalAvgPool, GroupNorm, Params,
     Relu,
 };
+use microtrain::layers::{Context, Layer};
 use microtrain::{seq, Batch, Image, Seq};
-use microtrain_interop::{load, state_dict_keys, to_bytes, InteropError};
+use microtrain_interop::{load, state_dict_keys, to_bytes, InteropError, TorchNames, Walker};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use std::collections::BTreeMap;
 
@@ -281,4 +282,59 @@ fn group_norm_after_flatten_is_unsupported() {
     // One pixel, or one channel: the orders agree, and it is fine.
     assert!(state_dict_keys::<Image<1, 1, 1, 4>, Bad>().is_ok());
     assert!(state_dict_keys::<Image<1, 2, 2, 1>, Bad>().is_ok());
+}
+
+/// A layer of our own whose description forgets its bias.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct NoBias(Dense<2, 2>);
+
+impl Params for NoBias {
+    const COUNT: usize = 6;
+    fn visit(&mut self, f: &mut impl FnMut(microtrain::layers::Param<'_>)) {
+        self.0.visit(f)
+    }
+}
+
+impl Layer<Batch<1, 2>> for NoBias {
+    type Output = Batch<1, 2>;
+    type Cache = Batch<1, 2>;
+    fn forward(&self, x: &Batch<1, 2>, c: &mut Batch<1, 2>, ctx: &mut Context) {
+        self.0.forward(x, c, ctx)
+    }
+    fn output(c: &Batch<1, 2>) -> &Batch<1, 2> {
+        c
+    }
+    fn backward(
+        &mut self,
+        x: &Batch<1, 2>,
+        c: &mut Batch<1, 2>,
+        dy: &Batch<1, 2>,
+        dx: Option<&mut Batch<1, 2>>,
+    ) {
+        self.0.backward(x, c, dy, dx)
+    }
+}
+
+impl TorchNames<Batch<1, 2>> for NoBias {
+    fn describe(w: &mut Walker) {
+        w.param("weight", &[2, 2]);
+    }
+}
+
+#[test]
+fn a_wrong_description_is_an_error_not_a_panic() {
+    let mut layer = NoBias(Dense::zeros());
+    let err = to_bytes::<Batch<1, 2>, _>(&mut layer).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"tensor "parameter 1, not described" is described with 0 values but the layer has 2"#
+    );
+    let mut good = Dense::<2, 2>::zeros();
+    good.bias.0 = [1.0, 2.0];
+    let file = to_bytes::<Batch<1, 2>, _>(&mut good).unwrap();
+    assert!(matches!(
+        load::<Batch<1, 2>, _>(&mut layer, &file),
+        Err(InteropError::Description { .. })
+    ));
+    assert_eq!(layer, NoBias(Dense::zeros()));
 }
