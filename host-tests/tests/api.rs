@@ -453,8 +453,8 @@ fn inference_refuses_non_finite_input() {
                 what: "prediction input",
                 index: 4 * 3 + index,
             });
-            assert_eq!(t.predict(&x).map(|b| *b), refused_batch);
-            assert_eq!(t.predict_proba(&x).map(|b| *b), refused_batch);
+            assert_eq!(t.predict(&x).copied(), refused_batch);
+            assert_eq!(t.predict_proba(&x).copied(), refused_batch);
             assert_eq!(t.model, model, "inference never touches the model");
             assert_eq!((t.steps(), t.refused_steps()), (0, 0));
         }
