@@ -372,7 +372,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
         &mut bars,
     )?;
     let mlp_seconds = clock.elapsed().as_secs_f64();
-    let mlp_predicted = predictions(&mut mlp, &data.test);
+    let mlp_predicted = predictions(&mut mlp, &data.test)?;
     let mlp_accuracy = report("MLP", &mlp_fit, &mlp_predicted, &data.test, mlp_seconds)?;
 
     println!("\ntraining the CNN:");
@@ -387,7 +387,7 @@ fn main() -> Result<ExitCode, Box<dyn Error>> {
         &mut bars,
     )?;
     let cnn_seconds = clock.elapsed().as_secs_f64();
-    let cnn_predicted = predictions(&mut cnn, &data.test);
+    let cnn_predicted = predictions(&mut cnn, &data.test)?;
     let cnn_accuracy = report("CNN", &cnn_fit, &cnn_predicted, &data.test, cnn_seconds)?;
 
     // A few test digits as the CNN saw them: the first ones, then its mistakes.

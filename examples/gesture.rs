@@ -23,7 +23,6 @@ use gesture_task::{
     fill, fresh, train, GestureTrainer, Run, Windows, AXES, BATCH, BUFFERS, CLASSES, GESTURES,
     LEARNING_RATE, MAX_EPOCHS, PARAMS, PATIENCE, RATE_HZ, STEPS, WINDOW,
 };
-use microtrain::kernels::{self, MatMut, MatRef};
 use microtrain::train::Dataset;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -62,7 +61,10 @@ impl Split {
 }
 
 /// The predicted gesture of every window, batch by batch (the last batch padded).
-fn predictions(trainer: &mut GestureTrainer, split: &Split) -> Vec<usize> {
+fn predictions(
+    trainer: &mut GestureTrainer,
+    split: &Split,
+) -> Result<Vec<usize>, microtrain::Error> {
     let mut out = Vec::with_capacity(split.labels.len());
     let mut batch = Windows::zeros();
     for (chunk, rows) in split
@@ -72,14 +74,14 @@ fn predictions(trainer: &mut GestureTrainer, split: &Split) -> Vec<usize> {
     {
         batch.as_mut_slice().fill(0.0);
         batch.as_mut_slice()[..chunk.len()].copy_from_slice(chunk);
-        let logits = trainer.predict(&batch);
+        let logits = trainer.predict(&batch)?;
         out.extend(
             logits.0[..rows].iter().map(|row| {
                 (0..CLASSES).fold(0, |best, c| if row[c] > row[best] { c } else { best })
             }),
         );
     }
-    out
+    Ok(out)
 }
 
 /// The gestures' names in the confusion matrix's columns.
@@ -125,7 +127,7 @@ fn run(
     )?;
     let seconds = started.elapsed().as_secs_f64();
     let test = &splits[2];
-    let predicted = predictions(&mut trainer, test);
+    let predicted = predictions(&mut trainer, test)?;
     let mut confusion = [[0; CLASSES]; CLASSES];
     for (&p, &t) in predicted.iter().zip(&test.labels) {
         confusion[t as usize][p] += 1;
@@ -149,22 +151,19 @@ fn run(
 }
 
 /// The class probabilities of one window, as the device would classify a gesture just
-/// recorded: the trainer predicts whole batches, so the window goes in row 0 of a
-/// zeroed batch (BatchNorm uses its running statistics in evaluation, so the padding
-/// does not change row 0), and softmax turns the logits into probabilities.
+/// recorded: `predict_proba_one` puts the window in row 0 of a zeroed batch (BatchNorm
+/// uses its running statistics in evaluation, so the padding does not change row 0)
+/// and turns the logits into probabilities by a softmax.
 fn classify(
     trainer: &mut GestureTrainer,
     window: &[f32],
 ) -> Result<[f32; CLASSES], microtrain::Error> {
-    let mut batch = Windows::zeros();
-    batch.as_mut_slice()[..WINDOW].copy_from_slice(window);
-    let logits = trainer.predict(&batch).0[0];
-    let mut p = [0.0; CLASSES];
-    kernels::softmax_rows(
-        MatRef::new(&logits, 1, CLASSES)?,
-        MatMut::new(&mut p, 1, CLASSES)?,
-    )?;
-    Ok(p)
+    let window: &[f32; WINDOW] = window.try_into().map_err(|_| microtrain::Error::Length {
+        what: "gesture window",
+        expected: WINDOW,
+        found: window.len(),
+    })?;
+    trainer.predict_proba_one(window)
 }
 
 fn print_confusion(confusion: &[[usize; CLASSES]; CLASSES]) {

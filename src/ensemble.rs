@@ -247,6 +247,9 @@ impl<const P: usize, const NB: usize, const K: usize> Ensemble<P, NB, K> {
     /// # Errors
     ///
     /// [`Error::Empty`] if the ensemble has no member; `out` is unchanged then.
+    /// [`Error::NonFinite`] if `x` holds a NaN or infinity (from
+    /// [`Trainer::predict`]); no member runs, the trainer's model is its own again
+    /// and `out` is cleared.
     ///
     /// # Examples
     ///
@@ -269,7 +272,13 @@ impl<const P: usize, const NB: usize, const K: usize> Ensemble<P, NB, K> {
         *out = Prediction::new();
         for member in &mut self.members[..self.len] {
             member.swap(&mut trainer.model);
-            let logits = trainer.predict(x);
+            let logits = match trainer.predict(x) {
+                Ok(logits) => *logits,
+                Err(e) => {
+                    member.swap(&mut trainer.model);
+                    return Err(e);
+                }
+            };
             for (r, z) in logits.0.iter().enumerate() {
                 let mut p = [0.0; OUT];
                 let done = softmax(z, &mut p);

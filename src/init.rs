@@ -1,7 +1,10 @@
 //! Weight initialisation from any generator implementing [`rand_core::Rng`].
 //!
 //! Weights must be random to break the symmetry between units; their scale decides
-//! whether activations and gradients survive depth. Biases start at zero.
+//! whether activations and gradients survive depth. Biases start at zero, except under
+//! `TorchDefault`, which reproduces what PyTorch's `nn.Linear` and `nn.Conv2d` do when
+//! constructed: a layer's bias is drawn from `U(−1/√n_in, 1/√n_in)` too (`n_in` of its
+//! weight). Normalisation layers keep `γ = 1`, `β = 0` under every scheme, as in PyTorch.
 //!
 //! | [`Init`]            | weights drawn from                                   | PyTorch                          |
 //! |---------------------|------------------------------------------------------|----------------------------------|
@@ -10,6 +13,7 @@
 //! | `XavierUniform`     | `U(−a, a)`, `a = √(6/(n_in + n_out))`                | `nn.init.xavier_uniform_`        |
 //! | `HeNormal`          | `N(0, 2/n_in)`                                       | `nn.init.kaiming_normal_`        |
 //! | `HeUniform`         | `U(−a, a)`, `a = √(6/n_in)`                          | `nn.init.kaiming_uniform_(a=0)`  |
+//! | `TorchDefault`      | `U(−a, a)`, `a = 1/√n_in`; biases `U(−a, a)` too      | `nn.Linear`/`nn.Conv2d` defaults: `kaiming_uniform_(a=√5)` |
 //!
 //! Normal deviates come from the Box–Muller transform on two uniform draws, through
 //! the math shim in `f32` only, so a seed gives the same weights on every target.
@@ -46,6 +50,17 @@ pub enum Init {
     HeNormal,
     /// He/Kaiming uniform, fan-in mode (ReLU).
     HeUniform,
+    /// PyTorch's default for `nn.Linear` and `nn.Conv2d` (`reset_parameters`): weights
+    /// `kaiming_uniform_(w, a=√5)`, which is `U(−a, a)` with
+    /// `a = gain·√(3/n_in) = √(1/3)·√(3/n_in) = 1/√n_in`, and biases — the only scheme
+    /// that draws them — `U(−1/√n_in, 1/√n_in)` with the weight's `n_in`
+    /// ([`Scheme::fill_bias`]).
+    ///
+    /// ```
+    /// use microtrain::init::Init;
+    /// assert_eq!(Init::TorchDefault.bound(4, 100), Some(0.5));
+    /// ```
+    TorchDefault,
 }
 
 impl Init {
@@ -88,7 +103,7 @@ impl Init {
             Init::Normal { std } => Some(std),
             Init::XavierNormal => Some(math::sqrt(2.0 / (fan_in + fan_out) as f32)),
             Init::HeNormal => Some(math::sqrt(2.0 / fan_in as f32)),
-            Init::XavierUniform | Init::HeUniform => None,
+            Init::XavierUniform | Init::HeUniform | Init::TorchDefault => None,
         }
     }
 
@@ -104,6 +119,7 @@ impl Init {
         match self {
             Init::XavierUniform => Some(math::sqrt(6.0 / (fan_in + fan_out) as f32)),
             Init::HeUniform => Some(math::sqrt(6.0 / fan_in as f32)),
+            Init::TorchDefault => Some(torch_bound(fan_in)),
             _ => None,
         }
     }
@@ -140,8 +156,8 @@ impl Init {
 }
 
 /// A scheme that draws a weight tensor from its fans: [`Init`], chosen at run time,
-/// or one of the zero-sized [`HeNormal`], [`HeUniform`], [`XavierNormal`] and
-/// [`XavierUniform`], chosen at compile time, with which a firmware links the code of
+/// or one of the zero-sized [`HeNormal`], [`HeUniform`], [`XavierNormal`],
+/// [`XavierUniform`] and [`TorchDefault`], chosen at compile time, with which a firmware links the code of
 /// that scheme alone.
 ///
 /// # Examples
@@ -158,6 +174,35 @@ impl Init {
 pub trait Scheme: Copy {
     /// Fills `weights` for a tensor with the given fans.
     fn fill<R: Rng + ?Sized>(self, weights: &mut [f32], fan_in: usize, fan_out: usize, rng: &mut R);
+
+    /// Fills the bias of a layer whose weight has the given fans. Zero for every
+    /// built-in scheme but [`TorchDefault`] (and [`Init::TorchDefault`]), which draws
+    /// `U(−1/√fan_in, 1/√fan_in)` as PyTorch's `nn.Linear` and `nn.Conv2d` do.
+    /// [`init_params`] calls it only for a bias that follows its layer's weight; a
+    /// normalisation layer's shift `β` stays zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::init::{HeNormal, Scheme, TorchDefault};
+    /// use rand_core::SeedableRng;
+    /// let mut rng = rand_pcg::Pcg32::seed_from_u64(0);
+    /// let mut b = [1.0; 8];
+    /// HeNormal.fill_bias(&mut b, 4, 8, &mut rng);
+    /// assert_eq!(b, [0.0; 8]);
+    /// TorchDefault.fill_bias(&mut b, 4, 8, &mut rng);
+    /// assert!(b.iter().all(|v| v.abs() < 0.5) && b.iter().any(|&v| v != 0.0));
+    /// ```
+    fn fill_bias<R: Rng + ?Sized>(
+        self,
+        bias: &mut [f32],
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) {
+        let _ = (fan_in, fan_out, rng);
+        bias.fill(0.0);
+    }
 
     /// Checks the scheme's settings; [`init_params`] leaves the model untouched when
     /// this fails, and [`try_init_params`] returns the error. Every built-in scheme but
@@ -188,6 +233,20 @@ impl Scheme for Init {
         rng: &mut R,
     ) {
         Init::fill(self, weights, fan_in, fan_out, rng)
+    }
+
+    fn fill_bias<R: Rng + ?Sized>(
+        self,
+        bias: &mut [f32],
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) {
+        if self == Init::TorchDefault {
+            TorchDefault.fill_bias(bias, fan_in, fan_out, rng);
+        } else {
+            bias.fill(0.0);
+        }
     }
 
     fn check(self) -> Result<(), Error> {
@@ -257,6 +316,51 @@ scheme!(
     XavierUniform
 );
 
+/// [`Init::TorchDefault`] as a type (see [`Scheme`]): PyTorch's `nn.Linear` and
+/// `nn.Conv2d` initialisation, weights and biases both `U(−1/√n_in, 1/√n_in)`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::init::{init_params, TorchDefault};
+/// use microtrain::layers::Dense;
+/// use rand_core::SeedableRng;
+/// let mut d = Dense::<16, 4>::zeros();        // PyTorch: nn.Linear(16, 4)
+/// init_params(&mut d, TorchDefault, &mut rand_pcg::Pcg32::seed_from_u64(1));
+/// let bound = 1.0 / 16f32.sqrt();
+/// assert!(d.weight.as_slice().iter().all(|w| w.abs() <= bound));
+/// assert!(d.bias.0.iter().all(|b| b.abs() <= bound) && d.bias.0 != [0.0; 4]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TorchDefault;
+
+impl Scheme for TorchDefault {
+    #[inline]
+    fn fill<R: Rng + ?Sized>(
+        self,
+        weights: &mut [f32],
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) {
+        Init::TorchDefault.fill(weights, fan_in, fan_out, rng)
+    }
+
+    fn fill_bias<R: Rng + ?Sized>(self, bias: &mut [f32], fan_in: usize, _: usize, rng: &mut R) {
+        fill_uniform(bias, torch_bound(fan_in), rng);
+    }
+}
+
+/// PyTorch's bound `1/√n_in` for `nn.Linear`/`nn.Conv2d` weights and biases (0 for
+/// `n_in = 0`, as PyTorch's bias bound).
+fn torch_bound(fan_in: usize) -> f32 {
+    if fan_in == 0 {
+        0.0
+    } else {
+        1.0 / math::sqrt(fan_in as f32)
+    }
+}
+
 /// `U(−a, a)` for every weight.
 fn fill_uniform<R: Rng + ?Sized>(weights: &mut [f32], a: f32, rng: &mut R) {
     for w in weights.iter_mut() {
@@ -288,7 +392,9 @@ fn fill_normal<R: Rng + ?Sized>(weights: &mut [f32], std: f32, truncate: bool, r
 }
 
 /// Initialises every weight of `model` with `init`, sets biases and gradients to
-/// zero and normalisation scales to one, visiting parameters in canonical order, so a seed fixes the model.
+/// zero (a bias that follows its layer's weight is [`Scheme::fill_bias`]'s, zero but
+/// for [`TorchDefault`]) and normalisation scales to one, visiting parameters in
+/// canonical order, so a seed fixes the model.
 /// A scheme that [`Scheme::check`] refuses (`Init::Normal { std: NaN }`) leaves the
 /// model untouched; [`try_init_params`] reports it.
 ///
@@ -332,13 +438,18 @@ pub fn try_init_params<P: Params, S: Scheme, R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<(), Error> {
     init.check()?;
+    // A bias right after a weight is that layer's (Dense, Conv visit weight then
+    // bias); one after a scale is a normalisation layer's shift β, always zero.
+    let mut after_weight = false;
     model.visit(&mut |p| {
         p.grad.fill(0.0);
         match p.kind {
             ParamKind::Weight => init.fill(p.value, p.fan_in, p.fan_out, rng),
+            ParamKind::Bias if after_weight => init.fill_bias(p.value, p.fan_in, p.fan_out, rng),
             ParamKind::Bias => p.value.fill(0.0),
             ParamKind::Scale => p.value.fill(1.0),
         }
+        after_weight = p.kind == ParamKind::Weight;
     });
     Ok(())
 }

@@ -194,7 +194,7 @@ pub fn train(
 
     let mut x = Pictures::zeros();
     x.as_mut_slice().copy_from_slice(&test_x[..BATCH * PIXELS]);
-    *logits = trainer.predict(&x).0;
+    *logits = trainer.predict(&x)?.0;
     Ok(Outcome {
         initial_loss,
         final_loss: train_eval.loss,

@@ -336,10 +336,14 @@ pub fn batches_per_epoch(data: &Prepared) -> usize {
 }
 
 /// The model's predicted class for each sample (the last batch padded with zeros).
+///
+/// # Errors
+///
+/// [`Error::NonFinite`](microtrain::Error::NonFinite) for a NaN or infinite pixel.
 pub fn predictions<M, X, const P: usize>(
     trainer: &mut Trainer<M, CrossEntropy, Adam<P>, BATCH, FEATURES, CLASSES, X>,
     samples: &Samples,
-) -> Vec<(usize, [f32; CLASSES])>
+) -> Result<Vec<(usize, [f32; CLASSES])>, microtrain::Error>
 where
     X: Tensor + Copy,
     M: Layer<X, Output = Batch<BATCH, CLASSES>>,
@@ -352,12 +356,12 @@ where
         values.fill(0.0);
         values[..rows * FEATURES]
             .copy_from_slice(&samples.pixels[start * FEATURES..(start + rows) * FEATURES]);
-        for logits in &trainer.predict(&x).0[..rows] {
+        for logits in &trainer.predict(&x)?.0[..rows] {
             let class = microtrain::kernels::argmax(logits).unwrap_or(0);
             out.push((class, *logits));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The first `BATCH` standardised training samples as one batch, for the overfitting

@@ -80,7 +80,7 @@ pub fn train(mut progress: impl FnMut(usize, f32)) -> Result<Outcome, Error> {
     Ok(Outcome {
         initial_loss,
         final_loss,
-        outputs: *trainer.predict(&x),
+        outputs: *trainer.predict(&x)?,
     })
 }
 

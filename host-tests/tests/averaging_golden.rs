@@ -82,7 +82,7 @@ fn eval_outputs(model: &mut Net, c: &Case) -> Vec<f32> {
     let x: Batch<8, 4> = Matrix(as_rows(&c.f32("x_eval")));
     let mut t: Trainer<Net, CrossEntropy, Sgd, 8, 4, 3> =
         Trainer::new(*model, CrossEntropy::default(), Sgd::new(0.0), 0);
-    t.predict(&x).as_slice().to_vec()
+    t.predict(&x).unwrap().as_slice().to_vec()
 }
 
 fn as_rows<const R: usize, const C: usize>(v: &[f32]) -> [[f32; C]; R] {

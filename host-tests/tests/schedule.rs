@@ -16,9 +16,9 @@
 //! at exactly the same epochs.
 
 use microtrain::schedule::{
-    Anneal, Constant, Cosine, CosineWarmRestarts, Exponential, ExponentialDecay, Goal, InverseSqrt,
-    InverseTime, Lambda, Linear, MultiStep, OneCycle, PlateauConfig, Polynomial, ReduceOnPlateau,
-    Schedule, Scheduler, Sequential, StepDecay, Threshold,
+    Anneal, Constant, Cosine, CosineWarmRestarts, Exponential, Goal, InverseSqrt, InverseTime,
+    Lambda, Linear, MultiStep, NaturalExpDecay, OneCycle, PlateauConfig, Polynomial,
+    ReduceOnPlateau, Schedule, Scheduler, Sequential, StepDecay, Threshold,
 };
 use std::collections::BTreeMap;
 use std::fs;
@@ -354,11 +354,11 @@ fn equivalent_forms_match_pytorch() {
     // α₀·e^(−kt) with k = −ln γ is ExponentialLR(γ).
     let exp = read("exponentiallr");
     let k = -(exp.float("gamma") as f64).ln() as f32;
-    let decay = ExponentialDecay::new(exp.float("base_lr"), k);
+    let decay = NaturalExpDecay::new(exp.float("base_lr"), k);
     let dev = compare("exponentiallr as e^(-kt)", exp.rows("lr"), |t| {
         decay.learning_rate(t)
     });
-    report("exponentiallr as ExponentialDecay", &dev);
+    report("exponentiallr as NaturalExpDecay", &dev);
 
     // α₀(1 − t/T) is PolynomialLR(power=1).
     let p1 = read("polynomiallr_p1");
@@ -509,7 +509,7 @@ fn every_schedule_starts_at_its_base_rate() {
         ("constant", Box::new(Constant { lr: base })),
         ("step", Box::new(StepDecay::new(base, 3))),
         ("multistep", Box::new(MultiStep::new(base, [1, 2]))),
-        ("exp decay", Box::new(ExponentialDecay::new(base, 0.3))),
+        ("exp decay", Box::new(NaturalExpDecay::new(base, 0.3))),
         ("exponential", Box::new(Exponential::new(base, 0.9))),
         ("1/t", Box::new(InverseTime::new(base, 2.0))),
         ("linear decay", Box::new(Linear::decay(base, 4))),
@@ -565,7 +565,7 @@ fn schedules_beyond_their_horizon() {
             &CosineWarmRestarts::new(0.1, 1),
             &InverseSqrt::new(0.1, 8),
             &InverseTime::new(0.1, 0.1),
-            &ExponentialDecay::new(0.1, 0.1),
+            &NaturalExpDecay::new(0.1, 0.1),
         ] {
             let lr = s.learning_rate(t);
             assert!((0.0..=0.1).contains(&lr), "t = {t}: {lr}");

@@ -52,7 +52,9 @@ fn xor_learns_with_mse_full_batch() {
     let after = t.evaluate(&data).unwrap();
     assert!(after.loss < 0.01, "loss {before} → {}", after.loss);
     assert_eq!(after.accuracy, None);
-    let out = *t.predict(&Matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]));
+    let out = *t
+        .predict(&Matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]))
+        .unwrap();
     for (r, y) in XOR_Y.iter().enumerate() {
         assert!((out.0[r][0] - y).abs() < 0.2, "XOR row {r}: {:?}", out.0[r]);
     }

@@ -34,14 +34,40 @@ pub struct AdagradConfig {
 
 impl Default for AdagradConfig {
     fn default() -> Self {
-        AdagradConfig {
-            lr: 1e-2,
-            lr_decay: 0.0,
-            weight_decay: 0.0,
-            initial_accumulator_value: 0.0,
-            eps: 1e-10,
-            decay_biases: true,
-        }
+        AdagradConfig::DEFAULT
+    }
+}
+
+impl AdagradConfig {
+    /// PyTorch's `torch.optim.Adagrad` defaults (lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, eps 1e-10), as a constant equal to
+    /// `Default::default()`: a `static` trainer needs no field written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, train::Trainer};
+    /// use microtrain::optim::{Adagrad, AdagradConfig};
+    /// // Dense<3, 1> has 3 weights and 1 bias: Adagrad<4>.
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, Adagrad<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, Adagrad::new(AdagradConfig::DEFAULT.with_lr(0.1)), 0);
+    /// assert_eq!(AdagradConfig::DEFAULT, AdagradConfig::default());
+    /// ```
+    pub const DEFAULT: AdagradConfig = AdagradConfig {
+        lr: 1e-2,
+        lr_decay: 0.0,
+        weight_decay: 0.0,
+        initial_accumulator_value: 0.0,
+        eps: 1e-10,
+        decay_biases: true,
+    };
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`AdagradConfig::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        AdagradConfig { lr, ..self }
     }
 }
 

@@ -78,8 +78,11 @@ impl AdamConfig {
     /// # Examples
     ///
     /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, train::Trainer};
     /// use microtrain::optim::{Adam, AdamConfig};
-    /// static ADAM: Adam<4> = Adam::new(AdamConfig::DEFAULT.with_lr(0.01));
+    /// // Dense<3, 1> has 3 weights and 1 bias: Adam<4>.
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, Adam<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, Adam::new(AdamConfig::DEFAULT.with_lr(0.01)), 0);
     /// assert_eq!(AdamConfig::DEFAULT, AdamConfig::default());
     /// ```
     pub const DEFAULT: AdamConfig = AdamConfig {

@@ -17,6 +17,74 @@
 //! normalisation scales), `true` by default (PyTorch's behaviour); set it to `false` to
 //! decay weights only. The seed's
 //! L1/L2 penalties themselves live in [`Penalty`](crate::layers::Penalty).
+//!
+//! # Sizing the optimizer in a model-generic function
+//!
+//! Inside a function generic over the model `M`, stable Rust cannot write
+//! `Adam<{ <M as Params>::COUNT }>`: a const argument may not depend on a generic
+//! parameter without the unstable `generic_const_exprs`, and a type alias
+//! `type AdamFor<M> = Adam<{ <M as Params>::COUNT }>` is refused the same way. The
+//! idiom is to give the function the size as a const parameter `P` beside `M` (or to
+//! take the optimizer itself as `O: Optimizer`), and to name `<Net as Params>::COUNT`
+//! once, where the model is a concrete type. [`Trainer::new`](crate::train::Trainer::new)
+//! checks `P == M::COUNT` at compile time, so a wrong `P` does not build.
+//!
+//! ```
+//! use microtrain::init::{init_params, Init};
+//! use microtrain::layers::{Dense, Layer, Params, Tanh};
+//! use microtrain::loss::Mse;
+//! use microtrain::optim::{Adam, AdamConfig, Optimizer, Sgd};
+//! use microtrain::train::{Dataset, Trainer};
+//! use microtrain::{seq, Batch, Error, Seq};
+//! use rand_core::SeedableRng;
+//!
+//! /// Any model from 2 inputs to 1 output, trained with Adam: `P` is Adam's size.
+//! fn fit_adam<M, const P: usize>(model: M, data: &Dataset<'_, f32>) -> Result<f32, Error>
+//! where
+//!     M: Layer<Batch<4, 2>, Output = Batch<4, 1>>,
+//! {
+//!     let adam = Adam::<P>::new(AdamConfig::DEFAULT.with_lr(0.05));
+//!     fit(model, adam, data)
+//! }
+//!
+//! /// Any model with any optimizer: the caller builds the optimizer, sized or not.
+//! fn fit<M, O>(model: M, optimizer: O, data: &Dataset<'_, f32>) -> Result<f32, Error>
+//! where
+//!     M: Layer<Batch<4, 2>, Output = Batch<4, 1>>,
+//!     O: Optimizer,
+//! {
+//!     let mut t: Trainer<M, Mse, O, 4, 2, 1> = Trainer::new(model, Mse, optimizer, 0);
+//!     let mut rng = rand_pcg::Pcg32::seed_from_u64(3);
+//!     init_params(&mut t.model, Init::XavierNormal, &mut rng);
+//!     for _ in 0..100 {
+//!         t.epoch(data, &mut rng)?;
+//!     }
+//!     Ok(t.evaluate(data)?.loss)
+//! }
+//!
+//! type Net = Seq![Dense<2, 8>, Tanh, Dense<8, 1>];
+//! let net = || -> Net { seq![Dense::zeros(), Tanh, Dense::zeros()] };
+//! let data = Dataset::new(&[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], 2, &[0.0, 1.0, 1.0, 0.0], 1)?;
+//! // The size is named once, where `Net` is concrete.
+//! const P: usize = <Net as Params>::COUNT;
+//! assert!(fit_adam::<Net, P>(net(), &data)? < 0.1);
+//! assert!(fit(net(), Adam::<P>::new(AdamConfig::DEFAULT.with_lr(0.05)), &data)? < 0.1);
+//! assert!(fit(net(), Sgd::new(0.2), &data)?.is_finite()); // stateless: no size at all
+//! # Ok::<(), microtrain::Error>(())
+//! ```
+//!
+//! A wrong size is a compile error ("the optimizer's state must be sized for the
+//! model"):
+//!
+//! ```compile_fail,E0080
+//! # use microtrain::layers::{Dense, Layer, Params};
+//! # use microtrain::{loss::Mse, optim::{Adam, AdamConfig}, train::Trainer, Batch};
+//! fn build<M: Layer<Batch<4, 2>, Output = Batch<4, 1>>, const P: usize>(model: M) {
+//!     let _t: Trainer<M, Mse, Adam<P>, 4, 2, 1> =
+//!         Trainer::new(model, Mse, Adam::new(AdamConfig::DEFAULT), 0);
+//! }
+//! build::<Dense<2, 1>, 4>(Dense::zeros()); // Dense<2, 1> has 3 parameters
+//! ```
 
 /// The [`Optimizer`] methods that read and set `self.config.lr`.
 macro_rules! config_learning_rate {

@@ -37,15 +37,41 @@ pub struct NAdamConfig {
 
 impl Default for NAdamConfig {
     fn default() -> Self {
-        NAdamConfig {
-            lr: 2e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum_decay: 4e-3,
-            decoupled_weight_decay: false,
-            decay_biases: true,
-        }
+        NAdamConfig::DEFAULT
+    }
+}
+
+impl NAdamConfig {
+    /// PyTorch's `torch.optim.NAdam` defaults (lr 2e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0, momentum_decay 4e-3), as a constant equal to
+    /// `Default::default()`: a `static` trainer needs no field written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, train::Trainer};
+    /// use microtrain::optim::{NAdam, NAdamConfig};
+    /// // Dense<3, 1> has 3 weights and 1 bias: NAdam<4>.
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, NAdam<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, NAdam::new(NAdamConfig::DEFAULT.with_lr(0.01)), 0);
+    /// assert_eq!(NAdamConfig::DEFAULT, NAdamConfig::default());
+    /// ```
+    pub const DEFAULT: NAdamConfig = NAdamConfig {
+        lr: 2e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        momentum_decay: 4e-3,
+        decoupled_weight_decay: false,
+        decay_biases: true,
+    };
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`NAdamConfig::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        NAdamConfig { lr, ..self }
     }
 }
 

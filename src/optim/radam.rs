@@ -35,14 +35,40 @@ pub struct RAdamConfig {
 
 impl Default for RAdamConfig {
     fn default() -> Self {
-        RAdamConfig {
-            lr: 1e-3,
-            betas: (0.9, 0.999),
-            eps: 1e-8,
-            weight_decay: 0.0,
-            decoupled_weight_decay: false,
-            decay_biases: true,
-        }
+        RAdamConfig::DEFAULT
+    }
+}
+
+impl RAdamConfig {
+    /// PyTorch's `torch.optim.RAdam` defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0), as a constant equal to
+    /// `Default::default()`: a `static` trainer needs no field written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, train::Trainer};
+    /// use microtrain::optim::{RAdam, RAdamConfig};
+    /// // Dense<3, 1> has 3 weights and 1 bias: RAdam<4>.
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, RAdam<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, RAdam::new(RAdamConfig::DEFAULT.with_lr(0.01)), 0);
+    /// assert_eq!(RAdamConfig::DEFAULT, RAdamConfig::default());
+    /// ```
+    pub const DEFAULT: RAdamConfig = RAdamConfig {
+        lr: 1e-3,
+        betas: (0.9, 0.999),
+        eps: 1e-8,
+        weight_decay: 0.0,
+        decoupled_weight_decay: false,
+        decay_biases: true,
+    };
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`RAdamConfig::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        RAdamConfig { lr, ..self }
     }
 }
 

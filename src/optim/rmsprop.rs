@@ -37,15 +37,41 @@ pub struct RmsPropConfig {
 
 impl Default for RmsPropConfig {
     fn default() -> Self {
-        RmsPropConfig {
-            lr: 1e-2,
-            alpha: 0.99,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            momentum: 0.0,
-            centered: false,
-            decay_biases: true,
-        }
+        RmsPropConfig::DEFAULT
+    }
+}
+
+impl RmsPropConfig {
+    /// PyTorch's `torch.optim.RMSprop` defaults (lr 1e-2, alpha 0.99, eps 1e-8, weight_decay 0, momentum 0, not centred), as a constant equal to
+    /// `Default::default()`: a `static` trainer needs no field written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, train::Trainer};
+    /// use microtrain::optim::{RmsProp, RmsPropConfig};
+    /// // Dense<3, 1> has 3 weights and 1 bias: RmsProp<4>.
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, RmsProp<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, RmsProp::new(RmsPropConfig::DEFAULT.with_lr(0.001)), 0);
+    /// assert_eq!(RmsPropConfig::DEFAULT, RmsPropConfig::default());
+    /// ```
+    pub const DEFAULT: RmsPropConfig = RmsPropConfig {
+        lr: 1e-2,
+        alpha: 0.99,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        momentum: 0.0,
+        centered: false,
+        decay_biases: true,
+    };
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`RmsPropConfig::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        RmsPropConfig { lr, ..self }
     }
 }
 

@@ -33,11 +33,34 @@ pub struct Sgd {
 
 impl Default for Sgd {
     fn default() -> Self {
-        Sgd::new(1e-3)
+        Sgd::DEFAULT
     }
 }
 
 impl Sgd {
+    /// PyTorch's `torch.optim.SGD` defaults (lr 1e-3, weight_decay 0, no momentum), as
+    /// a constant equal to `Default::default()`: a `static` trainer needs no field
+    /// written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer};
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, Sgd, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, Sgd::DEFAULT.with_lr(0.1), 0);
+    /// assert_eq!(Sgd::DEFAULT, Sgd::default());
+    /// ```
+    pub const DEFAULT: Sgd = Sgd::new(1e-3);
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Sgd::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        Sgd { lr, ..self }
+    }
+
     /// SGD with learning rate `lr` and no weight decay.
     ///
     /// # Examples
@@ -200,14 +223,40 @@ pub struct SgdMomentumConfig {
 
 impl Default for SgdMomentumConfig {
     fn default() -> Self {
-        SgdMomentumConfig {
-            lr: 1e-3,
-            momentum: 0.9,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-            decay_biases: true,
-        }
+        SgdMomentumConfig::DEFAULT
+    }
+}
+
+impl SgdMomentumConfig {
+    /// PyTorch's `torch.optim.SGD` defaults (lr 1e-3, weight_decay 0, with momentum 0.9, dampening 0, no Nesterov), as a constant equal to
+    /// `Default::default()`: a `static` trainer needs no field written out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, train::Trainer};
+    /// use microtrain::optim::{SgdMomentum, SgdMomentumConfig};
+    /// // Dense<3, 1> has 3 weights and 1 bias: SgdMomentum<4>.
+    /// static TRAINER: Trainer<Dense<3, 1>, Mse, SgdMomentum<4>, 8, 3, 1> =
+    ///     Trainer::new(Dense::zeros(), Mse, SgdMomentum::new(SgdMomentumConfig::DEFAULT.with_lr(0.05)), 0);
+    /// assert_eq!(SgdMomentumConfig::DEFAULT, SgdMomentumConfig::default());
+    /// ```
+    pub const DEFAULT: SgdMomentumConfig = SgdMomentumConfig {
+        lr: 1e-3,
+        momentum: 0.9,
+        dampening: 0.0,
+        nesterov: false,
+        weight_decay: 0.0,
+        decay_biases: true,
+    };
+
+    /// This configuration with learning rate `lr`.
+    ///
+    /// # Examples
+    ///
+    /// See [`SgdMomentumConfig::DEFAULT`].
+    pub const fn with_lr(self, lr: f32) -> Self {
+        SgdMomentumConfig { lr, ..self }
     }
 }
 

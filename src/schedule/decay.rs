@@ -1,5 +1,6 @@
-//! Constant, step and smooth decays: `StepLR`, `MultiStepLR`, `ExponentialLR`,
-//! `LinearLR`, `PolynomialLR` and the `LambdaLR` forms of `e^(−kt)` and `1/t`.
+//! Constant, step and smooth decays: `StepLR`, `MultiStepLR`, `ExponentialLR`
+//! ([`Exponential`], `γ^t`), `LinearLR`, `PolynomialLR` and the `LambdaLR` forms of
+//! `e^(−kt)` ([`NaturalExpDecay`]) and `1/t`.
 
 use super::Schedule;
 use crate::check;
@@ -144,8 +145,12 @@ impl<const N: usize> Schedule for MultiStep<N> {
 // Smooth decays
 // --------------------------------------------------------------------------------
 
-/// Exponential decay in the seed's form `α_t = α₀·e^(−kt)` (PyTorch:
-/// `LambdaLR(lambda t: math.exp(-k * t))`; equal to `ExponentialLR(gamma=e^(−k))`).
+/// Natural-exponential decay at a continuous rate `k`, the seed's form:
+/// `α_t = α₀·e^(−kt)`. PyTorch has no scheduler of this name: it is
+/// `LambdaLR(lambda t: math.exp(-k * t))`, and equals
+/// `ExponentialLR(gamma=e^(−k))`, i.e. [`Exponential`] with `γ = e^(−k)`
+/// (TensorFlow 1: `natural_exp_decay`). Formerly `ExponentialDecay`, renamed because
+/// Keras' `ExponentialDecay` is the `γ^t` form, which here is [`Exponential`].
 ///
 /// `e^(−kt)` is evaluated directly (not as `(e^(−k))^t`), so a small rate `k` loses
 /// no accuracy over many steps.
@@ -153,36 +158,40 @@ impl<const N: usize> Schedule for MultiStep<N> {
 /// # Examples
 ///
 /// ```
-/// use microtrain::schedule::{ExponentialDecay, Schedule};
-/// let s = ExponentialDecay::new(0.1, 0.5);
+/// use microtrain::schedule::{Exponential, NaturalExpDecay, Schedule};
+/// let s = NaturalExpDecay::new(0.1, 0.5);
 /// assert_eq!(s.learning_rate(0), 0.1);
 /// assert!((s.learning_rate(2) - 0.1 * (-1.0f32).exp()).abs() < 1e-8);
+/// // The same schedule as a factor per step: γ = e^(−k).
+/// let g = Exponential::new(0.1, (-0.5f32).exp());
+/// assert!((g.learning_rate(2) - s.learning_rate(2)).abs() < 1e-8);
 /// ```
+#[doc(alias = "ExponentialDecay", alias = "natural_exp_decay")]
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ExponentialDecay {
+pub struct NaturalExpDecay {
     /// The initial learning rate `α₀`.
     pub base_lr: f32,
     /// The decay rate `k` per step.
     pub k: f32,
 }
 
-impl ExponentialDecay {
+impl NaturalExpDecay {
     /// `α₀·e^(−kt)`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use microtrain::schedule::ExponentialDecay;
-    /// assert_eq!(ExponentialDecay::new(0.1, 0.01).k, 0.01);
+    /// use microtrain::schedule::NaturalExpDecay;
+    /// assert_eq!(NaturalExpDecay::new(0.1, 0.01).k, 0.01);
     /// ```
     pub const fn new(base_lr: f32, k: f32) -> Self {
-        ExponentialDecay { base_lr, k }
+        NaturalExpDecay { base_lr, k }
     }
 }
 
-impl Schedule for ExponentialDecay {
+impl Schedule for NaturalExpDecay {
     fn check(&self) -> Result<(), Error> {
-        ExponentialDecay::check(self)
+        NaturalExpDecay::check(self)
     }
 
     fn learning_rate(&self, t: u32) -> f32 {
@@ -190,8 +199,26 @@ impl Schedule for ExponentialDecay {
     }
 }
 
-/// Exponential decay by a factor per step: `α_t = α₀·γ^t` (PyTorch:
-/// `ExponentialLR(gamma)`, which has no default `γ`).
+/// The former name of [`NaturalExpDecay`] (`α₀·e^(−kt)`). Not Keras'
+/// `ExponentialDecay`, which is the `α₀·γ^t` of [`Exponential`].
+///
+/// # Examples
+///
+/// ```
+/// #![allow(deprecated)]
+/// use microtrain::schedule::{ExponentialDecay, NaturalExpDecay};
+/// assert_eq!(ExponentialDecay::new(0.1, 0.5), NaturalExpDecay::new(0.1, 0.5));
+/// ```
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed `NaturalExpDecay` (α₀·e^(−kt)); for α₀·γ^t (PyTorch `ExponentialLR`) use `Exponential`"
+)]
+pub type ExponentialDecay = NaturalExpDecay;
+
+/// Exponential decay by a factor `γ` per step: `α_t = α₀·γ^t` (PyTorch:
+/// `ExponentialLR(gamma)`, which has no default `γ`; Keras: `ExponentialDecay` with
+/// `decay_steps = 1`). For the continuous-rate form `α₀·e^(−kt)` see
+/// [`NaturalExpDecay`]; the two agree when `γ = e^(−k)`.
 ///
 /// `γ^t` is one `powf`, not `t` multiplications. The relative error of the rate grows
 /// like `t` times the rounding of `γ` to `f32` (`γ = 0.95`: 8·10⁻⁷ at `t = 60`).
@@ -203,6 +230,7 @@ impl Schedule for ExponentialDecay {
 /// let s = Exponential::new(0.1, 0.5);
 /// assert_eq!(s.learning_rate(3), 0.0125);
 /// ```
+#[doc(alias = "ExponentialLR")]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Exponential {
     /// The initial learning rate `α₀`.
@@ -499,7 +527,7 @@ impl<const N: usize> MultiStep<N> {
     }
 }
 
-impl ExponentialDecay {
+impl NaturalExpDecay {
     /// Checks the settings: `base_lr` finite and ≥ 0, `k` finite and ≥ 0, so that no rate is infinite, NaN or
     /// negative. [`Scheduler`](super::Scheduler) never writes a rate from a refused
     /// schedule into an optimizer.
@@ -513,16 +541,13 @@ impl ExponentialDecay {
     /// ```
     /// use microtrain::{schedule::*, Error};
     /// assert_eq!(
-    ///     ExponentialDecay::new(0.1, -1.0).check(),
-    ///     Err(Error::Setting { name: "ExponentialDecay k", value: -1.0, rule: "finite and at least 0" })
+    ///     NaturalExpDecay::new(0.1, -1.0).check(),
+    ///     Err(Error::Setting { name: "NaturalExpDecay k", value: -1.0, rule: "finite and at least 0" })
     /// );
     /// ```
     pub const fn check(&self) -> Result<(), Error> {
-        check::ok!(check::non_negative(
-            "ExponentialDecay base_lr",
-            self.base_lr
-        ));
-        check::ok!(check::non_negative("ExponentialDecay k", self.k));
+        check::ok!(check::non_negative("NaturalExpDecay base_lr", self.base_lr));
+        check::ok!(check::non_negative("NaturalExpDecay k", self.k));
         Ok(())
     }
 }

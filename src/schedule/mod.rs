@@ -20,8 +20,8 @@
 //! | constant | `α₀` | [`Constant`] | (no scheduler) |
 //! | step decay, "halve every few epochs" | `α₀·γ^⌊t/k⌋` | [`StepDecay`] | `StepLR` |
 //! | step decay at milestones | `α₀·γ^#{mᵢ ≤ t}` | [`MultiStep`] | `MultiStepLR` |
-//! | exponential decay | `α₀·e^(−kt)` | [`ExponentialDecay`] | `LambdaLR` |
-//! | exponential decay | `α₀·γ^t` | [`Exponential`] | `ExponentialLR` |
+//! | exponential decay, factor `γ` per step | `α₀·γ^t` | [`Exponential`] | `ExponentialLR` |
+//! | natural-exponential decay, rate `k` | `α₀·e^(−kt)` | [`NaturalExpDecay`] (formerly `ExponentialDecay`) | none: `LambdaLR(lambda t: exp(-k*t))`, or `ExponentialLR(gamma=e^(−k))` |
 //! | 1/t decay | `α₀/(1 + kt)` | [`InverseTime`] | `LambdaLR` |
 //! | linear decay | `α₀(1 − t/T)` | [`Linear::decay`] | `LinearLR`, `PolynomialLR(power=1)` |
 //! | linear warm-up | `α₀(s + (e − s)·min(t,T)/T)` | [`Linear`] | `LinearLR` |
@@ -65,8 +65,10 @@ mod plateau;
 pub use compose::{Lambda, Scheduler, Sequential};
 pub use cosine::{Cosine, CosineWarmRestarts};
 pub use cycle::{Anneal, InverseSqrt, OneCycle};
+#[allow(deprecated)]
+pub use decay::ExponentialDecay;
 pub use decay::{
-    Constant, Exponential, ExponentialDecay, InverseTime, Linear, MultiStep, Polynomial, StepDecay,
+    Constant, Exponential, InverseTime, Linear, MultiStep, NaturalExpDecay, Polynomial, StepDecay,
 };
 pub use plateau::{Goal, PlateauConfig, ReduceOnPlateau, Threshold};
 
@@ -107,7 +109,72 @@ pub trait Schedule {
     }
 }
 
+/// Forwards to the schedule behind the reference, so a `&dyn Schedule` chosen at run
+/// time drives a [`Scheduler`] without a heap.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::schedule::{Constant, Exponential, Schedule, Scheduler};
+/// let (decay, constant) = (Exponential::new(0.1, 0.5), Constant { lr: 0.1 });
+/// let from_config = 1; // say, read from flash at run time
+/// let chosen: &dyn Schedule = if from_config == 1 { &decay } else { &constant };
+/// let scheduler = Scheduler::new(chosen);
+/// assert_eq!(scheduler.epoch(), 0);
+/// assert_eq!(chosen.learning_rate(1), 0.05);
+/// ```
 impl<S: Schedule + ?Sized> Schedule for &S {
+    fn learning_rate(&self, t: u32) -> f32 {
+        (**self).learning_rate(t)
+    }
+
+    fn check(&self) -> Result<(), crate::Error> {
+        (**self).check()
+    }
+}
+
+/// Forwards to the schedule behind the mutable reference, for callers that hold a
+/// `&mut dyn Schedule` (no heap needed, available everywhere).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::schedule::{Schedule, StepDecay};
+/// let mut step = StepDecay::new(1.0, 2);
+/// let s: &mut dyn Schedule = &mut step;
+/// fn rate<S: Schedule>(s: S, t: u32) -> f32 { s.learning_rate(t) }
+/// assert_eq!(rate(s, 2), StepDecay::new(1.0, 2).learning_rate(2));
+/// ```
+impl<S: Schedule + ?Sized> Schedule for &mut S {
+    fn learning_rate(&self, t: u32) -> f32 {
+        (**self).learning_rate(t)
+    }
+
+    fn check(&self) -> Result<(), crate::Error> {
+        (**self).check()
+    }
+}
+
+/// Forwards to the boxed schedule, so a `Box<dyn Schedule>` picked at run time drives
+/// a [`Scheduler`]. Only with the `alloc` cargo feature (the library itself never
+/// allocates; the box is the caller's).
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(feature = "alloc")] {
+/// extern crate alloc;
+/// use alloc::boxed::Box;
+/// use microtrain::schedule::{Cosine, Exponential, Schedule, Scheduler};
+/// let recipes: [Box<dyn Schedule>; 2] = [Box::new(Cosine::new(0.1, 10)), Box::new(Exponential::new(0.1, 0.9))];
+/// for recipe in recipes {
+///     assert_eq!(recipe.learning_rate(0), 0.1);
+///     let _scheduler = Scheduler::new(recipe);
+/// }
+/// # }
+/// ```
+#[cfg(feature = "alloc")]
+impl<S: Schedule + ?Sized> Schedule for alloc::boxed::Box<S> {
     fn learning_rate(&self, t: u32) -> f32 {
         (**self).learning_rate(t)
     }

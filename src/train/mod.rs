@@ -17,6 +17,7 @@
 mod data;
 mod early_stopping;
 mod history;
+mod infer;
 mod overfit;
 mod resume;
 mod scale;
@@ -52,7 +53,20 @@ use rand_core::Rng;
 pub struct Evaluation {
     /// Mean loss over every sample.
     pub loss: f32,
-    /// Fraction of correct predictions, for classification losses.
+    /// Fraction of correct predictions for a classification loss (`CrossEntropy`,
+    /// `BceWithLogits`: [`Loss::correct`] counts them); `None` for a regression loss (`Mse`,
+    /// or any loss whose `correct` is `None`), which has no notion of a correct prediction. An `Option` rather than
+    /// an `f32` with a sentinel (0 or NaN would read as a score): the regression case is
+    /// visible where the value is used, e.g. `e.accuracy.unwrap_or(f32::NAN)` in a
+    /// log line, and `None` never averages into a mean accuracy by mistake.
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::{Dataset, Trainer}};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// let data = Dataset::new(&[1.0], 1, &[2.0], 1)?;
+    /// assert_eq!(t.evaluate(&data)?.accuracy, None);    // regression: no accuracy
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
     pub accuracy: Option<f32>,
 }
 
@@ -476,19 +490,34 @@ where
         })
     }
 
-    /// The model's output for a batch, in evaluation mode.
+    /// The model's output for a batch, in evaluation mode (dropout off, batch norm on
+    /// its running statistics; PyTorch: `model.eval(); with torch.no_grad(): model(x)`).
+    /// One sample: [`predict_one`](Trainer::predict_one); class probabilities:
+    /// [`predict_proba`](Trainer::predict_proba).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFinite`] naming `"prediction input"` and the index of the first NaN
+    /// or infinite value of `x`, as [`train_step`](Trainer::train_step) refuses one;
+    /// the model does not run then.
     ///
     /// # Examples
     ///
     /// ```
-    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Matrix};
-    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 1, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Error, Matrix};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 2, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
     /// t.model.bias.0 = [3.0];
-    /// assert_eq!(t.predict(&Matrix([[1.0]])).0, [[3.0]]);
+    /// assert_eq!(t.predict(&Matrix([[1.0], [2.0]]))?.0, [[3.0], [3.0]]);
+    /// assert_eq!(
+    ///     t.predict(&Matrix([[1.0], [f32::NAN]])),
+    ///     Err(Error::NonFinite { what: "prediction input", index: 1 })
+    /// );
+    /// # Ok::<(), microtrain::Error>(())
     /// ```
-    pub fn predict(&mut self, x: &X) -> &Batch<B, OUT> {
+    pub fn predict(&mut self, x: &X) -> Result<&Batch<B, OUT>, Error> {
+        infer::check_input(x.as_slice())?;
         self.input = *x;
-        self.forward(Mode::Eval, B)
+        Ok(self.forward(Mode::Eval, B))
     }
 
     /// Checks every sample of `data` (sizes and targets) before anything is trained.
