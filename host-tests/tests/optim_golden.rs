@@ -1,10 +1,12 @@
 //! Every optimizer against PyTorch 2.15 traces (host-tests/reference/golden/optim):
 //! seven parameters driven by fixed gradients for 30 steps, the learning rate set
 //! from the trace before each step. Our f32 must satisfy
-//! `|ours − torch| ≤ 1e-5·max(1, |torch|)` against torch's f64 run; torch's own f32
-//! run stays within 2.9e-7 of it (recorded in each file), so 1e-5 leaves room for
-//! f32 rounding of the coefficients (β₂ = 0.999 is not an f32) but not for a wrong
-//! formula: every trace moves the parameters by far more than 1e-5.
+//! `|ours − torch| ≤ 1e-6·max(1, |torch|)` against torch's f64 run; torch's own f32
+//! run stays within 2.9e-7 of it (recorded in each file), and ours within 3.9e-7
+//! (printed), so 1e-6 leaves room for f32 rounding of the coefficients (β₂ = 0.999 is
+//! not an f32) but not for a wrong formula: every trace moves the parameters by far
+//! more than 1e-6. (Before the bias corrections `1 − βᵗ` came from
+//! `math::pow_complement`, `1 − powf(β, t)` put Adam at 2.2e-6.)
 //!
 //! The second test checks that the SIMD loop (eight parameters at a time) and the
 //! scalar loop (one at a time) of each optimizer give the same bits.
@@ -182,7 +184,7 @@ fn every_optimizer_matches_its_pytorch_trace() {
                 let w = worst.entry(t.optimizer.clone()).or_default();
                 *w = w.max(err);
                 assert!(
-                    err <= 1e-5,
+                    err <= 1e-6,
                     "{}: step {} element {i}: ours {} torch {} (scaled error {err:.3e})",
                     file.display(),
                     k + 1,

@@ -69,34 +69,106 @@ pub fn powf(x: f32, y: f32) -> f32 {
     libm::powf(x, y)
 }
 
-/// `x^n` for a whole exponent, by repeated squaring: at most `2·log₂ n` plain `f32`
-/// multiplications in a fixed order, so every target gets the same bits without `powf`
-/// (which a microcontroller would link as 1.4 KB of code, with a software square
-/// root). Adam's and RAdam's bias corrections `1 − βᵗ` use it (PyTorch computes
-/// `beta ** step` in double precision; the relative error here is at most about
-/// `2·log₂ n` roundings, 4·10⁻⁶ at n = 10⁶, against 2.4·10⁻⁸ from β's own `f32` rounding).
+/// `(xⁿ, 1 − xⁿ)` for a whole exponent `n`, from plain `f32` products and sums in a
+/// fixed order: the same bits on every target, without `powf` (which a microcontroller
+/// would link as 1.4 KB of code, with a software square root). Adam's and RAdam's bias
+/// corrections `1 − βᵗ` use it (PyTorch: `1 - beta ** step`, in double precision).
+///
+/// Both come out within about one rounding of the exact values, for any `n`:
+///
+/// - `1 − xⁿ` is not `xⁿ` subtracted from 1, which loses most digits when `xⁿ` is near
+///   1 (Adam's `β₂ = 0.999` at small `t`), but `(1 − x)·(1 + x + … + xⁿ⁻¹)`, the sum
+///   built bit by bit from the top of `n` with `S₂ₘ = Sₘ·(1 + xᵐ)` and
+///   `Sₘ₊₁ = 1 + x·Sₘ`; `1 − x` is exact for `x` in `[0.5, 1]`;
+/// - the power and the sum are carried as unevaluated pairs `hi + lo` of `f32`s
+///   (double-`f32` arithmetic: Dekker's exact product and Knuth's exact sum, no fused
+///   multiply-add needed), because repeated squaring doubles a relative error at every
+///   step: in one `f32` the power would drift by up to `n` roundings.
 ///
 /// # Examples
 ///
 /// ```
-/// use microtrain::kernels::math::powi;
-/// assert_eq!(powi(2.0, 10), 1024.0);
-/// assert_eq!(powi(0.5, 0), 1.0);
-/// assert!((powi(0.999, 1000) - 0.999f64.powi(1000) as f32).abs() < 1e-6);
+/// use microtrain::kernels::math::pow_complement;
+/// assert_eq!(pow_complement(2.0, 10), (1024.0, -1023.0));
+/// assert_eq!(pow_complement(0.5, 0), (1.0, 0.0));
+/// // Adam's second bias correction at step 3, against f64:
+/// let (p, c) = pow_complement(0.999, 3);
+/// let exact = 1.0 - (0.999f32 as f64).powi(3);
+/// assert!((c as f64 - exact).abs() < 1e-7 * exact);
+/// assert!((p as f64 - (0.999f32 as f64).powi(3)).abs() < 1e-7);
 /// ```
-#[inline]
-pub fn powi(x: f32, n: u32) -> f32 {
-    let (mut result, mut square, mut n) = (1.0, x, n);
-    while n > 0 {
-        if n & 1 == 1 {
-            result *= square;
-        }
-        n >>= 1;
-        if n > 0 {
-            square *= square;
+pub fn pow_complement(x: f32, n: u32) -> (f32, f32) {
+    // After each pass, m is the value of n's bits above the current one, power = x^m
+    // and sum = 1 + x + … + x^(m−1).
+    let (mut power, mut sum) = (Pair::ONE, Pair::ZERO);
+    for bit in (0..u32::BITS - n.leading_zeros()).rev() {
+        sum = sum.mul(power.add_one());
+        power = power.mul(power);
+        if (n >> bit) & 1 == 1 {
+            sum = sum.scale(x).add_one();
+            power = power.scale(x);
         }
     }
-    result
+    (power.value(), (1.0 - x) * sum.value())
+}
+
+/// An unevaluated sum `hi + lo` of two `f32`s with `|lo| ≤ ulp(hi)/2`: about 48 bits.
+#[derive(Clone, Copy)]
+struct Pair {
+    hi: f32,
+    lo: f32,
+}
+
+impl Pair {
+    const ZERO: Pair = Pair { hi: 0.0, lo: 0.0 };
+    const ONE: Pair = Pair { hi: 1.0, lo: 0.0 };
+
+    /// `a + b` as a pair, exactly, for `|a| ≥ |b|` (or `a` zero).
+    fn quick_sum(a: f32, b: f32) -> Pair {
+        let hi = a + b;
+        Pair {
+            hi,
+            lo: b - (hi - a),
+        }
+    }
+
+    /// `a · b` as a pair, exactly (Dekker, splitting each factor into 12-bit halves).
+    fn product(a: f32, b: f32) -> Pair {
+        let split = |v: f32| {
+            let c = 4097.0 * v;
+            let high = c - (c - v);
+            (high, v - high)
+        };
+        let ((ah, al), (bh, bl)) = (split(a), split(b));
+        let hi = a * b;
+        Pair {
+            hi,
+            lo: ((ah * bh - hi) + ah * bl + al * bh) + al * bl,
+        }
+    }
+
+    fn mul(self, other: Pair) -> Pair {
+        let p = Pair::product(self.hi, other.hi);
+        Pair::quick_sum(p.hi, p.lo + (self.hi * other.lo + self.lo * other.hi))
+    }
+
+    fn scale(self, x: f32) -> Pair {
+        let p = Pair::product(self.hi, x);
+        Pair::quick_sum(p.hi, p.lo + self.lo * x)
+    }
+
+    /// `1 + self`, for `self ≥ 0`.
+    fn add_one(self) -> Pair {
+        // Knuth's two-sum: exact whichever of 1 and hi is larger.
+        let s = 1.0 + self.hi;
+        let b = s - 1.0;
+        let e = (1.0 - (s - b)) + (self.hi - b);
+        Pair::quick_sum(s, e + self.lo)
+    }
+
+    fn value(self) -> f32 {
+        self.hi + self.lo
+    }
 }
 
 /// Cosine (PyTorch: `math.cos`, used by cosine schedules).

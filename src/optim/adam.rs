@@ -280,8 +280,8 @@ impl<const P: usize> Optimizer for Adam<P> {
             beta2: c.betas.1,
             eps: c.eps,
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
-            step_size: c.lr / (1.0 - math::powi(c.betas.0, t)),
-            bias_correction2_sqrt: math::sqrt(1.0 - math::powi(c.betas.1, t)),
+            step_size: c.lr / math::pow_complement(c.betas.0, t).1,
+            bias_correction2_sqrt: math::sqrt(math::pow_complement(c.betas.1, t).1),
             amsgrad: c.amsgrad,
         };
         let len = value.len();

@@ -227,7 +227,8 @@ impl<const P: usize> Optimizer for NAdam<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.saturating_add(1) as f32;
+        let steps = self.steps.saturating_add(1);
+        let t = steps as f32;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
         let mu = self.mu(t);
         let mu_next = self.mu(t + 1.0);
@@ -238,7 +239,7 @@ impl<const P: usize> Optimizer for NAdam<P> {
             beta2: c.betas.1,
             eps: c.eps,
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
-            bias_correction2: 1.0 - math::powf(c.betas.1, t),
+            bias_correction2: math::pow_complement(c.betas.1, steps).1,
             grad_coef: -c.lr * (1.0 - mu) / (1.0 - mu_product),
             momentum_coef: -c.lr * mu_next / (1.0 - mu_product * mu_next),
         };

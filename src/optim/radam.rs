@@ -214,11 +214,11 @@ impl<const P: usize> Optimizer for RAdam<P> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         let c = &self.config;
-        let t = self.steps.saturating_add(1) as f32;
+        let steps = self.steps.saturating_add(1);
+        let t = steps as f32;
         let (beta1, beta2) = c.betas;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
-        let beta2_t = math::powf(beta2, t);
-        let bias_correction2 = 1.0 - beta2_t;
+        let (beta2_t, bias_correction2) = math::pow_complement(beta2, steps);
         let rho_inf = 2.0 / (1.0 - beta2) - 1.0;
         let rho_t = rho_inf - 2.0 * t * beta2_t / bias_correction2;
         let rectified = (rho_t > 5.0).then(|| {
@@ -233,7 +233,7 @@ impl<const P: usize> Optimizer for RAdam<P> {
             beta2,
             eps: c.eps,
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
-            bias_correction1: 1.0 - math::powf(beta1, t),
+            bias_correction1: math::pow_complement(beta1, steps).1,
             lr: c.lr,
             rectified,
         };
