@@ -34,8 +34,6 @@ use rand_pcg::Pcg32;
 
 /// Pixels per image (8×8).
 pub const FEATURES: usize = 64;
-/// Width and height of an image.
-pub const SIDE: usize = 8;
 /// The largest pixel value of the data (ink in a 4×4 block of the original bitmap).
 pub const PIXEL_MAX: u8 = 16;
 /// Hidden units: the features the frozen first layer hands the head.
@@ -197,6 +195,17 @@ fn pixels_of(images: &[[u8; FEATURES]], view: fn(&[u8; FEATURES], &mut [f32]), o
     }
 }
 
+/// FNV-1a over the bits of `values`: a fingerprint of trained parameters, equal on
+/// host and device only if every bit is.
+fn fingerprint(values: &[f32]) -> u32 {
+    values.iter().fold(0x811c_9dc5, |h, v| {
+        v.to_bits()
+            .to_le_bytes()
+            .iter()
+            .fold(h, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    })
+}
+
 /// Accuracy in percent, exactly as printed.
 fn percent(accuracy: Option<f32>) -> f32 {
     accuracy.unwrap_or(0.0) * 100.0
@@ -281,10 +290,10 @@ fn finetune(
     }
     let tuned = head.evaluate(&test_set)?;
     say(format_args!(
-        "last layer: test accuracy {:.1} % (loss {:.4}), final bias[0] bits {:#010x}",
+        "last layer: test accuracy {:.1} % (loss {:.4}), parameters' FNV-1a {:#010x}",
         percent(tuned.accuracy),
         tuned.loss,
-        head.model.bias.0[0].to_bits()
+        fingerprint(head.model.weight.as_slice()) ^ fingerprint(&head.model.bias.0)
     ));
 
     // 2. The biases of both layers, weights frozen in flash.
@@ -305,10 +314,10 @@ fn finetune(
     pixels_of(test_images, shifted, pixels);
     let biased = bias.evaluate(&Dataset::new(pixels, FEATURES, &test_y, 1)?)?;
     say(format_args!(
-        "bias-only: test accuracy {:.1} % (loss {:.4}), final bias[0] bits {:#010x}",
+        "bias-only: test accuracy {:.1} % (loss {:.4}), biases' FNV-1a {:#010x}",
         percent(biased.accuracy),
         biased.loss,
-        bias.model.1 .1.bias.0[0].to_bits()
+        fingerprint(&bias.model.0.bias.0) ^ fingerprint(&bias.model.1 .1.bias.0)
     ));
     let gained = |e: microtrain::train::Evaluation| {
         e.accuracy.unwrap_or(0.0) > before.accuracy.unwrap_or(1.0)
