@@ -377,6 +377,37 @@ impl<const IN: usize, const OUT: usize> Params for BiasOnly<'_, IN, OUT> {
 /// [`Error::NonFinite`] for the first NaN or infinite input. `features` is untouched on
 /// an error.
 ///
+/// # The fine-tuning idiom
+///
+/// Freeze the front of a pretrained network, compute its features once, train the head
+/// alone. The head trainer's [`BYTES`](crate::train::Trainer::BYTES) holds no
+/// parameter, gradient, optimizer state or activation of the front; the caller's
+/// features buffer (`N · F` values) replaces the raw inputs (`N · IN`).
+///
+/// ```
+/// use microtrain::layers::{extract_features, Dense, FrozenDense, Relu, Zeroed};
+/// use microtrain::{loss::CrossEntropy, optim::Sgd, train::{Dataset, Trainer}, Batch};
+/// use rand_core::SeedableRng;
+/// // A "pretrained" 2-2-2 network (here: hand-set weights), and new data to adapt to.
+/// let mut first = Dense::<2, 2>::zeros();
+/// first.weight.0 = [[1.0, 0.0], [0.0, 1.0]];
+/// let body = (FrozenDense::from(&first), Relu);
+/// let inputs = [1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 2.0];
+/// let labels = [1u32, 0, 1, 0]; // the new task swaps the classes
+/// let mut features = [0.0; 8];
+/// let (mut x, mut cache) = (Batch::<2, 2>::zeros(), Zeroed::ZERO);
+/// extract_features(&body, &inputs, &mut features, &mut x, &mut cache)?;
+/// let data = Dataset::new(&features, 2, &labels, 1)?;
+/// let mut head: Trainer<Dense<2, 2>, CrossEntropy, Sgd, 2, 2, 2> =
+///     Trainer::new(Dense::zeros(), CrossEntropy::default(), Sgd::new(0.5), 0);
+/// let mut rng = rand_pcg::Pcg32::seed_from_u64(0);
+/// for _ in 0..50 {
+///     head.epoch(&data, &mut rng)?;
+/// }
+/// assert_eq!(head.evaluate(&data)?.accuracy, Some(1.0));
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+///
 /// # Examples
 ///
 /// ```
