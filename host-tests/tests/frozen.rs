@@ -250,21 +250,20 @@ fn bias_only_sgd_matches_an_f64_reference() {
             let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
             let s: f64 = e.iter().sum();
-            for o in 0..OUT {
+            for (o, (g, e)) in grad.iter_mut().zip(&e).enumerate() {
                 let onehot = if o == label as usize { 1.0 } else { 0.0 };
-                grad[o] += (e[o] / s - onehot) / B as f64;
+                *g += (e / s - onehot) / B as f64;
             }
         }
-        for o in 0..OUT {
-            b[o] -= f64::from(lr) * grad[o];
+        for (b, g) in b.iter_mut().zip(grad) {
+            *b -= f64::from(lr) * g;
         }
     }
-    for o in 0..OUT {
-        let got = f64::from(t.model.bias.0[o]);
+    for (o, (&got, &want)) in t.model.bias.0.iter().zip(&b).enumerate() {
+        let got = f64::from(got);
         assert!(
-            (got - b[o]).abs() <= 1e-5 * (1.0 + b[o].abs()),
-            "bias {o}: {got} vs f64 {}",
-            b[o]
+            (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "bias {o}: {got} vs f64 {want}"
         );
     }
     assert_eq!(
