@@ -5,11 +5,13 @@
 # is built twice: as shipped, and without the `print` feature (no formatting code at
 # all), which also runs and must pass.
 #
-# The firmware has three binaries, each with a host twin that trains the same network with
+# The firmware has four binaries, each with a host twin that trains the same network with
 # the same code on the PC: `microtrain-cortex-m` (XOR, examples/xor.rs), `cnn` (a small
-# CNN on 8x8 pictures, examples/cnn.rs) and `resume` (that CNN checkpointed into A/B
+# CNN on 8x8 pictures, examples/cnn.rs), `resume` (that CNN checkpointed into A/B
 # slots and resumed by a fresh trainer, examples/resume.rs; it prints the final state's
-# CRC-32). Every loss and prediction a binary prints must
+# CRC-32) and `finetune` (a digits MLP pretrained on the host, its weights in flash,
+# fine-tuned to shifted data through its last layer or its biases alone,
+# examples/finetune.rs). Every loss and prediction a binary prints must
 # equal its twin's, bit for bit (only the first two lines, machine name and RAM figure,
 # may differ; the second gives `Trainer::BYTES` and its parts on each).
 #
@@ -39,7 +41,12 @@ PROGRAMS=(
     "microtrain-cortex-m xor"
     "cnn                 cnn"
     "resume              resume"
+    "finetune            finetune"
 )
+
+# The fine-tuning firmware's pretrained weights are generated source: it must be what
+# the generator writes today.
+cargo run --quiet --release --example finetune_weights -- --check >/dev/null
 
 LOG_DIR=$(mktemp -d)
 trap 'rm -rf "$LOG_DIR"' EXIT
@@ -80,7 +87,7 @@ size_by_origin() {
             name = $4; for (i = 5; i <= NF; i++) name = name " " $i
             if (name ~ /fmt|flt2dec|bignum|semihosting|panic|begin_unwind|slice_index_fail|div_rem|divmod|Display|Debug|already_borrowed|assert_failed/)
                 kind = "formatting, printing, panics"
-            else if (name ~ /^(microtrain_cortex_m|cnn|resume)::/) kind = "firmware (training loop, main)"
+            else if (name ~ /^(microtrain_cortex_m|cnn|resume|finetune)::/) kind = "firmware (training loop, main)"
             else if (name ~ /^microtrain::/)          kind = "microtrain (kernels, layers, trainer)"
             else if (name ~ /^libm::/)                kind = "libm (tanh, exp, ln, cos)"
             else if (name ~ /mem(cpy|set|clr|move)/)  kind = "memcpy, memset"

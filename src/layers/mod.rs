@@ -21,6 +21,7 @@ mod activation;
 mod conv;
 mod dense;
 mod dropout;
+mod frozen;
 mod norm;
 mod pool;
 mod residual;
@@ -31,6 +32,7 @@ pub use conv::{conv_len, Conv, Conv1d, Conv2d, ConvCache, DepthwiseConv2d};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use dropout::DropoutCache;
+pub use frozen::{extract_features, BiasOnly, FrozenDense};
 pub use norm::{BatchNorm, BatchStats, GroupNorm, GroupStats, InstanceNorm, LayerNorm};
 pub use pool::{AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool, MaxPool1d, MaxPool2d};
 pub use residual::{
