@@ -4,9 +4,10 @@
 //! The formulas are in [`kernels::norm`](crate::kernels::norm).
 
 use super::{Buffer, Context, Layer, Mode, Param, ParamKind, Params, Penalty, Tensor, Zeroed};
+use crate::check::{ok, positive, probability};
 use crate::kernels::norm::{self, Affine, Sets};
 use crate::kernels::{MatMut, MatRef};
-use crate::{Batch, Image, Matrix, Vector};
+use crate::{Batch, Error, Image, Matrix, Vector};
 
 /// PyTorch's default `ε` of every normalisation layer.
 const EPS: f32 = 1e-5;
@@ -64,9 +65,10 @@ pub struct BatchNorm<const C: usize> {
     pub running_mean: Vector<C>,
     /// The running unbiased variance, used in evaluation (PyTorch: `running_var`).
     pub running_var: Vector<C>,
-    /// The weight of each new batch in the running estimates (PyTorch's default 0.1).
+    /// The weight of each new batch in the running estimates (PyTorch's default 0.1),
+    /// in `[0, 1]` ([`BatchNorm::check`]).
     pub momentum: f32,
-    /// `ε` (PyTorch's default 10⁻⁵).
+    /// `ε` (PyTorch's default 10⁻⁵), finite and above 0 ([`BatchNorm::check`]).
     pub eps: f32,
     /// `None` (the default): the running estimates are exponential averages with
     /// [`momentum`](BatchNorm::momentum). `Some(k)`: they are the plain mean of the `k`
@@ -99,6 +101,62 @@ impl<const C: usize> BatchNorm<C> {
             eps: EPS,
             cumulative: None,
         }
+    }
+
+    /// [`new`](BatchNorm::new) with the given `momentum` and `ε`, checked as
+    /// [`BatchNorm::check`] does (PyTorch: `nn.BatchNorm1d(C, eps, momentum)`).
+    /// `const`, so a checked model can still be a `static`.
+    ///
+    /// # Errors
+    ///
+    /// As [`BatchNorm::check`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::BatchNorm, Error};
+    /// let bn = BatchNorm::<4>::try_new(0.01, 1e-3)?;
+    /// assert_eq!((bn.momentum, bn.eps), (0.01, 1e-3));
+    /// assert_eq!(
+    ///     BatchNorm::<4>::try_new(1.5, 1e-5),
+    ///     Err(Error::Setting { name: "BatchNorm momentum", value: 1.5, rule: "in [0, 1]" })
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn try_new(momentum: f32, eps: f32) -> Result<Self, Error> {
+        let mut bn = Self::new();
+        bn.momentum = momentum;
+        bn.eps = eps;
+        match bn.check() {
+            Ok(()) => Ok(bn),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the settings: `momentum ∈ [0, 1]` (the weight of a new batch, a
+    /// probability-like fraction) and `ε` finite and above 0 (so that `√(σ² + ε)` is
+    /// never 0 or NaN for a constant channel).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"BatchNorm momentum"` or `"BatchNorm eps"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::BatchNorm, Error};
+    /// let mut bn = BatchNorm::<2>::new();
+    /// assert_eq!(bn.check(), Ok(()));
+    /// bn.eps = 0.0;
+    /// assert_eq!(
+    ///     bn.check(),
+    ///     Err(Error::Setting { name: "BatchNorm eps", value: 0.0, rule: "finite and above 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        ok!(probability("BatchNorm momentum", self.momentum));
+        ok!(positive("BatchNorm eps", self.eps));
+        Ok(())
     }
 
     fn forward_rows(
@@ -262,7 +320,7 @@ pub struct GroupNorm<const G: usize, const C: usize> {
     pub gamma_grad: Vector<C>,
     /// `∂J/∂β`.
     pub beta_grad: Vector<C>,
-    /// `ε` (PyTorch's default 10⁻⁵).
+    /// `ε` (PyTorch's default 10⁻⁵), finite and above 0 ([`GroupNorm::check`]).
     pub eps: f32,
 }
 
@@ -318,6 +376,54 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
             beta_grad: Vector::zeros(),
             eps: EPS,
         }
+    }
+
+    /// [`new`](GroupNorm::new) with the given `ε`, checked as [`GroupNorm::check`]
+    /// does (PyTorch: `nn.GroupNorm(G, C, eps)`, `nn.LayerNorm(N, eps)`). `const`, so
+    /// a checked model can still be a `static`.
+    ///
+    /// # Errors
+    ///
+    /// As [`GroupNorm::check`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::{GroupNorm, LayerNorm}, Error};
+    /// assert_eq!(LayerNorm::<4>::try_new(1e-6)?.eps, 1e-6);
+    /// assert!(GroupNorm::<2, 4>::try_new(f32::NAN).is_err());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn try_new(eps: f32) -> Result<Self, Error> {
+        let mut gn = Self::new();
+        gn.eps = eps;
+        match gn.check() {
+            Ok(()) => Ok(gn),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the setting: `ε` finite and above 0 (so that `√(σ² + ε)` is never 0 or
+    /// NaN for a constant group).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"GroupNorm eps"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::LayerNorm, Error};
+    /// let mut ln = LayerNorm::<3>::new();
+    /// ln.eps = -1e-5;
+    /// assert_eq!(
+    ///     ln.check(),
+    ///     Err(Error::Setting { name: "GroupNorm eps", value: -1e-5, rule: "finite and above 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        ok!(positive("GroupNorm eps", self.eps));
+        Ok(())
     }
 
     fn sets(positions: usize) -> Sets {

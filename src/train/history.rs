@@ -724,7 +724,10 @@ impl Display for Percent {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0 {
             None => f.pad("-"),
-            Some(a) if a.is_finite() => pad_with(f, format_args!("{:.1}%", a * 100.0)),
+            // One decimal while it fits the column; a huge (or overflowing) fraction
+            // in the table's scientific form, so that the text always fits the buffer.
+            Some(a) if (a * 100.0).abs() < 1e5 => pad_with(f, format_args!("{:.1}%", a * 100.0)),
+            Some(a) if a.is_finite() => pad_with(f, format_args!("{}%", Num(a * 100.0))),
             Some(a) => Num(a).fmt(f),
         }
     }

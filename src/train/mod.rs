@@ -255,6 +255,7 @@ where
     ///
     /// # Errors
     ///
+    /// [`Error::Label`] for a class label out of range ([`Loss::check_targets`]);
     /// [`Error::NonFinite`] for a NaN or infinite input; [`Error::Diverged`] if the loss
     /// or a gradient is NaN or infinite, in which case the parameters are unchanged;
     /// [`Error::Setting`] if the clipping bound, a layer's [`Penalty`] or the
@@ -271,6 +272,7 @@ where
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
+        self.loss.check_targets(targets, B)?;
         if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
             self.refused = self.refused.saturating_add(1);
             return Err(Error::NonFinite {
