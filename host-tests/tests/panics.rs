@@ -212,3 +212,30 @@ fn batch_norm_settings_are_checked_as_pytorch_does() {
     assert_eq!(LayerNorm::<3>::new().check(), Ok(()));
     assert_eq!(LayerNorm::<3>::try_new(1e-12).map(|l| l.eps), Ok(1e-12));
 }
+
+#[test]
+fn batch_norm_refuses_a_batch_whose_variance_overflows() {
+    // Found by the probe: inputs near 10²⁰ give a batch variance of +∞; the output
+    // was then β (finite), the step was accepted and committed an infinite running
+    // variance, after which every evaluation was wrong.
+    type Net = (Dense<1, 2>, BatchNorm<2>);
+    let mut t: Trainer<Net, Mse, Sgd, 2, 1, 2> =
+        Trainer::new((Dense::zeros(), BatchNorm::new()), Mse, Sgd::new(0.1), 0);
+    t.model.0.weight.0 = [[1.0], [0.5]];
+    let before = param_bits(&mut t.model);
+    let x = Matrix([[3e19], [-3e19]]);
+    let y = Matrix([[0.0, 1.0], [1.0, 0.0]]);
+    assert!(matches!(t.train_step(&x, &y), Err(Error::Diverged { .. })));
+    assert_eq!(param_bits(&mut t.model), before);
+    assert_eq!(t.model.1.running_var.0, [1.0; 2]);
+    assert_eq!(t.model.1.running_mean.0, [0.0; 2]);
+    // An ordinary batch still trains and moves the running estimates.
+    assert!(t.train_step(&Matrix([[3.0], [-1.0]]), &y).is_ok());
+    assert!(t
+        .model
+        .1
+        .running_var
+        .0
+        .iter()
+        .all(|v| v.is_finite() && *v != 1.0));
+}

@@ -180,6 +180,17 @@ impl<const C: usize> BatchNorm<C> {
         }
         s.inv_std = s.var;
         norm::inverse_std(&mut s.inv_std.0, self.eps);
+        if s.train {
+            // A batch whose variance overflows f32 (values beyond about 10¹⁹) cannot be
+            // normalised, and its statistics would make the running estimates infinite
+            // when the step is committed: the output is NaN instead, so that the
+            // trainer refuses the step and nothing is committed.
+            for (inv, (&mean, &var)) in s.inv_std.0.iter_mut().zip(s.mean.0.iter().zip(&s.var.0)) {
+                if !(mean.is_finite() && var.is_finite()) {
+                    *inv = f32::NAN;
+                }
+            }
+        }
         let affine = Affine {
             sets: Sets::Channels,
             mean: &s.mean.0,
