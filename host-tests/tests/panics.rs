@@ -2,11 +2,12 @@
 //! result without a panic; and the normalisation layers' settings, checked as PyTorch
 //! does. Every test here panicked (or did not compile) before its fix.
 
+use microtrain::kernels::norm::{moments, Sets};
 use microtrain::layers::{BatchNorm, Dense, GroupNorm, LayerNorm, Params};
 use microtrain::loss::{BceWithLogits, CrossEntropy, Loss, Mse, Risk};
 use microtrain::optim::Sgd;
 use microtrain::train::{Dataset, EpochRecord, Evaluation, History, Trainer};
-use microtrain::{Batch, Error, Matrix};
+use microtrain::{Batch, Error, MatRef, Matrix};
 
 fn param_bits(model: &mut impl Params) -> Vec<u32> {
     let mut bits = Vec::new();
@@ -238,4 +239,26 @@ fn batch_norm_refuses_a_batch_whose_variance_overflows() {
         .0
         .iter()
         .all(|v| v.is_finite() && *v != 1.0));
+}
+
+#[test]
+fn normalisation_sets_with_huge_sizes_do_not_overflow() {
+    // Found by the `slices` fuzz target: zero rows admit any `positions`, zero
+    // channels any `groups`, and the products overflowed.
+    let empty = MatRef::new(&[], 0, 3).unwrap();
+    let huge = Sets::Groups {
+        positions: usize::MAX,
+        groups: 1,
+    };
+    assert_eq!(moments(huge, empty, 0, &mut [], &mut []), Ok(()));
+    let groups = Sets::Groups {
+        positions: 1,
+        groups: usize::MAX,
+    };
+    assert_eq!(groups.count(0, 2), None);
+    let zero_channels = MatRef::new(&[], 2, 0).unwrap();
+    assert!(matches!(
+        moments(groups, zero_channels, 2, &mut [], &mut []),
+        Err(Error::Shape { .. })
+    ));
 }

@@ -195,14 +195,23 @@ fn state_bits<O: Optimizer + Persist>(t: &mut T<O>) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn assert_finite<O: Optimizer + Debug>(what: &str, t: &mut T<O>) {
-    let mut finite = true;
-    t.model
-        .visit(&mut |p| finite &= p.value.iter().all(|v| v.is_finite()));
-    t.model
-        .visit_buffers(&mut |b| finite &= b.value.iter().all(|v| v.is_finite()));
+    let mut bad = Vec::new();
+    let mut i = 0;
+    t.model.visit(&mut |p| {
+        if !p.value.iter().all(|v| v.is_finite()) {
+            bad.push(format!("parameter tensor {i}: {:?}", p.value));
+        }
+        i += 1;
+    });
+    t.model.visit_buffers(&mut |b| {
+        if !b.value.iter().all(|v| v.is_finite()) {
+            bad.push(format!("buffer {}: {:?}", b.name, b.value));
+        }
+    });
     assert!(
-        finite,
-        "{what}: a parameter or buffer is not finite after Ok"
+        bad.is_empty(),
+        "{what} with {}: not finite after Ok: {bad:?}",
+        std::any::type_name::<O>()
     );
     let opt = format!("{:?}", t.optimizer);
     assert!(

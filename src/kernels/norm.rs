@@ -59,7 +59,8 @@ pub enum Sets {
 
 impl Sets {
     /// The number of sets in a `rows × channels` matrix, or `None` if the groups do not
-    /// divide the channels or the samples do not divide the rows.
+    /// divide the channels, the samples do not divide the rows, or the number
+    /// overflows `usize`.
     ///
     /// # Examples
     ///
@@ -75,7 +76,8 @@ impl Sets {
                 {
                     None
                 } else {
-                    Some(rows / positions * groups)
+                    // `None` where the count overflows (zero channels admit any groups).
+                    (rows / positions).checked_mul(groups)
                 }
             }
         }
@@ -96,7 +98,11 @@ impl Sets {
     fn size(self, channels: usize, rows: usize) -> f32 {
         match self {
             Sets::Channels => rows as f32,
-            Sets::Groups { positions, groups } => (positions * (channels / groups)) as f32,
+            // Saturates where `rows` is 0 (then any `positions` divides it): no set
+            // has a value to average then.
+            Sets::Groups { positions, groups } => {
+                positions.saturating_mul(channels / groups) as f32
+            }
         }
     }
 

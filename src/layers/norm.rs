@@ -184,10 +184,16 @@ impl<const C: usize> BatchNorm<C> {
             // A batch whose variance overflows f32 (values beyond about 10¹⁹) cannot be
             // normalised, and its statistics would make the running estimates infinite
             // when the step is committed: the output is NaN instead, so that the
-            // trainer refuses the step and nothing is committed.
-            for (inv, (&mean, &var)) in s.inv_std.0.iter_mut().zip(s.mean.0.iter().zip(&s.var.0)) {
-                if !(mean.is_finite() && var.is_finite()) {
-                    *inv = f32::NAN;
+            // trainer refuses the step and nothing is committed. The running estimates
+            // the commit would write are checked too (the unbiased variance of a
+            // finite σ² near f32::MAX overflows).
+            let m = self.commit_momentum();
+            for c in 0..C {
+                let (mean, var) = self.running_after(s, m, c);
+                if !(s.mean.0[c].is_finite() && s.var.0[c].is_finite())
+                    || !(mean.is_finite() && var.is_finite())
+                {
+                    s.inv_std.0[c] = f32::NAN;
                 }
             }
         }
@@ -231,21 +237,38 @@ impl<const C: usize> BatchNorm<C> {
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 
+    /// The weight of the next batch in the running estimates.
+    fn commit_momentum(&self) -> f32 {
+        match self.cumulative {
+            None => self.momentum,
+            Some(k) => 1.0 / k.saturating_add(1) as f32,
+        }
+    }
+
+    /// Channel `c`'s running mean and variance once the batch of `s` is folded in with
+    /// weight `m` (unchanged for a batch of fewer than 2 values per channel).
+    fn running_after(&self, s: &BatchStats<C>, m: f32, c: usize) -> (f32, f32) {
+        let (mean, var) = (self.running_mean.0[c], self.running_var.0[c]);
+        if s.count < 2 {
+            return (mean, var);
+        }
+        let unbias = s.count as f32 / (s.count - 1) as f32;
+        (
+            m * s.mean.0[c] + (1.0 - m) * mean,
+            m * (s.var.0[c] * unbias) + (1.0 - m) * var,
+        )
+    }
+
     fn commit_stats(&mut self, s: &BatchStats<C>) {
         if !s.train || s.count < 2 {
             return;
         }
-        let m = match self.cumulative.as_mut() {
-            None => self.momentum,
-            Some(k) => {
-                *k = k.saturating_add(1);
-                1.0 / *k as f32
-            }
-        };
-        let unbias = s.count as f32 / (s.count - 1) as f32;
+        let m = self.commit_momentum();
+        if let Some(k) = self.cumulative.as_mut() {
+            *k = k.saturating_add(1);
+        }
         for c in 0..C {
-            self.running_mean.0[c] = m * s.mean.0[c] + (1.0 - m) * self.running_mean.0[c];
-            self.running_var.0[c] = m * (s.var.0[c] * unbias) + (1.0 - m) * self.running_var.0[c];
+            (self.running_mean.0[c], self.running_var.0[c]) = self.running_after(s, m, c);
         }
     }
 }
