@@ -157,6 +157,9 @@ pub fn moments(
     let m = sets.size(c, rows);
     mean.fill(0.0);
     var.fill(0.0);
+    // Rows of zero channels hold nothing: a view may have any number of them, so the
+    // loops must not count them one by one.
+    let rows = if c == 0 { 0 } else { rows };
     for r in 0..rows {
         for (j, &v) in x.row(r).iter().enumerate() {
             mean[sets.of(r, j, c)] += v;
@@ -329,6 +332,9 @@ pub fn normalize_backward(
     let (sum_g, sum_gx) = sums.split_at_mut(a.mean.len());
     sum_g.fill(0.0);
     sum_gx.fill(0.0);
+    let m = a.sets.size(c, rows);
+    // As in `moments`: rows of zero channels are not visited.
+    let rows = if c == 0 { 0 } else { rows };
     for r in 0..rows {
         for (j, (&v, &d)) in x.row(r).iter().zip(dy.row(r)).enumerate() {
             let (k, xh) = hat(r, j, v);
@@ -342,7 +348,6 @@ pub fn normalize_backward(
     let Some(mut dx) = dx else {
         return Ok(());
     };
-    let m = a.sets.size(c, rows);
     let out = dx.as_mut_slice();
     out.fill(0.0);
     for r in 0..rows {
