@@ -190,9 +190,8 @@ impl<const C: usize> BatchNorm<C> {
             let m = self.commit_momentum();
             for c in 0..C {
                 let (mean, var) = self.running_after(s, m, c);
-                if !(s.mean.0[c].is_finite() && s.var.0[c].is_finite())
-                    || !(mean.is_finite() && var.is_finite())
-                {
+                let batch = [s.mean.0[c], s.var.0[c]];
+                if !batch.into_iter().chain([mean, var]).all(f32::is_finite) {
                     s.inv_std.0[c] = f32::NAN;
                 }
             }

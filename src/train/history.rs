@@ -717,7 +717,9 @@ impl Display for Num {
     }
 }
 
-/// An optional fraction as a percentage with one decimal, `-` when missing.
+/// An optional fraction as a percentage with one decimal, `-` when missing; a
+/// percentage of 10⁵ or more in the table's scientific form (`1.000e29%`), so that
+/// any value fits the formatting buffer.
 struct Percent(Option<f32>);
 
 impl Display for Percent {
