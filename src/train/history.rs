@@ -435,7 +435,8 @@ impl<const N: usize> History<N> {
     ///
     /// Numbers are written `0`, with four decimals when `10⁻³ ≤ |x| < 10⁵`, and in
     /// scientific notation with three otherwise; accuracies as percentages with one
-    /// decimal; `NaN`, `inf`, `-inf` as such; a missing accuracy as `-`. Lines end with
+    /// decimal (in scientific notation from 10⁵ %, which only a wrong accuracy reaches);
+    /// `NaN`, `inf`, `-inf` as such; a missing accuracy as `-`. Lines end with
     /// `\n`.
     ///
     /// # Examples
