@@ -276,3 +276,20 @@ fn normalisation_of_many_empty_rows_returns_at_once() {
     );
     assert!(start.elapsed().as_secs() < 5);
 }
+
+#[test]
+fn batch_norm_never_commits_an_infinite_running_estimate() {
+    // Found by the probe: a ReLU after the normalisation turns its NaN output into 0,
+    // the loss is finite, and a caller (here by hand, in the trainer an epoch with
+    // micro-batches) commits the batch.
+    use microtrain::layers::{Context, Layer, Mode, Zeroed};
+    let bn = BatchNorm::<1>::new();
+    let x: Batch<2, 1> = Matrix([[3e19], [-3e19]]);
+    let mut cache = Zeroed::ZERO;
+    bn.forward(&x, &mut cache, &mut Context::new(Mode::Train, 0));
+    let y = <BatchNorm<1> as Layer<Batch<2, 1>>>::output(&cache);
+    assert!(y.0[0][0].is_nan() && y.0[1][0].is_nan());
+    let mut bn = bn;
+    <BatchNorm<1> as Layer<Batch<2, 1>>>::commit(&mut bn, &cache);
+    assert_eq!((bn.running_mean.0, bn.running_var.0), ([0.0], [1.0]));
+}

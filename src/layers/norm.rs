@@ -28,7 +28,9 @@ const EPS: f32 = 1e-5;
 /// In evaluation the running estimates take the place of `μ` and `σ²`: the layer
 /// "behaves differently at training and test time", as the seed says. A batch with a
 /// single value per channel (`n = 1`, which PyTorch refuses in training) leaves the
-/// running estimates unchanged.
+/// running estimates unchanged. A batch whose statistics overflow `f32`, or would make
+/// a running estimate overflow, gives a NaN output in training (so the trainer refuses
+/// the step) and is never folded into the running estimates.
 ///
 /// With [`cumulative`](BatchNorm::cumulative) set to `Some(k)` the running estimates
 /// are instead the plain mean of the batch statistics folded in since it was set to
@@ -267,7 +269,13 @@ impl<const C: usize> BatchNorm<C> {
             *k = k.saturating_add(1);
         }
         for c in 0..C {
-            (self.running_mean.0[c], self.running_var.0[c]) = self.running_after(s, m, c);
+            // The forward pass made such a channel's output NaN, so a trainer refuses
+            // the step; a caller that commits anyway (or an activation such as ReLU
+            // that turns the NaN into 0 before the loss) still gets finite estimates.
+            let (mean, var) = self.running_after(s, m, c);
+            if mean.is_finite() && var.is_finite() {
+                (self.running_mean.0[c], self.running_var.0[c]) = (mean, var);
+            }
         }
     }
 }
