@@ -69,7 +69,8 @@ pub trait Loss<const B: usize, const N: usize> {
     /// # Errors
     ///
     /// [`Error::Label`] for a class label out of range, [`Error::NonFinite`] for a NaN
-    /// or infinite target, [`Error::Length`] for a target of the wrong length.
+    /// or infinite target, [`Error::Length`] for a target of the wrong length,
+    /// [`Error::Shape`] for a row not below the batch size `B` (nothing is stored).
     fn set_target(
         &self,
         targets: &mut Self::Targets,
@@ -78,8 +79,40 @@ pub trait Loss<const B: usize, const N: usize> {
         target: &[Self::Target],
     ) -> Result<(), Error>;
 
+    /// Checks the targets of the first `rows` rows of a batch filled by hand (rather
+    /// than through [`set_target`](Self::set_target), which checks each one): a class
+    /// label must be below the number of classes. Float targets are not checked here;
+    /// a NaN or infinite one makes [`loss`](Self::loss) non-finite, which the trainer
+    /// refuses.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Label`] for the first row whose label is out of range (`sample` is the
+    /// row in the batch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{loss::{CrossEntropy, Loss}, Error};
+    /// let ce = CrossEntropy::default();
+    /// assert_eq!(Loss::<2, 3>::check_targets(&ce, &[2, 0], 2), Ok(()));
+    /// assert_eq!(
+    ///     Loss::<2, 3>::check_targets(&ce, &[2, 3], 2),
+    ///     Err(Error::Label { sample: 1, label: 3, classes: 3 })
+    /// );
+    /// assert_eq!(Loss::<2, 3>::check_targets(&ce, &[2, 3], 1), Ok(())); // row 1 unused
+    /// ```
+    fn check_targets(&self, targets: &Self::Targets, rows: usize) -> Result<(), Error> {
+        let _ = (targets, rows);
+        Ok(())
+    }
+
     /// The mean loss over the first `rows` rows, and its gradient with respect to the
     /// outputs in `grad` (rows from `rows` on get a zero gradient).
+    ///
+    /// A class label out of range (which [`set_target`](Self::set_target) and
+    /// [`check_targets`](Self::check_targets) refuse) gives a NaN loss and a NaN
+    /// gradient row, never a panic.
     fn loss(
         &self,
         out: &Batch<B, N>,
@@ -116,6 +149,19 @@ fn per_element<const B: usize, const N: usize>(
     }
 }
 
+/// `Ok` if `row` is a row of a batch of `B`.
+fn batch_row<const B: usize>(row: usize) -> Result<(), Error> {
+    if row < B {
+        Ok(())
+    } else {
+        Err(Error::Shape {
+            what: "target row (below the batch size B)",
+            expected: B,
+            found: row,
+        })
+    }
+}
+
 /// Stores one sample's float targets; a non-finite one is reported by its index in
 /// the dataset's target slice (`sample · N + i`).
 fn set_float_target<const B: usize, const N: usize>(
@@ -125,8 +171,9 @@ fn set_float_target<const B: usize, const N: usize>(
     target: &[f32],
 ) -> Result<(), Error> {
     kernels::vector::same_len("target", N, target.len())?;
+    batch_row::<B>(row)?;
     if let Some(i) = target.iter().position(|v| !v.is_finite()) {
-        let index = sample * N + i;
+        let index = sample.saturating_mul(N).saturating_add(i);
         return Err(Error::NonFinite {
             what: "targets",
             index,
@@ -216,6 +263,7 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
         v: &[u32],
     ) -> Result<(), Error> {
         kernels::vector::same_len("label", 1, v.len())?;
+        batch_row::<B>(row)?;
         if v[0] as usize >= C {
             return Err(Error::Label {
                 sample,
@@ -225,6 +273,17 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
         }
         t[row] = v[0];
         Ok(())
+    }
+
+    fn check_targets(&self, t: &[u32; B], rows: usize) -> Result<(), Error> {
+        match t.iter().take(rows).position(|&label| label as usize >= C) {
+            Some(sample) => Err(Error::Label {
+                sample,
+                label: t[sample] as usize,
+                classes: C,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn loss(&self, out: &Batch<B, C>, t: &[u32; B], rows: usize, grad: &mut Batch<B, C>) -> f32 {
@@ -239,6 +298,12 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
                 continue;
             }
             let label = label as usize;
+            if label >= C {
+                // Refused by `set_target` and `check_targets`; no class to compare with.
+                *g = [f32::NAN; C];
+                total = f32::NAN;
+                continue;
+            }
             // One exponential per logit: g = p = softmax(x), and log pᵢ = (xᵢ − m) − ln s.
             let done = kernels::softmax_row(x, g);
             debug_assert!(done.is_ok(), "shapes are checked by the types");

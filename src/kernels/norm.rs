@@ -59,7 +59,8 @@ pub enum Sets {
 
 impl Sets {
     /// The number of sets in a `rows × channels` matrix, or `None` if the groups do not
-    /// divide the channels or the samples do not divide the rows.
+    /// divide the channels, the samples do not divide the rows, or the number
+    /// overflows `usize`.
     ///
     /// # Examples
     ///
@@ -75,7 +76,8 @@ impl Sets {
                 {
                     None
                 } else {
-                    Some(rows / positions * groups)
+                    // `None` where the count overflows (zero channels admit any groups).
+                    (rows / positions).checked_mul(groups)
                 }
             }
         }
@@ -96,7 +98,11 @@ impl Sets {
     fn size(self, channels: usize, rows: usize) -> f32 {
         match self {
             Sets::Channels => rows as f32,
-            Sets::Groups { positions, groups } => (positions * (channels / groups)) as f32,
+            // Saturates where `rows` is 0 (then any `positions` divides it): no set
+            // has a value to average then.
+            Sets::Groups { positions, groups } => {
+                positions.saturating_mul(channels / groups) as f32
+            }
         }
     }
 
@@ -151,6 +157,9 @@ pub fn moments(
     let m = sets.size(c, rows);
     mean.fill(0.0);
     var.fill(0.0);
+    // Rows of zero channels hold nothing: a view may have any number of them, so the
+    // loops must not count them one by one.
+    let rows = if c == 0 { 0 } else { rows };
     for r in 0..rows {
         for (j, &v) in x.row(r).iter().enumerate() {
             mean[sets.of(r, j, c)] += v;
@@ -323,6 +332,9 @@ pub fn normalize_backward(
     let (sum_g, sum_gx) = sums.split_at_mut(a.mean.len());
     sum_g.fill(0.0);
     sum_gx.fill(0.0);
+    let m = a.sets.size(c, rows);
+    // As in `moments`: rows of zero channels are not visited.
+    let rows = if c == 0 { 0 } else { rows };
     for r in 0..rows {
         for (j, (&v, &d)) in x.row(r).iter().zip(dy.row(r)).enumerate() {
             let (k, xh) = hat(r, j, v);
@@ -336,7 +348,6 @@ pub fn normalize_backward(
     let Some(mut dx) = dx else {
         return Ok(());
     };
-    let m = a.sets.size(c, rows);
     let out = dx.as_mut_slice();
     out.fill(0.0);
     for r in 0..rows {

@@ -4,9 +4,10 @@
 //! The formulas are in [`kernels::norm`](crate::kernels::norm).
 
 use super::{Buffer, Context, Layer, Mode, Param, ParamKind, Params, Penalty, Tensor, Zeroed};
+use crate::check::{ok, positive, probability};
 use crate::kernels::norm::{self, Affine, Sets};
 use crate::kernels::{MatMut, MatRef};
-use crate::{Batch, Image, Matrix, Vector};
+use crate::{Batch, Error, Image, Matrix, Vector};
 
 /// PyTorch's default `ε` of every normalisation layer.
 const EPS: f32 = 1e-5;
@@ -27,7 +28,9 @@ const EPS: f32 = 1e-5;
 /// In evaluation the running estimates take the place of `μ` and `σ²`: the layer
 /// "behaves differently at training and test time", as the seed says. A batch with a
 /// single value per channel (`n = 1`, which PyTorch refuses in training) leaves the
-/// running estimates unchanged.
+/// running estimates unchanged. A batch whose statistics overflow `f32`, or would make
+/// a running estimate overflow, gives a NaN output in training (so the trainer refuses
+/// the step) and is never folded into the running estimates.
 ///
 /// With [`cumulative`](BatchNorm::cumulative) set to `Some(k)` the running estimates
 /// are instead the plain mean of the batch statistics folded in since it was set to
@@ -64,9 +67,10 @@ pub struct BatchNorm<const C: usize> {
     pub running_mean: Vector<C>,
     /// The running unbiased variance, used in evaluation (PyTorch: `running_var`).
     pub running_var: Vector<C>,
-    /// The weight of each new batch in the running estimates (PyTorch's default 0.1).
+    /// The weight of each new batch in the running estimates (PyTorch's default 0.1),
+    /// in `[0, 1]` ([`BatchNorm::check`]).
     pub momentum: f32,
-    /// `ε` (PyTorch's default 10⁻⁵).
+    /// `ε` (PyTorch's default 10⁻⁵), finite and above 0 ([`BatchNorm::check`]).
     pub eps: f32,
     /// `None` (the default): the running estimates are exponential averages with
     /// [`momentum`](BatchNorm::momentum). `Some(k)`: they are the plain mean of the `k`
@@ -101,6 +105,62 @@ impl<const C: usize> BatchNorm<C> {
         }
     }
 
+    /// [`new`](BatchNorm::new) with the given `momentum` and `ε`, checked as
+    /// [`BatchNorm::check`] does (PyTorch: `nn.BatchNorm1d(C, eps, momentum)`).
+    /// `const`, so a checked model can still be a `static`.
+    ///
+    /// # Errors
+    ///
+    /// As [`BatchNorm::check`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::BatchNorm, Error};
+    /// let bn = BatchNorm::<4>::try_new(0.01, 1e-3)?;
+    /// assert_eq!((bn.momentum, bn.eps), (0.01, 1e-3));
+    /// assert_eq!(
+    ///     BatchNorm::<4>::try_new(1.5, 1e-5),
+    ///     Err(Error::Setting { name: "BatchNorm momentum", value: 1.5, rule: "in [0, 1]" })
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn try_new(momentum: f32, eps: f32) -> Result<Self, Error> {
+        let mut bn = Self::new();
+        bn.momentum = momentum;
+        bn.eps = eps;
+        match bn.check() {
+            Ok(()) => Ok(bn),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the settings: `momentum ∈ [0, 1]` (the weight of a new batch, a
+    /// probability-like fraction) and `ε` finite and above 0 (so that `√(σ² + ε)` is
+    /// never 0 or NaN for a constant channel).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"BatchNorm momentum"` or `"BatchNorm eps"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::BatchNorm, Error};
+    /// let mut bn = BatchNorm::<2>::new();
+    /// assert_eq!(bn.check(), Ok(()));
+    /// bn.eps = 0.0;
+    /// assert_eq!(
+    ///     bn.check(),
+    ///     Err(Error::Setting { name: "BatchNorm eps", value: 0.0, rule: "finite and above 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        ok!(probability("BatchNorm momentum", self.momentum));
+        ok!(positive("BatchNorm eps", self.eps));
+        Ok(())
+    }
+
     fn forward_rows(
         &self,
         x: MatRef<'_>,
@@ -122,6 +182,22 @@ impl<const C: usize> BatchNorm<C> {
         }
         s.inv_std = s.var;
         norm::inverse_std(&mut s.inv_std.0, self.eps);
+        if s.train {
+            // A batch whose variance overflows f32 (values beyond about 10¹⁹) cannot be
+            // normalised, and its statistics would make the running estimates infinite
+            // when the step is committed: the output is NaN instead, so that the
+            // trainer refuses the step and nothing is committed. The running estimates
+            // the commit would write are checked too (the unbiased variance of a
+            // finite σ² near f32::MAX overflows).
+            let m = self.commit_momentum();
+            for c in 0..C {
+                let (mean, var) = self.running_after(s, m, c);
+                let batch = [s.mean.0[c], s.var.0[c]];
+                if !batch.into_iter().chain([mean, var]).all(f32::is_finite) {
+                    s.inv_std.0[c] = f32::NAN;
+                }
+            }
+        }
         let affine = Affine {
             sets: Sets::Channels,
             mean: &s.mean.0,
@@ -162,21 +238,44 @@ impl<const C: usize> BatchNorm<C> {
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 
+    /// The weight of the next batch in the running estimates.
+    fn commit_momentum(&self) -> f32 {
+        match self.cumulative {
+            None => self.momentum,
+            Some(k) => 1.0 / k.saturating_add(1) as f32,
+        }
+    }
+
+    /// Channel `c`'s running mean and variance once the batch of `s` is folded in with
+    /// weight `m` (unchanged for a batch of fewer than 2 values per channel).
+    fn running_after(&self, s: &BatchStats<C>, m: f32, c: usize) -> (f32, f32) {
+        let (mean, var) = (self.running_mean.0[c], self.running_var.0[c]);
+        if s.count < 2 {
+            return (mean, var);
+        }
+        let unbias = s.count as f32 / (s.count - 1) as f32;
+        (
+            m * s.mean.0[c] + (1.0 - m) * mean,
+            m * (s.var.0[c] * unbias) + (1.0 - m) * var,
+        )
+    }
+
     fn commit_stats(&mut self, s: &BatchStats<C>) {
         if !s.train || s.count < 2 {
             return;
         }
-        let m = match self.cumulative.as_mut() {
-            None => self.momentum,
-            Some(k) => {
-                *k = k.saturating_add(1);
-                1.0 / *k as f32
-            }
-        };
-        let unbias = s.count as f32 / (s.count - 1) as f32;
+        let m = self.commit_momentum();
+        if let Some(k) = self.cumulative.as_mut() {
+            *k = k.saturating_add(1);
+        }
         for c in 0..C {
-            self.running_mean.0[c] = m * s.mean.0[c] + (1.0 - m) * self.running_mean.0[c];
-            self.running_var.0[c] = m * (s.var.0[c] * unbias) + (1.0 - m) * self.running_var.0[c];
+            // The forward pass made such a channel's output NaN, so a trainer refuses
+            // the step; a caller that commits anyway (or an activation such as ReLU
+            // that turns the NaN into 0 before the loss) still gets finite estimates.
+            let (mean, var) = self.running_after(s, m, c);
+            if mean.is_finite() && var.is_finite() {
+                (self.running_mean.0[c], self.running_var.0[c]) = (mean, var);
+            }
         }
     }
 }
@@ -262,7 +361,7 @@ pub struct GroupNorm<const G: usize, const C: usize> {
     pub gamma_grad: Vector<C>,
     /// `∂J/∂β`.
     pub beta_grad: Vector<C>,
-    /// `ε` (PyTorch's default 10⁻⁵).
+    /// `ε` (PyTorch's default 10⁻⁵), finite and above 0 ([`GroupNorm::check`]).
     pub eps: f32,
 }
 
@@ -318,6 +417,54 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
             beta_grad: Vector::zeros(),
             eps: EPS,
         }
+    }
+
+    /// [`new`](GroupNorm::new) with the given `ε`, checked as [`GroupNorm::check`]
+    /// does (PyTorch: `nn.GroupNorm(G, C, eps)`, `nn.LayerNorm(N, eps)`). `const`, so
+    /// a checked model can still be a `static`.
+    ///
+    /// # Errors
+    ///
+    /// As [`GroupNorm::check`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::{GroupNorm, LayerNorm}, Error};
+    /// assert_eq!(LayerNorm::<4>::try_new(1e-6)?.eps, 1e-6);
+    /// assert!(GroupNorm::<2, 4>::try_new(f32::NAN).is_err());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub const fn try_new(eps: f32) -> Result<Self, Error> {
+        let mut gn = Self::new();
+        gn.eps = eps;
+        match gn.check() {
+            Ok(()) => Ok(gn),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the setting: `ε` finite and above 0 (so that `√(σ² + ε)` is never 0 or
+    /// NaN for a constant group).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming `"GroupNorm eps"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::LayerNorm, Error};
+    /// let mut ln = LayerNorm::<3>::new();
+    /// ln.eps = -1e-5;
+    /// assert_eq!(
+    ///     ln.check(),
+    ///     Err(Error::Setting { name: "GroupNorm eps", value: -1e-5, rule: "finite and above 0" })
+    /// );
+    /// ```
+    pub const fn check(&self) -> Result<(), Error> {
+        ok!(positive("GroupNorm eps", self.eps));
+        Ok(())
     }
 
     fn sets(positions: usize) -> Sets {

@@ -70,6 +70,8 @@ impl<'a, T> Dataset<'a, T> {
     /// [`Error::Empty`] if there are no samples (or `features` is zero);
     /// [`Error::Length`] if `inputs` does not divide into samples of `features` values
     /// or `targets` does not hold `targets_per_sample` values for each of them;
+    /// [`Error::Setting`] naming `"Dataset targets_per_sample"` if the number of
+    /// targets, samples · `targets_per_sample`, overflows `usize`;
     /// [`Error::NonFinite`] if an input is NaN or infinite.
     ///
     /// # Examples
@@ -94,7 +96,14 @@ impl<'a, T> Dataset<'a, T> {
             len * features,
             inputs.len(),
         )?;
-        same_len("targets", len * targets_per_sample, targets.len())?;
+        let Some(target_count) = len.checked_mul(targets_per_sample) else {
+            return Err(Error::Setting {
+                name: "Dataset targets_per_sample",
+                value: targets_per_sample as f32,
+                rule: "at most usize::MAX / samples (the target count overflows)",
+            });
+        };
+        same_len("targets", target_count, targets.len())?;
         if let Some(index) = inputs.iter().position(|v| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: "inputs",
@@ -303,7 +312,11 @@ impl<'a, T> Dataset<'a, T> {
         self.len() == 0
     }
 
-    /// The input features of sample `i` (panics if `i >= len`, like slice indexing).
+    /// The input features of sample `i`.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= len`, like slice indexing.
     ///
     /// # Examples
     ///
@@ -317,7 +330,11 @@ impl<'a, T> Dataset<'a, T> {
         &self.inputs[s * self.features..(s + 1) * self.features]
     }
 
-    /// The targets of sample `i` (panics if `i >= len`, like slice indexing).
+    /// The targets of sample `i`.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= len`, like slice indexing.
     ///
     /// # Examples
     ///

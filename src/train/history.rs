@@ -435,7 +435,8 @@ impl<const N: usize> History<N> {
     ///
     /// Numbers are written `0`, with four decimals when `10⁻³ ≤ |x| < 10⁵`, and in
     /// scientific notation with three otherwise; accuracies as percentages with one
-    /// decimal; `NaN`, `inf`, `-inf` as such; a missing accuracy as `-`. Lines end with
+    /// decimal (in scientific notation from 10⁵ %, which only a wrong accuracy reaches);
+    /// `NaN`, `inf`, `-inf` as such; a missing accuracy as `-`. Lines end with
     /// `\n`.
     ///
     /// # Examples
@@ -717,14 +718,19 @@ impl Display for Num {
     }
 }
 
-/// An optional fraction as a percentage with one decimal, `-` when missing.
+/// An optional fraction as a percentage with one decimal, `-` when missing; a
+/// percentage of 10⁵ or more in the table's scientific form (`1.000e29%`), so that
+/// any value fits the formatting buffer.
 struct Percent(Option<f32>);
 
 impl Display for Percent {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0 {
             None => f.pad("-"),
-            Some(a) if a.is_finite() => pad_with(f, format_args!("{:.1}%", a * 100.0)),
+            // One decimal while it fits the column; a huge (or overflowing) fraction
+            // in the table's scientific form, so that the text always fits the buffer.
+            Some(a) if (a * 100.0).abs() < 1e5 => pad_with(f, format_args!("{:.1}%", a * 100.0)),
+            Some(a) if a.is_finite() => pad_with(f, format_args!("{}%", Num(a * 100.0))),
             Some(a) => Num(a).fmt(f),
         }
     }

@@ -271,6 +271,7 @@ where
     ///
     /// # Errors
     ///
+    /// [`Error::Label`] for a class label out of range ([`Loss::check_targets`]);
     /// [`Error::Setting`] if the clipping bound, a layer's [`Penalty`] or the
     /// optimizer's configuration is refused, checked before anything else (the step is
     /// not counted); [`Error::NonFinite`] for a NaN or infinite input;
@@ -294,6 +295,7 @@ where
     /// ```
     pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
         self.check_settings()?;
+        self.loss.check_targets(targets, B)?;
         if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
             self.refused = self.refused.saturating_add(1);
             return Err(Error::NonFinite {
