@@ -69,7 +69,8 @@ impl Init {
     ///
     /// # Errors
     ///
-    /// [`Error::Setting`] naming `"Init::Normal std"`.
+    /// [`Error::Setting`] naming `"Init::Normal std"`: it must be finite, at least 0 and
+    /// at most 5·10³⁷ (a larger σ would write infinite weights).
     ///
     /// # Examples
     ///
@@ -84,6 +85,15 @@ impl Init {
     pub const fn check(self) -> Result<Self, Error> {
         if let Init::Normal { std } = self {
             crate::check::ok!(crate::check::non_negative("Init::Normal std", std));
+            // `standard_normal` never exceeds √(−2 ln 2⁻²⁴) ≈ 5.77 in magnitude, so
+            // every σ·z of a σ up to 5·10³⁷ is finite.
+            if std > MAX_NORMAL_STD {
+                return crate::check::refuse(
+                    "Init::Normal std",
+                    std,
+                    "at most 5e37 (so that every std·z is finite)",
+                );
+            }
         }
         Ok(self)
     }
@@ -467,6 +477,9 @@ pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f32 {
     (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
+/// The largest `Init::Normal` standard deviation whose draws all stay finite.
+const MAX_NORMAL_STD: f32 = 5e37;
+
 /// A standard normal draw by the Box–Muller transform:
 /// `z = √(−2 ln u₁) · cos(2π u₂)` with `u₁ ∈ (0, 1]`, `u₂ ∈ [0, 1)`, in `f32`
 /// arithmetic only (the cosine is [`math::cos_turns`]).
@@ -480,6 +493,7 @@ pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f32 {
 /// assert!(mean.abs() < 0.1);
 /// ```
 pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f32 {
+    // |z| ≤ √(−2 ln 2⁻²⁴) ≈ 5.77 (u₁ ≥ 2⁻²⁴): `Init::check` relies on it.
     let u1 = 1.0 - uniform(rng);
     let u2 = uniform(rng);
     math::sqrt(-2.0 * math::ln(u1)) * math::cos_turns(u2)

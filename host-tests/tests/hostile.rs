@@ -503,3 +503,21 @@ fn layer_schedule_and_stopping_constructors_refuse_bad_settings() {
     .unwrap_err();
     assert!(is_setting(e, "Init::Normal std"));
 }
+
+/// A normal initialisation whose σ·z would overflow is refused before drawing: the
+/// sampler's |z| reaches √(−2 ln 2⁻²⁴) ≈ 5.77, so σ = 10³⁸ would write ±inf weights.
+#[test]
+fn normal_init_std_that_overflows_is_refused() {
+    let mut d = Dense::<4, 4>::zeros();
+    let mut rng = Pcg32::seed_from_u64(1);
+    let err = try_init_params(&mut d, Init::Normal { std: 1e38 }, &mut rng).unwrap_err();
+    assert!(is_setting(err, "Init::Normal std"), "{err}");
+    assert!(d.weight.as_slice().iter().all(|&w| w == 0.0));
+    // The largest accepted σ keeps every weight finite over many draws.
+    let mut big = Dense::<64, 64>::zeros();
+    for seed in 0..50 {
+        let mut rng = Pcg32::seed_from_u64(seed);
+        try_init_params(&mut big, Init::Normal { std: 5e37 }, &mut rng).unwrap();
+        assert!(big.weight.as_slice().iter().all(|w| w.is_finite()));
+    }
+}
