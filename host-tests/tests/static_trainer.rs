@@ -12,11 +12,12 @@ use microtrain::layers::{
 };
 use microtrain::loss::{BceWithLogits, CrossEntropy, Mse};
 use microtrain::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Configure, NAdam, NAdamConfig, Optimizer, RAdam,
-    RAdamConfig, RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, Configure, NAdam, NAdamConfig, RAdam, RAdamConfig,
+    RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
 };
 use microtrain::train::{Clip, Dataset, Trainer};
 use microtrain::{Error, Image, Matrix, Seq, Zeroed};
+use rand_pcg::rand_core::SeedableRng;
 use rand_pcg::Pcg32;
 
 type Mlp = Seq![Dense<8, 16>, Relu, Dense<16, 3>];
@@ -31,8 +32,7 @@ type Cnn = Seq![
     Dense<36, 2>
 ];
 const CNN_P: usize = <Cnn as Params>::COUNT;
-type CnnMomentum =
-    Trainer<Cnn, CrossEntropy, SgdMomentum<CNN_P>, 4, 36, 2, Image<4, 6, 6, 1>>;
+type CnnMomentum = Trainer<Cnn, CrossEntropy, SgdMomentum<CNN_P>, 4, 36, 2, Image<4, 6, 6, 1>>;
 
 type Res = Seq![Dense<4, 4>, Residual<Seq![Dense<4, 4>, Tanh]>, Dense<4, 1>];
 const RES_P: usize = <Res as Params>::COUNT;
@@ -59,7 +59,9 @@ static mut NO_CLIP: Option<Clip> = None;
 /// The control: `Trainer::new` with PyTorch's Adam settings is not all zero bytes.
 static mut BUILT: MlpAdam = Trainer::new(
     Trainer::<Mlp, CrossEntropy, Adam<MLP_P>, 4, 8, 3>::ZERO.model,
-    CrossEntropy { label_smoothing: 0.0 },
+    CrossEntropy {
+        label_smoothing: 0.0,
+    },
     Adam::new(AdamConfig::DEFAULT),
     7,
 );
@@ -106,10 +108,16 @@ fn zero_trainers_are_placed_in_bss() {
         ("Option<Clip>::None", place!(NO_CLIP)),
     ];
     for (name, (addr, size)) in zero {
-        assert!(placement::in_bss(addr, size), "{name}: {size} bytes at {addr:?} not in .bss");
+        assert!(
+            placement::in_bss(addr, size),
+            "{name}: {size} bytes at {addr:?} not in .bss"
+        );
     }
     let (addr, size) = place!(BUILT);
-    assert!(!placement::in_bss(addr, size), "the control (Trainer::new) is in .bss");
+    assert!(
+        !placement::in_bss(addr, size),
+        "the control (Trainer::new) is in .bss"
+    );
 }
 
 #[test]
@@ -118,20 +126,38 @@ fn a_zero_trainer_refuses_to_train_until_configured() {
     let x = Matrix([[1.0; 8]; 4]);
     let y = [0, 1, 2, 0];
     let e = t.train_step(&x, &y).unwrap_err();
-    assert!(matches!(e, Error::Setting { name: "Trainer::ZERO", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Setting {
+                name: "Trainer::ZERO",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(
         e.to_string(),
         "Trainer::ZERO = 0: must be configured before training: call \
          Trainer::configure(loss, optimizer config, seed)"
     );
     let data = Dataset::new(&[0.5; 16], 8, &[1u32, 2], 1).unwrap();
-    let mut rng = <Pcg32 as rand_core::SeedableRng>::seed_from_u64(1);
+    let mut rng = Pcg32::seed_from_u64(1);
     init_params(&mut t.model, HeNormal, &mut rng);
     let before = bits(&mut t.model);
-    assert!(matches!(t.epoch(&data, &mut rng), Err(Error::Setting { name: "Trainer::ZERO", .. })));
+    assert!(matches!(
+        t.epoch(&data, &mut rng),
+        Err(Error::Setting {
+            name: "Trainer::ZERO",
+            ..
+        })
+    ));
     assert_eq!(bits(&mut t.model), before);
     assert_eq!((t.steps(), t.refused_steps()), (0, 0));
-    assert!(t.evaluate(&data).is_ok(), "evaluation needs no configuration");
+    assert!(
+        t.evaluate(&data).is_ok(),
+        "evaluation needs no configuration"
+    );
     t.configure(CrossEntropy::default(), AdamConfig::DEFAULT, 1);
     t.train_step(&x, &y).unwrap();
     assert_ne!(bits(&mut t.model), before);
@@ -149,21 +175,36 @@ fn configure_resets_every_optimizer_in_place_to_new() {
         for _ in 0..3 {
             o.step_slice(&mut w, &g).unwrap();
         }
-        assert_ne!(o, new, "the steps changed the state");
+        if O::PARAMS.is_some() {
+            assert_ne!(o, new, "the steps changed the state");
+        }
         o.reset(config);
         assert_eq!(o, new, "after steps");
     }
-    let adam = AdamConfig { amsgrad: true, ..AdamConfig::adamw() };
+    let adam = AdamConfig {
+        amsgrad: true,
+        ..AdamConfig::adamw()
+    };
     check(Adam::<5>::new(adam), adam);
     let nadam = NAdamConfig::DEFAULT.with_lr(0.01);
     check(NAdam::<5>::new(nadam), nadam);
     let radam = RAdamConfig::DEFAULT;
     check(RAdam::<5>::new(radam), radam);
-    let rms = RmsPropConfig { centered: true, momentum: 0.5, ..RmsPropConfig::DEFAULT };
+    let rms = RmsPropConfig {
+        centered: true,
+        momentum: 0.5,
+        ..RmsPropConfig::DEFAULT
+    };
     check(RmsProp::<5>::new(rms), rms);
-    let adagrad = AdagradConfig { initial_accumulator_value: 0.25, ..AdagradConfig::DEFAULT };
+    let adagrad = AdagradConfig {
+        initial_accumulator_value: 0.25,
+        ..AdagradConfig::DEFAULT
+    };
     check(Adagrad::<5>::new(adagrad), adagrad);
-    let momentum = SgdMomentumConfig { nesterov: true, ..SgdMomentumConfig::DEFAULT };
+    let momentum = SgdMomentumConfig {
+        nesterov: true,
+        ..SgdMomentumConfig::DEFAULT
+    };
     check(SgdMomentum::<5>::new(momentum), momentum);
     check(Sgd::new(0.1), Sgd::new(0.1));
 }
@@ -183,15 +224,16 @@ macro_rules! same_training {
         let zero: &mut $ty = $zero;
         zero.configure($loss, $config, 11);
         let mut built: Box<$ty> = Box::new(Trainer::new(Zeroed::ZERO, $loss, $new, 11));
-        assert!(zero.optimizer == built.optimizer, "{}: optimizer after configure", stringify!($ty));
-        let mut rng = <Pcg32 as rand_core::SeedableRng>::seed_from_u64(5);
-        init_params(&mut zero.model, $init, &mut rng);
-        let mut rng = <Pcg32 as rand_core::SeedableRng>::seed_from_u64(5);
-        init_params(&mut built.model, $init, &mut rng);
-        let (mut r1, mut r2) = (
-            <Pcg32 as rand_core::SeedableRng>::seed_from_u64(9),
-            <Pcg32 as rand_core::SeedableRng>::seed_from_u64(9),
+        assert!(
+            zero.optimizer == built.optimizer,
+            "{}: optimizer after configure",
+            stringify!($ty)
         );
+        let mut rng = Pcg32::seed_from_u64(5);
+        init_params(&mut zero.model, $init, &mut rng);
+        let mut rng = Pcg32::seed_from_u64(5);
+        init_params(&mut built.model, $init, &mut rng);
+        let (mut r1, mut r2) = (Pcg32::seed_from_u64(9), Pcg32::seed_from_u64(9));
         let first = zero.evaluate($data).unwrap().loss;
         for epoch in 0..6 {
             let a = zero.epoch($data, &mut r1).unwrap();
@@ -203,12 +245,29 @@ macro_rules! same_training {
                 stringify!($ty)
             );
         }
-        assert_eq!(bits(&mut zero.model), bits(&mut built.model), "{}", stringify!($ty));
-        assert!(zero.optimizer == built.optimizer, "{}: optimizer state", stringify!($ty));
+        assert_eq!(
+            bits(&mut zero.model),
+            bits(&mut built.model),
+            "{}",
+            stringify!($ty)
+        );
+        assert!(
+            zero.optimizer == built.optimizer,
+            "{}: optimizer state",
+            stringify!($ty)
+        );
         assert_eq!(zero.steps(), built.steps());
-        let (a, b) = (zero.evaluate($data).unwrap(), built.evaluate($data).unwrap());
+        let (a, b) = (
+            zero.evaluate($data).unwrap(),
+            built.evaluate($data).unwrap(),
+        );
         assert_eq!(a.loss.to_bits(), b.loss.to_bits());
-        assert!(a.loss < first, "{}: it trained ({first} -> {})", stringify!($ty), a.loss);
+        assert!(
+            a.loss < first,
+            "{}: it trained ({first} -> {})",
+            stringify!($ty),
+            a.loss
+        );
     }};
 }
 
@@ -220,7 +279,9 @@ fn samples(count: usize, n: usize, classes: usize) -> (Vec<f32>, Vec<u32>) {
     for s in 0..count {
         let c = s % classes;
         y.push(c as u32);
-        x.extend((0..n).map(|i| if (i + c) % classes == 0 { 1.0 } else { 0.0 } + rng.uniform(0.0, 0.3)));
+        x.extend(
+            (0..n).map(|i| if (i + c) % classes == 0 { 1.0 } else { 0.0 } + rng.uniform(0.0, 0.3)),
+        );
     }
     (x, y)
 }
@@ -231,39 +292,103 @@ fn configure_then_train_equals_new_then_train_bit_for_bit() {
     let data = Dataset::new(&x, 8, &y, 1).unwrap();
     let mut mlp = Box::new(MlpAdam::ZERO);
     let adam = AdamConfig::DEFAULT.with_lr(0.01);
-    same_training!(&mut mlp, MlpAdam, CrossEntropy::default(), Adam::new(adam), adam, &data, HeNormal);
+    same_training!(
+        &mut mlp,
+        MlpAdam,
+        CrossEntropy::default(),
+        Adam::new(adam),
+        adam,
+        &data,
+        HeNormal
+    );
 
     let (x, y) = samples(8, 36, 2);
     let data = Dataset::new(&x, 36, &y, 1).unwrap();
     let mut cnn = Box::new(CnnMomentum::ZERO);
     let momentum = SgdMomentumConfig::DEFAULT.with_lr(0.05);
-    let loss = CrossEntropy { label_smoothing: 0.1 };
-    same_training!(&mut cnn, CnnMomentum, loss, SgdMomentum::new(momentum), momentum, &data, HeNormal);
+    let loss = CrossEntropy {
+        label_smoothing: 0.1,
+    };
+    same_training!(
+        &mut cnn,
+        CnnMomentum,
+        loss,
+        SgdMomentum::new(momentum),
+        momentum,
+        &data,
+        HeNormal
+    );
 
     let (x, _) = samples(9, 4, 3);
     let targets: Vec<f32> = x.chunks(4).map(|s| s[0] - 0.5 * s[3]).collect();
     let data = Dataset::new(&x, 4, &targets, 1).unwrap();
     let mut res = Box::new(ResNAdam::ZERO);
     let nadam = NAdamConfig::DEFAULT.with_lr(0.01);
-    same_training!(&mut res, ResNAdam, Mse, NAdam::new(nadam), nadam, &data, XavierNormal);
+    same_training!(
+        &mut res,
+        ResNAdam,
+        Mse,
+        NAdam::new(nadam),
+        nadam,
+        &data,
+        XavierNormal
+    );
 
-    let bce: Vec<f32> = x.chunks(4).flat_map(|s| [f32::from(s[0] > 0.5), f32::from(s[1] > 0.5)]).collect();
+    let bce: Vec<f32> = x
+        .chunks(4)
+        .flat_map(|s| [f32::from(s[0] > 0.5), f32::from(s[1] > 0.5)])
+        .collect();
     let data = Dataset::new(&x, 4, &bce, 2).unwrap();
     let mut logistic = Box::new(LogisticAdagrad::ZERO);
-    let adagrad = AdagradConfig { initial_accumulator_value: 0.1, ..AdagradConfig::DEFAULT.with_lr(0.1) };
-    same_training!(&mut logistic, LogisticAdagrad, BceWithLogits, Adagrad::new(adagrad), adagrad, &data, XavierNormal);
+    let adagrad = AdagradConfig {
+        initial_accumulator_value: 0.1,
+        ..AdagradConfig::DEFAULT.with_lr(0.1)
+    };
+    same_training!(
+        &mut logistic,
+        LogisticAdagrad,
+        BceWithLogits,
+        Adagrad::new(adagrad),
+        adagrad,
+        &data,
+        XavierNormal
+    );
 
     let (x, _) = samples(7, 3, 2);
     let targets: Vec<f32> = x.chunks(3).map(|s| s[0] * s[1] - s[2]).collect();
     let data = Dataset::new(&x, 3, &targets, 1).unwrap();
     let mut smooth = Box::new(SmoothRmsProp::ZERO);
     let rms = RmsPropConfig::DEFAULT.with_lr(0.01);
-    same_training!(&mut smooth, SmoothRmsProp, Mse, RmsProp::new(rms), rms, &data, XavierNormal);
+    same_training!(
+        &mut smooth,
+        SmoothRmsProp,
+        Mse,
+        RmsProp::new(rms),
+        rms,
+        &data,
+        XavierNormal
+    );
     let mut smooth = Box::new(SmoothRAdam::ZERO);
     let radam = RAdamConfig::DEFAULT.with_lr(0.01);
-    same_training!(&mut smooth, SmoothRAdam, Mse, RAdam::new(radam), radam, &data, XavierNormal);
+    same_training!(
+        &mut smooth,
+        SmoothRAdam,
+        Mse,
+        RAdam::new(radam),
+        radam,
+        &data,
+        XavierNormal
+    );
 
     let data = Dataset::new(&[1.0, 2.0, -1.0, 0.5], 2, &[1.0, -2.0], 1).unwrap();
     let mut sgd = Box::new(PlainSgd::ZERO);
-    same_training!(&mut sgd, PlainSgd, Mse, Sgd::new(0.05), Sgd::new(0.05), &data, XavierNormal);
+    same_training!(
+        &mut sgd,
+        PlainSgd,
+        Mse,
+        Sgd::new(0.05),
+        Sgd::new(0.05),
+        &data,
+        XavierNormal
+    );
 }
