@@ -95,7 +95,15 @@ where
             configured: false,
         }
     };
+}
 
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
+where
+    X: Tensor + Copy,
+    M: Layer<X, Output = Batch<B, OUT>>,
+    L: Loss<B, OUT>,
+    O: Configure,
+{
     /// Configures a trainer in place, typically a [`Trainer::ZERO`] in a `static`:
     /// sets the loss, makes the optimizer fresh with `config` ([`Configure::reset`]:
     /// state refilled in place), restarts the context's seed at `seed` and the step
@@ -104,7 +112,8 @@ where
     ///
     /// On a `Trainer::ZERO`, the result equals
     /// `Trainer::new(M::ZERO, loss, O::new(config), seed)` field for field, so it
-    /// trains bit for bit the same. Only the loss and the configuration pass through
+    /// trains bit for bit the same. On any other trainer (one with batch norm, built by
+    /// `new`, or one already trained) it restarts the optimizer for a new run. Only the loss and the configuration pass through
     /// the stack (a few dozen bytes).
     ///
     /// A bad configuration is not checked here: as with [`Trainer::new`], every step
