@@ -280,7 +280,7 @@ fn samples(count: usize, n: usize, classes: usize) -> (Vec<f32>, Vec<u32>) {
         let c = s % classes;
         y.push(c as u32);
         x.extend(
-            (0..n).map(|i| if (i + c) % classes == 0 { 1.0 } else { 0.0 } + rng.uniform(0.0, 0.3)),
+            (0..n).map(|i| if (i + c).is_multiple_of(classes) { 1.0 } else { 0.0 } + rng.uniform(0.0, 0.3)),
         );
     }
     (x, y)

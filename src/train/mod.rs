@@ -189,8 +189,9 @@ where
     pub const BYTES: usize = size_of::<Self>();
 
     /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
-    /// trainer can be a `static`. A stateful optimizer must be sized for the model
-    /// (`P == M::COUNT`), checked at compile time.
+    /// trainer can be a `static`; its image then costs as much flash as RAM (`.data`:
+    /// the settings are not zero), which [`Trainer::ZERO`] avoids. A stateful
+    /// optimizer must be sized for the model (`P == M::COUNT`), checked at compile time.
     ///
     /// # Examples
     ///

@@ -117,7 +117,9 @@ where
     /// the stack (a few dozen bytes).
     ///
     /// A bad configuration is not checked here: as with [`Trainer::new`], every step
-    /// checks it first and refuses it with [`Error::Setting`].
+    /// checks it first and refuses it with [`Error::Setting`]. To resume a run, configure
+    /// first, then load the checkpoint: it restores the step counters, the seed state
+    /// and the optimizer's state (not its configuration, which is the caller's code).
     ///
     /// # Examples
     ///
