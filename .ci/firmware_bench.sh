@@ -6,7 +6,10 @@
 # prints instructions per training step, per multiply-add and per Adam parameter, the
 # ELF's .text/.data/.bss and `Trainer::BYTES`. Fails unless the loss lines and the hash
 # of the trained parameters equal the host twin's (examples/mlp_bench.rs; .ci/cross.sh
-# checks that twin on x86-64 default, native and aarch64).
+# checks that twin on x86-64 default, native and aarch64), unless `.data` is at most
+# $MAX_DATA bytes (the trainer is `Trainer::ZERO`, all zero bytes, so it must land in
+# `.bss` and cost no flash for its image) and unless configuring it in place used less
+# than $MAX_CONFIGURE_STACK bytes of stack (the firmware measures it by painting).
 #
 # Instruction counts are not cycles: QEMU models no pipeline, caches or flash wait
 # states. Installs nothing: .ci/run installs the targets, llvm-tools and QEMU.
@@ -17,6 +20,10 @@ TARGETS=(
     "thumbv7em-none-eabihf     mps2-an386 cortex-m4"
     "thumbv8m.main-none-eabihf mps3-an547 cortex-m55"
 )
+# The firmware's initialised data: the static trainer must not be in it.
+MAX_DATA=64
+# Stack that Trainer::configure may use (it writes the small settings in place).
+MAX_CONFIGURE_STACK=1024
 die() { echo "firmware_bench.sh: $*" >&2; exit 1; }
 command -v qemu-system-arm >/dev/null || die "qemu-system-arm is not installed"
 llvm_bin="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
@@ -43,14 +50,31 @@ for entry in "${TARGETS[@]}"; do
         status=1
     fi
     cat "$OUT/device.log"
-    # Lines 3 on, except the instruction counts, must be the host's, bit for bit.
-    if diff <(tail -n +3 "$OUT/host.log") <(tail -n +3 "$OUT/device.log" | grep -v '^instructions'); then
+    # Lines 3 on, except the instruction counts and the stack figure, must be the
+    # host's, bit for bit (the host builds its trainer with Trainer::new, the device
+    # configures a Trainer::ZERO: equal lines show that the two are the same).
+    if diff <(tail -n +3 "$OUT/host.log") \
+        <(tail -n +3 "$OUT/device.log" | grep -v -e '^instructions' -e '^stack used'); then
         summary+=("PASS  bench: $target on $machine ends with the host's parameters ($(grep -o 'hash [0-9a-f]*' "$OUT/device.log"))")
     else
         summary+=("FAIL  bench: $target on $machine differs from the host (diff above)")
         status=1
     fi
     "$LLVM_SIZE" -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ { printf "    %-8s %7d\n", $1, $2 }'
+    data=$("$LLVM_SIZE" -A "$elf" | awk '$1 == ".data" { print $2 }')
+    if [ "${data:-missing}" != missing ] && [ "$data" -le "$MAX_DATA" ]; then
+        summary+=("PASS  bench: $target .data is $data bytes (at most $MAX_DATA: the static trainer is in .bss)")
+    else
+        summary+=("FAIL  bench: $target .data is ${data:-missing} bytes, more than $MAX_DATA: the static trainer is not all zero bytes")
+        status=1
+    fi
+    stack=$(sed -n 's/^stack used by Trainer::configure: \([0-9]*\) bytes.*/\1/p' "$OUT/device.log")
+    if [ -n "$stack" ] && [ "$stack" -lt "$MAX_CONFIGURE_STACK" ]; then
+        summary+=("PASS  bench: $target Trainer::configure used $stack bytes of stack (under $MAX_CONFIGURE_STACK)")
+    else
+        summary+=("FAIL  bench: $target Trainer::configure stack ${stack:-not reported}, not under $MAX_CONFIGURE_STACK bytes")
+        status=1
+    fi
     # Without printing (no formatting code), against a firmware that only exits.
     cargo build --quiet --release --bin bench --bin empty --no-default-features \
         --target "$target" --target-dir target/no-print

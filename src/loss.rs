@@ -197,6 +197,11 @@ fn set_float_target<const B: usize, const N: usize>(
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Mse;
 
+/// Zero-sized: trivially all zero bytes.
+impl Zeroed for Mse {
+    const ZERO: Self = Mse;
+}
+
 impl<const B: usize, const N: usize> Loss<B, N> for Mse {
     type Target = f32;
     const TARGETS_PER_SAMPLE: usize = N;
@@ -248,6 +253,13 @@ impl<const B: usize, const N: usize> Loss<B, N> for Mse {
 pub struct CrossEntropy {
     /// Label smoothing `ε ∈ [0, 1]`; PyTorch's default is 0.
     pub label_smoothing: f32,
+}
+
+/// No label smoothing, PyTorch's default: all zero bytes.
+impl Zeroed for CrossEntropy {
+    const ZERO: Self = CrossEntropy {
+        label_smoothing: 0.0,
+    };
 }
 
 impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
@@ -353,6 +365,11 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BceWithLogits;
+
+/// Zero-sized: trivially all zero bytes.
+impl Zeroed for BceWithLogits {
+    const ZERO: Self = BceWithLogits;
+}
 
 impl<const B: usize, const N: usize> Loss<B, N> for BceWithLogits {
     type Target = f32;

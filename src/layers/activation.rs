@@ -132,3 +132,13 @@ activation_layer!(Tanh => |_: &Tanh| Activation::Tanh);
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Gelu;
 activation_layer!(Gelu => |_: &Gelu| Activation::Gelu);
+
+/// The parameterless activations are zero-sized: trivially all zero bytes.
+macro_rules! zeroed_unit {
+    ($($name:ident),*) => {
+        $(impl super::Zeroed for $name {
+            const ZERO: Self = $name;
+        })*
+    };
+}
+zeroed_unit!(Relu, Sigmoid, Tanh, Gelu);

@@ -234,6 +234,36 @@ pub struct ConvCache<Y, S> {
     pub scratch: S,
 }
 
+/// [`Conv::zeros`]: every byte zero (see [`Dense`](super::Dense)'s `Zeroed`).
+impl<
+        const CI: usize,
+        const CO: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
+        const HO: usize,
+        const WO: usize,
+    > super::Zeroed for Conv<CI, CO, KH, KW, SH, SW, PH, PW, HO, WO>
+{
+    const ZERO: Self = Conv::zeros();
+}
+
+/// [`DepthwiseConv2d::zeros`]: every byte zero.
+impl<
+        const C: usize,
+        const K: usize,
+        const S: usize,
+        const P: usize,
+        const HO: usize,
+        const WO: usize,
+    > super::Zeroed for DepthwiseConv2d<C, K, S, P, HO, WO>
+{
+    const ZERO: Self = DepthwiseConv2d::zeros();
+}
+
 impl<Y: super::Zeroed, S: super::Zeroed> super::Zeroed for ConvCache<Y, S> {
     const ZERO: Self = ConvCache {
         output: Y::ZERO,

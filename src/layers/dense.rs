@@ -64,6 +64,12 @@ impl<const IN: usize, const OUT: usize> Dense<IN, OUT> {
     }
 }
 
+/// [`Dense::zeros`]: every byte zero, so a trainer holding it can be a zero-initialised
+/// `static` ([`Trainer::ZERO`](crate::train::Trainer::ZERO)).
+impl<const IN: usize, const OUT: usize> super::Zeroed for Dense<IN, OUT> {
+    const ZERO: Self = Dense::zeros();
+}
+
 impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for Dense<IN, OUT> {
     type Output = Batch<B, OUT>;
     type Cache = Batch<B, OUT>;

@@ -99,6 +99,14 @@ impl Context {
         }
     }
 
+    /// Every byte zero: train mode, seed 0 and `rows` 0, which the trainer sets before
+    /// every forward pass ([`Trainer::ZERO`](crate::train::Trainer::ZERO)'s context).
+    pub(crate) const ZEROED: Context = Context {
+        mode: Mode::Train,
+        rows: 0,
+        seed: 0,
+    };
+
     /// A fresh 64-bit seed (a SplitMix64 step), for one stochastic layer's forward pass.
     ///
     /// # Examples

@@ -50,6 +50,10 @@ macro_rules! pool_layer {
         #[derive(Clone, Copy, Debug, Default, PartialEq)]
         pub struct $name<$(const $g: usize),*>;
 
+        impl<$(const $g: usize),*> super::Zeroed for $name<$($g),*> {
+            const ZERO: Self = $name;
+        }
+
         impl<$($dims)*, $(const $g: usize),*>
             Layer<Image<B, $h, $w, C>> for $name<$($g),*>
         {
@@ -176,6 +180,10 @@ pool_layer! {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GlobalAvgPool;
 
+impl super::Zeroed for GlobalAvgPool {
+    const ZERO: Self = GlobalAvgPool;
+}
+
 impl<const B: usize, const H: usize, const W: usize, const C: usize> Layer<Image<B, H, W, C>>
     for GlobalAvgPool
 {
@@ -237,6 +245,10 @@ impl Params for GlobalAvgPool {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Flatten<const N: usize>;
+
+impl<const N: usize> super::Zeroed for Flatten<N> {
+    const ZERO: Self = Flatten;
+}
 
 impl<const B: usize, const H: usize, const W: usize, const C: usize, const N: usize>
     Layer<Image<B, H, W, C>> for Flatten<N>

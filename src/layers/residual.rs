@@ -23,6 +23,11 @@ use crate::kernels;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Residual<F>(pub F);
 
+/// The body's zero value: all zero bytes when the body's are.
+impl<F: Zeroed> Zeroed for Residual<F> {
+    const ZERO: Self = Residual(F::ZERO);
+}
+
 impl<X: Tensor + Copy, F: Layer<X, Output = X>> Layer<X> for Residual<F> {
     type Output = X;
     /// The inner cache, then the output `x + F(x)`.
@@ -94,6 +99,14 @@ pub struct ProjectedResidual<F, P> {
     pub body: F,
     /// The projection `P` on the skip path.
     pub projection: P,
+}
+
+/// The body's and the projection's zero values.
+impl<F: Zeroed, P: Zeroed> Zeroed for ProjectedResidual<F, P> {
+    const ZERO: Self = ProjectedResidual {
+        body: F::ZERO,
+        projection: P::ZERO,
+    };
 }
 
 /// The cache of a [`ProjectedResidual`]: the body's and the projection's caches, the

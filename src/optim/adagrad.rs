@@ -1,11 +1,13 @@
 //! AdaGrad (PyTorch: `torch.optim.Adagrad`).
 
+use super::configure::Configure;
 use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
+use crate::tensor::Zeroed;
 use crate::Error;
 
 /// Configuration of [`Adagrad`]; `Default` is PyTorch's (lr 1e-2, lr_decay 0,
@@ -183,6 +185,33 @@ impl<const P: usize> Adagrad<P> {
             sum_of_squares: [config.initial_accumulator_value; P],
             steps: 0,
         }
+    }
+}
+
+/// All zero (the accumulators too), a placeholder for [`Configure::reset`] (see
+/// [`Adam`](super::Adam)'s).
+impl<const P: usize> Zeroed for Adagrad<P> {
+    const ZERO: Self = Adagrad::new(AdagradConfig {
+        lr: 0.0,
+        lr_decay: 0.0,
+        weight_decay: 0.0,
+        initial_accumulator_value: 0.0,
+        eps: 0.0,
+        decay_biases: false,
+    });
+}
+
+impl<const P: usize> Configure for Adagrad<P> {
+    type Config = AdagradConfig;
+
+    fn config(&self) -> AdagradConfig {
+        self.config
+    }
+
+    fn reset(&mut self, config: AdagradConfig) {
+        self.config = config;
+        self.sum_of_squares.fill(config.initial_accumulator_value);
+        self.steps = 0;
     }
 }
 

@@ -1,5 +1,6 @@
 //! Adam, AMSGrad and AdamW (PyTorch: `torch.optim.Adam`, `torch.optim.AdamW`).
 
+use super::configure::Configure;
 use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::check;
@@ -7,6 +8,7 @@ use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
+use crate::tensor::Zeroed;
 use crate::Error;
 
 /// Configuration of [`Adam`]. `Default` is PyTorch's `Adam` (lr 1e-3, betas
@@ -250,6 +252,36 @@ impl<const P: usize> Adam<P> {
     /// ```
     pub fn moments(&self) -> (&[f32; P], &[f32; P]) {
         (&self.first_moment, &self.second_moment)
+    }
+}
+
+/// All zero: learning rate, betas and eps 0, empty moments; a placeholder that
+/// [`Configure::reset`] turns into a fresh optimizer.
+impl<const P: usize> Zeroed for Adam<P> {
+    const ZERO: Self = Adam::new(AdamConfig {
+        lr: 0.0,
+        betas: (0.0, 0.0),
+        eps: 0.0,
+        weight_decay: 0.0,
+        amsgrad: false,
+        decoupled_weight_decay: false,
+        decay_biases: false,
+    });
+}
+
+impl<const P: usize> Configure for Adam<P> {
+    type Config = AdamConfig;
+
+    fn config(&self) -> AdamConfig {
+        self.config
+    }
+
+    fn reset(&mut self, config: AdamConfig) {
+        self.config = config;
+        self.first_moment.fill(0.0);
+        self.second_moment.fill(0.0);
+        self.max_second_moment.fill(0.0);
+        self.steps = 0;
     }
 }
 

@@ -110,6 +110,7 @@ macro_rules! counted_steps {
 
 mod adagrad;
 mod adam;
+mod configure;
 mod nadam;
 mod radam;
 mod rmsprop;
@@ -117,6 +118,7 @@ mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig};
+pub use configure::Configure;
 pub use nadam::{NAdam, NAdamConfig};
 pub use radam::{RAdam, RAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};

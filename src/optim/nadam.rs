@@ -1,5 +1,6 @@
 //! Adam with Nesterov momentum (PyTorch: `torch.optim.NAdam`).
 
+use super::configure::Configure;
 use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::check;
@@ -7,6 +8,7 @@ use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
+use crate::tensor::Zeroed;
 use crate::Error;
 
 /// Configuration of [`NAdam`]; `Default` is PyTorch's (lr 2e-3, betas (0.9, 0.999),
@@ -199,6 +201,44 @@ impl<const P: usize> NAdam<P> {
 
     fn mu(&self, t: f32) -> f32 {
         self.config.betas.0 * (1.0 - 0.5 * math::powf(0.96, t * self.config.momentum_decay))
+    }
+}
+
+/// All zero (the `μ` products too), a placeholder for [`Configure::reset`] (see
+/// [`Adam`](super::Adam)'s).
+impl<const P: usize> Zeroed for NAdam<P> {
+    const ZERO: Self = NAdam {
+        config: NAdamConfig {
+            lr: 0.0,
+            betas: (0.0, 0.0),
+            eps: 0.0,
+            weight_decay: 0.0,
+            momentum_decay: 0.0,
+            decoupled_weight_decay: false,
+            decay_biases: false,
+        },
+        first_moment: [0.0; P],
+        second_moment: [0.0; P],
+        mu_product: 0.0,
+        previous_mu_product: 0.0,
+        steps: 0,
+    };
+}
+
+impl<const P: usize> Configure for NAdam<P> {
+    type Config = NAdamConfig;
+
+    fn config(&self) -> NAdamConfig {
+        self.config
+    }
+
+    fn reset(&mut self, config: NAdamConfig) {
+        self.config = config;
+        self.first_moment.fill(0.0);
+        self.second_moment.fill(0.0);
+        self.mu_product = 1.0;
+        self.previous_mu_product = 1.0;
+        self.steps = 0;
     }
 }
 

@@ -1,5 +1,6 @@
 //! Rectified Adam (PyTorch: `torch.optim.RAdam`).
 
+use super::configure::Configure;
 use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::check;
@@ -7,6 +8,7 @@ use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
 use crate::layers::ParamKind;
+use crate::tensor::Zeroed;
 use crate::Error;
 
 /// Configuration of [`RAdam`]; `Default` is PyTorch's (lr 1e-3, betas (0.9, 0.999),
@@ -191,6 +193,33 @@ impl<const P: usize> RAdam<P> {
             second_moment: [0.0; P],
             steps: 0,
         }
+    }
+}
+
+/// All zero, a placeholder for [`Configure::reset`] (see [`Adam`](super::Adam)'s).
+impl<const P: usize> Zeroed for RAdam<P> {
+    const ZERO: Self = RAdam::new(RAdamConfig {
+        lr: 0.0,
+        betas: (0.0, 0.0),
+        eps: 0.0,
+        weight_decay: 0.0,
+        decoupled_weight_decay: false,
+        decay_biases: false,
+    });
+}
+
+impl<const P: usize> Configure for RAdam<P> {
+    type Config = RAdamConfig;
+
+    fn config(&self) -> RAdamConfig {
+        self.config
+    }
+
+    fn reset(&mut self, config: RAdamConfig) {
+        self.config = config;
+        self.first_moment.fill(0.0);
+        self.second_moment.fill(0.0);
+        self.steps = 0;
     }
 }
 

@@ -1,11 +1,13 @@
 //! RMSProp (PyTorch: `torch.optim.RMSprop`).
 
+use super::configure::Configure;
 use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
+use crate::tensor::Zeroed;
 use crate::Error;
 
 /// Configuration of [`RmsProp`]; `Default` is PyTorch's (lr 1e-2, alpha 0.99,
@@ -208,6 +210,34 @@ impl<const P: usize> RmsProp<P> {
             grad_avg: [0.0; P],
             momentum_buffer: [0.0; P],
         }
+    }
+}
+
+/// All zero, a placeholder for [`Configure::reset`] (see [`Adam`](super::Adam)'s).
+impl<const P: usize> Zeroed for RmsProp<P> {
+    const ZERO: Self = RmsProp::new(RmsPropConfig {
+        lr: 0.0,
+        alpha: 0.0,
+        eps: 0.0,
+        weight_decay: 0.0,
+        momentum: 0.0,
+        centered: false,
+        decay_biases: false,
+    });
+}
+
+impl<const P: usize> Configure for RmsProp<P> {
+    type Config = RmsPropConfig;
+
+    fn config(&self) -> RmsPropConfig {
+        self.config
+    }
+
+    fn reset(&mut self, config: RmsPropConfig) {
+        self.config = config;
+        self.square_avg.fill(0.0);
+        self.grad_avg.fill(0.0);
+        self.momentum_buffer.fill(0.0);
     }
 }
 

@@ -1,11 +1,13 @@
 //! Stochastic gradient descent, plain and with momentum (PyTorch: `torch.optim.SGD`).
 
+use super::configure::Configure;
 use super::Pass;
 use super::{decay, window, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
 use crate::layers::ParamKind;
+use crate::tensor::Zeroed;
 use crate::Error;
 
 /// Plain gradient descent `θ ← θ − α·(g + λθ)` (PyTorch: `torch.optim.SGD(params, lr,
@@ -154,6 +156,29 @@ impl Rule<1> for SgdRule {
         };
         let d = if self.nesterov { d + mu * b } else { b };
         (p - L::splat(self.lr) * d, [b])
+    }
+}
+
+/// All zero: learning rate 0, a placeholder for [`Configure::reset`] (see
+/// [`Adam`](super::Adam)'s).
+impl Zeroed for Sgd {
+    const ZERO: Self = Sgd {
+        lr: 0.0,
+        weight_decay: 0.0,
+        decay_biases: false,
+    };
+}
+
+/// Plain SGD has no state: its configuration is itself.
+impl Configure for Sgd {
+    type Config = Sgd;
+
+    fn config(&self) -> Sgd {
+        *self
+    }
+
+    fn reset(&mut self, config: Sgd) {
+        *self = config;
     }
 }
 
@@ -375,6 +400,32 @@ impl<const P: usize> SgdMomentum<P> {
     /// ```
     pub fn momentum_buffer(&self) -> &[f32; P] {
         &self.momentum_buffer
+    }
+}
+
+/// All zero, a placeholder for [`Configure::reset`] (see [`Adam`](super::Adam)'s).
+impl<const P: usize> Zeroed for SgdMomentum<P> {
+    const ZERO: Self = SgdMomentum::new(SgdMomentumConfig {
+        lr: 0.0,
+        momentum: 0.0,
+        dampening: 0.0,
+        nesterov: false,
+        weight_decay: 0.0,
+        decay_biases: false,
+    });
+}
+
+impl<const P: usize> Configure for SgdMomentum<P> {
+    type Config = SgdMomentumConfig;
+
+    fn config(&self) -> SgdMomentumConfig {
+        self.config
+    }
+
+    fn reset(&mut self, config: SgdMomentumConfig) {
+        self.config = config;
+        self.momentum_buffer.fill(0.0);
+        self.steps = 0;
     }
 }
 

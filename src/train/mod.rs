@@ -22,6 +22,7 @@ mod overfit;
 mod resume;
 mod scale;
 mod shuffle;
+mod zero;
 
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
@@ -144,6 +145,9 @@ where
     ctx: Context,
     steps: u64,
     refused: u64,
+    /// False only in a [`Trainer::ZERO`] not yet [`configure`](Trainer::configure)d:
+    /// every step is refused then.
+    configured: bool,
 }
 
 impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
@@ -179,14 +183,15 @@ where
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
     /// clipping setting, each layer's penalty strengths, the context (mode, row
-    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones) and the applied and
-    /// refused step counters (16 bytes). See
+    /// count, seed: 24 bytes on 64-bit targets, 16 on 32-bit ones), the applied and
+    /// refused step counters (16 bytes) and whether it is configured (1 byte). See
     /// [`Trainer::PARAM_BYTES`] for an example.
     pub const BYTES: usize = size_of::<Self>();
 
     /// A trainer whose stochastic layers (dropout) draw from `seed`. `const`, so a
-    /// trainer can be a `static`. A stateful optimizer must be sized for the model
-    /// (`P == M::COUNT`), checked at compile time.
+    /// trainer can be a `static`; its image then costs as much flash as RAM (`.data`:
+    /// the settings are not zero), which [`Trainer::ZERO`] avoids. A stateful
+    /// optimizer must be sized for the model (`P == M::COUNT`), checked at compile time.
     ///
     /// # Examples
     ///
@@ -208,6 +213,27 @@ where
     ///     Trainer::new(Dense::zeros(), Mse, Adam::new(AdamConfig::default()), 0);
     /// ```
     pub const fn new(model: M, loss: L, optimizer: O, seed: u64) -> Self {
+        Self::check_sizes();
+        Trainer {
+            model,
+            optimizer,
+            loss,
+            clip: None,
+            drop_last: false,
+            cache: M::Cache::ZERO,
+            input: X::ZERO,
+            targets: L::Targets::ZERO,
+            grad: Batch::zeros(),
+            ctx: Context::new(Mode::Train, seed),
+            steps: 0,
+            refused: 0,
+            configured: true,
+        }
+    }
+
+    /// The compile-time checks of [`new`](Trainer::new) and [`Trainer::ZERO`]: the
+    /// optimizer sized for the model, the input holding `B` samples of `IN` values.
+    const fn check_sizes() {
         const {
             assert!(
                 match O::PARAMS {
@@ -223,20 +249,6 @@ where
                 "the model's input must hold B > 0 samples of IN > 0 values"
             )
         };
-        Trainer {
-            model,
-            optimizer,
-            loss,
-            clip: None,
-            drop_last: false,
-            cache: M::Cache::ZERO,
-            input: X::ZERO,
-            targets: L::Targets::ZERO,
-            grad: Batch::zeros(),
-            ctx: Context::new(Mode::Train, seed),
-            steps: 0,
-            refused: 0,
-        }
     }
 
     /// Updates applied so far (one per [`train_step`](Trainer::train_step), one per
@@ -613,6 +625,9 @@ where
     /// and the optimizer's configuration. Called before a step's forward pass, so a
     /// step refused for a setting is neither counted nor refused as a divergence.
     fn check_settings(&mut self) -> Result<(), Error> {
+        if !self.configured {
+            return Err(zero::UNCONFIGURED);
+        }
         if let Some(clip) = self.clip {
             clip.check()?;
         }
@@ -697,15 +712,21 @@ where
 /// assert_eq!(norm, 5.0);
 /// assert!((d.weight_grad.0[0][0] - 0.6).abs() < 1e-6);
 /// ```
+///
+/// The variants' tags are 1 and 2, so that `None::<Clip>` (the trainer's default) takes
+/// the tag 0 and is all zero bytes, as [`Trainer::ZERO`] needs (rustc gives an
+/// `Option`'s `None` the free tag value nearest 0; `host-tests/tests/static_trainer.rs`
+/// checks it).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u32)]
 pub enum Clip {
     /// Scale all gradients by `c/(‖g‖ + 10⁻⁶)` when that is below 1, where `‖g‖` is the
     /// Euclidean norm of all gradients together (PyTorch:
     /// `torch.nn.utils.clip_grad_norm_(params, c)`).
-    Norm(f32),
+    Norm(f32) = 1,
     /// Clamp every gradient into `[−c, c]` (PyTorch:
     /// `torch.nn.utils.clip_grad_value_(params, c)`).
-    Value(f32),
+    Value(f32) = 2,
 }
 
 impl Clip {

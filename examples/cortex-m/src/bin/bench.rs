@@ -1,8 +1,10 @@
 //! The firmware benchmark: trains a 64→32 ReLU→10 MLP with cross-entropy and Adam,
-//! batch 32, from a `static` trainer, prints its losses and a hash of the trained
-//! parameters (which must equal the host twin's, `examples/mlp_bench.rs`), then counts
-//! the instructions of three training steps, of one matrix product and of one Adam
-//! update. The task lives in `examples/common/mlp_bench_task.rs`.
+//! batch 32, from a `static` trainer (`Trainer::ZERO` in `.bss`, configured in place:
+//! no flash for its image), prints its losses and a hash of the trained parameters
+//! (which must equal the host twin's, `examples/mlp_bench.rs`, built by
+//! `Trainer::new`), then counts the instructions of three training steps, of one matrix
+//! product and of one Adam update, and the stack that configuring the trainer used. The
+//! task lives in `examples/common/mlp_bench_task.rs`.
 //!
 //! Instruction counts need QEMU's `-icount shift=0` (every instruction advances the
 //! virtual clock by 1 ns): SysTick then counts virtual time, and a calibration loop of
@@ -22,6 +24,7 @@
 use core::ptr::addr_of_mut;
 use cortex_m::peripheral::{syst::SystClkSource, SYST};
 use cortex_m_rt::entry;
+use microtrain::train::Trainer;
 
 /// The task, shared word for word with the host example `examples/mlp_bench.rs`.
 #[path = "../../../common/mlp_bench_task.rs"]
@@ -31,8 +34,38 @@ mod mlp_bench_task;
 #[path = "../board.rs"]
 mod board;
 
-/// The trainer, in a static: too large for the stack.
-static mut TRAINER: mlp_bench_task::BenchTrainer = mlp_bench_task::fresh();
+/// The trainer, in a static: too large for the stack. Every byte of `Trainer::ZERO` is
+/// zero, so it lands in `.bss` (zeroed at start-up, no flash for its image); `run`
+/// configures it in place.
+static mut TRAINER: mlp_bench_task::BenchTrainer = Trainer::ZERO;
+
+/// Bytes of stack below the caller's stack pointer painted by [`stack_used`].
+const PAINTED: usize = 4096;
+
+/// The pattern [`stack_used`] paints.
+const PAINT: u32 = 0xdead_beef;
+
+/// Runs `f(arg)` and returns the bytes of stack it used (return address and saved
+/// registers included): paints the `PAINTED` bytes below the stack pointer, calls `f`
+/// through an opaque pointer (so that it is not inlined into this frame), then finds the
+/// lowest word that no longer holds the paint.
+#[inline(never)]
+fn stack_used<A>(f: fn(&mut A), arg: &mut A) -> usize {
+    let sp = cortex_m::register::msp::read() as usize;
+    let bottom = sp - PAINTED;
+    for addr in (bottom..sp).step_by(4) {
+        // SAFETY: the RAM below the stack pointer is free stack (the memory map gives
+        // megabytes of it), and nothing else runs (no interrupt is enabled).
+        unsafe { core::ptr::write_volatile(addr as *mut u32, PAINT) };
+    }
+    core::hint::black_box(f)(arg);
+    let lowest = (bottom..sp)
+        .step_by(4)
+        // SAFETY: as above; the words were written just now.
+        .find(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } != PAINT)
+        .unwrap_or(sp);
+    sp - lowest
+}
 
 /// SysTick's counter is 24 bits wide.
 const WRAP: u32 = 1 << 24;
@@ -89,6 +122,7 @@ fn run() -> bool {
     // SAFETY: `run` is called once, from `main`, and nothing else touches `TRAINER`
     // (no interrupt handler uses it), so this is the only reference to it.
     let trainer = unsafe { &mut *addr_of_mut!(TRAINER) };
+    let configure_stack = stack_used(mlp_bench_task::configure, trainer);
     let learned = mlp_bench_task::run(
         env!("FIRMWARE_MACHINE"),
         trainer,
@@ -100,6 +134,9 @@ fn run() -> bool {
         per_tick_1024 >> 10,
         ((per_tick_1024 & 1023) * 1000) >> 10,
         2 * CALIBRATION
+    ));
+    board::say(format_args!(
+        "stack used by Trainer::configure: {configure_stack} bytes (Trainer::ZERO in .bss, configured in place)"
     ));
     learned
 }
