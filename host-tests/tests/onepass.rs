@@ -10,11 +10,14 @@
 use host_tests::Rng;
 use microtrain::layers::{Dense, ParamKind, Params, Tanh};
 use microtrain::loss::Mse;
-use microtrain::optim::{Adam, AdamConfig, Bounds, Optimizer, Pass};
+use microtrain::optim::{
+    Adam, AdamConfig, Bounds, Optimizer, Pass, Sgd, SgdMomentum, SgdMomentumConfig,
+};
 use microtrain::train::{Dataset, Trainer};
 use microtrain::{seq, Error, Seq};
 use rand_pcg::rand_core::SeedableRng;
 use rand_pcg::Pcg32;
+use std::fmt::Debug;
 
 /// An optimizer that never proves anything: every step tries first.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -330,4 +333,124 @@ fn training_runs_are_bit_identical() {
         };
         assert_eq!(fast, twice, "{config:?}");
     }
+}
+
+/// Runs `steps` steps of `opt` and of its two-pass twin from `values` with gradients
+/// from `grad`; asserts the same results, bits and state after each; returns how many
+/// steps were proven, refused and taken.
+fn compare<O: Optimizer + Copy + Debug>(
+    opt: O,
+    values: &[f32],
+    steps: usize,
+    mut grad: impl FnMut() -> Vec<f32>,
+    label: &str,
+) -> (usize, usize, usize) {
+    let (mut fast, mut slow) = (net(), net());
+    let (mut a, mut b) = (opt, TwoPass(opt));
+    set(&mut fast, values, &[0.0; COUNT]);
+    set(&mut slow, values, &[0.0; COUNT]);
+    let (mut proven, mut refused, mut taken) = (0, 0, 0);
+    for step in 0..steps {
+        let grads = grad();
+        let current = f32s(&bits(&mut fast));
+        set(&mut fast, &current, &grads);
+        set(&mut slow, &current, &grads);
+        // `step` asks `proven` only about settings that `check` accepts.
+        let is_proven = a.check().is_ok() && a.proven(Bounds::of(&mut fast, O::PARAMS).unwrap());
+        let (ra, rb) = (a.step(&mut fast), b.step(&mut slow));
+        assert_eq!(format!("{ra:?}"), format!("{rb:?}"), "{label} step {step}");
+        assert!(
+            !is_proven || rb.is_ok(),
+            "{label} step {step}: proven, refused: {rb:?}"
+        );
+        proven += usize::from(is_proven);
+        refused += usize::from(rb.is_err());
+        taken += usize::from(rb.is_ok());
+        assert_eq!(bits(&mut fast), bits(&mut slow), "{label} step {step}");
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{:?}", b.0),
+            "{label} step {step}"
+        );
+    }
+    (proven, refused, taken)
+}
+
+/// SGD and SGD with momentum: ordinary steps are proven and give the two-pass bits;
+/// steps at every scale up to `f32::MAX` give the two-pass results and refusals.
+#[test]
+fn sgd_steps_match_the_two_pass_step() {
+    let mut totals = (0, 0, 0);
+    for case in 0..2000usize {
+        let mut rng = Rng::for_case("onepass sgd", &[case]);
+        let ordinary = case < 100;
+        let pick = |rng: &mut Rng, xs: &[f32]| xs[rng.below(xs.len() as u64) as usize];
+        let lr = if ordinary {
+            0.1
+        } else {
+            pick(&mut rng, &[0.0, 0.1, 1e10, 1e30, f32::MAX])
+        };
+        let wd = if ordinary {
+            0.01
+        } else {
+            pick(&mut rng, &[0.0, 0.01, 1e20, f32::MAX])
+        };
+        let (lo, hi) = if ordinary {
+            (-10, 2)
+        } else {
+            [(-140, 40), (20, 70), (60, 128)][rng.below(3) as usize]
+        };
+        let values: Vec<f32> = (0..COUNT).map(|_| scaled(&mut rng, lo, hi)).collect();
+        let mut g = rng.clone();
+        let grad = move || {
+            (0..COUNT)
+                .map(|_| scaled(&mut g, lo, hi))
+                .collect::<Vec<f32>>()
+        };
+        let counts = if case % 2 == 0 {
+            let sgd = Sgd {
+                lr,
+                weight_decay: wd,
+                decay_biases: rng.below(2) == 0,
+            };
+            compare(sgd, &values, 4, grad, &format!("sgd case {case}"))
+        } else {
+            let nesterov = rng.below(2) == 0;
+            let config = SgdMomentumConfig {
+                lr,
+                momentum: if ordinary {
+                    0.9
+                } else {
+                    pick(&mut rng, &[0.0, 0.9, 1.0, 3.0])
+                },
+                dampening: if nesterov {
+                    0.0
+                } else {
+                    pick(&mut rng, &[0.0, 0.5, -2.0])
+                },
+                nesterov,
+                weight_decay: wd,
+                decay_biases: rng.below(2) == 0,
+            };
+            compare(
+                SgdMomentum::<COUNT>::new(config),
+                &values,
+                4,
+                grad,
+                &format!("momentum case {case}"),
+            )
+        };
+        if ordinary {
+            assert_eq!(counts.0, 4, "case {case}: ordinary steps are proven");
+        }
+        totals = (
+            totals.0 + counts.0,
+            totals.1 + counts.1,
+            totals.2 + counts.2,
+        );
+    }
+    assert!(
+        totals.0 > 1000 && totals.1 > 500 && totals.2 > totals.0,
+        "{totals:?}"
+    );
 }

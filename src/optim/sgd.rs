@@ -1,10 +1,10 @@
 //! Stochastic gradient descent, plain and with momentum (PyTorch: `torch.optim.SGD`).
 
 use super::Pass;
-use super::{decay, window, Optimizer};
+use super::{decay, window, Bounds, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{magnitude, run, run_proven, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::Error;
 
@@ -183,15 +183,39 @@ impl Optimizer for Sgd {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<bool, Error> {
-        let rule = SgdRule {
+        run::<0, _>(pass.writes(), &self.rule(kind), value, grad, [])
+    }
+
+    /// Proves `θ' = θ − α(g + λθ)` finite from the bounds `P`, `G` (see
+    /// [`Optimizer::proven`]): `|θ'| ≤ P + α·(G + λP)`, and `α`, `λ` are finite and
+    /// `≥ 0` ([`Sgd::check`]), so a finite bound leaves no room for a NaN.
+    fn proven(&self, bounds: Bounds) -> bool {
+        let d = bounds.grad + self.weight_decay * bounds.value;
+        (bounds.value + self.lr * d).is_finite()
+    }
+
+    fn update_proven(
+        &mut self,
+        _: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        run_proven::<0, _>(&self.rule(kind), value, grad, [])
+    }
+}
+
+impl Sgd {
+    /// The rule for a tensor of `kind`.
+    fn rule(&self, kind: ParamKind) -> SgdRule {
+        SgdRule {
             lr: self.lr,
             weight_decay: decay(self.weight_decay, self.decay_biases, kind),
             momentum: 0.0,
             dampening: 0.0,
             nesterov: false,
             first: true,
-        };
-        run::<0, _>(pass.writes(), &rule, value, grad, [])
+        }
     }
 }
 
@@ -397,17 +421,62 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<bool, Error> {
+        let rule = self.rule(kind);
+        let b = window(&mut self.momentum_buffer, offset, value.len())?;
+        run::<1, _>(pass.writes(), &rule, value, grad, [b])
+    }
+
+    /// Proves the update finite from the bounds `P`, `G` and `B = Σ|b|` (see
+    /// [`Optimizer::proven`]), with `α`, `μ`, `λ ≥ 0` and `τ` finite
+    /// ([`SgdMomentumConfig::check`]):
+    ///
+    /// ```text
+    /// d = g + λθ                     D = G + λP
+    /// b' = d, or μb + (1 − τ)d       B' = D, or B·μ + |1 − τ|·D
+    /// d' = d + μb' (Nesterov) or b'  D' = D + μB', or B'
+    /// θ' = θ − αd'                   P' = P + α·D'
+    /// ```
+    ///
+    /// Finite `P'` and `B'` prove every written value finite, with no NaN on the way.
+    /// On the first step the buffer is not read (`b' = d`), and not bounded.
+    fn proven(&self, bounds: Bounds) -> bool {
         let c = &self.config;
-        let rule = SgdRule {
+        let d = bounds.grad + c.weight_decay * bounds.value;
+        let b = if self.steps == 0 {
+            d
+        } else {
+            magnitude(&self.momentum_buffer) * c.momentum + (1.0 - c.dampening).abs() * d
+        };
+        let d = if c.nesterov { d + c.momentum * b } else { b };
+        let p = bounds.value + c.lr * d;
+        p.is_finite() && b.is_finite()
+    }
+
+    fn update_proven(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let rule = self.rule(kind);
+        let b = window(&mut self.momentum_buffer, offset, value.len())?;
+        run_proven::<1, _>(&rule, value, grad, [b])
+    }
+}
+
+impl<const P: usize> SgdMomentum<P> {
+    /// The rule of the next step for a tensor of `kind`.
+    fn rule(&self, kind: ParamKind) -> SgdRule {
+        let c = &self.config;
+        SgdRule {
             lr: c.lr,
             weight_decay: decay(c.weight_decay, c.decay_biases, kind),
             momentum: c.momentum,
             dampening: c.dampening,
             nesterov: c.nesterov,
             first: self.steps == 0,
-        };
-        let b = window(&mut self.momentum_buffer, offset, value.len())?;
-        run::<1, _>(pass.writes(), &rule, value, grad, [b])
+        }
     }
 }
 
