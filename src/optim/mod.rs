@@ -314,7 +314,7 @@ pub trait Optimizer {
     /// The default proves nothing (`false`): every step tries first.
     ///
     /// An implementation bounds its own state (with
-    /// [`magnitude`](crate::kernels::optim::magnitude)), then carries upper bounds of
+    /// [`magnitude`]), then carries upper bounds of
     /// every intermediate magnitude through its rule with the same `f32` operations:
     /// rounding to nearest is monotone, so `|x| ≤ X` and `|y| ≤ Y` give
     /// `|fl(x ± y)| ≤ fl(X + Y)`, `|fl(x·y)| ≤ fl(X·Y)`, `|fl(x/y)| ≤ fl(X/Y')` for
@@ -418,7 +418,7 @@ pub struct Bounds {
 
 impl Bounds {
     /// The bounds of `model`'s parameters and gradients: the sums of their magnitudes
-    /// ([`magnitude`](crate::kernels::optim::magnitude), one add per value). `None`
+    /// ([`magnitude`], one add per value). `None`
     /// when a step would be refused for a length (a gradient of another length than
     /// its tensor, or more parameters than `state`, an optimizer's
     /// [`PARAMS`](Optimizer::PARAMS)): the try pass reports those.
