@@ -244,11 +244,10 @@ pub fn run<const S: usize, R: Rule<S>>(
 where
     Driver: Drive<S>,
 {
-    // Two calls, so that `write` is a constant in each loop.
     if write {
-        run_on(Path::DEFAULT, true, true, rule, value, grad, states)
+        run_on::<S, R, true, true>(Path::DEFAULT, rule, value, grad, states)
     } else {
-        run_on(Path::DEFAULT, false, true, rule, value, grad, states)
+        run_on::<S, R, false, true>(Path::DEFAULT, rule, value, grad, states)
     }
 }
 
@@ -286,7 +285,7 @@ pub fn run_proven<const S: usize, R: Rule<S>>(
 where
     Driver: Drive<S>,
 {
-    run_on(Path::DEFAULT, true, false, rule, value, grad, states).map(|_| ())
+    run_on::<S, R, true, false>(Path::DEFAULT, rule, value, grad, states).map(|_| ())
 }
 
 /// Runs `rule` over every element on the scalar path: the reference for [`run`].
@@ -321,20 +320,16 @@ where
     Driver: Drive<S>,
 {
     if write {
-        run_on(Path::Scalar, true, true, rule, value, grad, states)
+        run_on::<S, R, true, true>(Path::Scalar, rule, value, grad, states)
     } else {
-        run_on(Path::Scalar, false, true, rule, value, grad, states)
+        run_on::<S, R, false, true>(Path::Scalar, rule, value, grad, states)
     }
 }
 
-/// [`run`] on `path`; without `check` the finiteness test is left out (and `true`
-/// returned). Inlined into each caller so that `write` and `check`, constants there,
-/// select one loop.
-#[inline(always)]
-fn run_on<const S: usize, R: Rule<S>>(
+/// [`run`] on `path`, writing if `WRITE`; without `CHECK` the finiteness test is left
+/// out (and `true` returned). Constants, so that each loop tests neither per element.
+fn run_on<const S: usize, R: Rule<S>, const WRITE: bool, const CHECK: bool>(
     path: Path,
-    write: bool,
-    check: bool,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
@@ -350,7 +345,7 @@ where
     }
     let (simd_end, finite) = if path.simd() {
         let vectors = states.each_mut().map(|s| &mut s[..]);
-        <Driver as Drive<S>>::vectors(write, check, rule, value, grad, vectors)
+        <Driver as Drive<S>>::vectors(WRITE, CHECK, rule, value, grad, vectors)
     } else {
         (0, true)
     };
@@ -359,7 +354,7 @@ where
         .map(|s| s.get_mut(simd_end..).unwrap_or(&mut []));
     let rest = value.get_mut(simd_end..).unwrap_or(&mut []);
     let tail_grad = grad.get(simd_end..).unwrap_or(&[]);
-    let tail_finite = <Driver as Drive<S>>::scalar(write, check, rule, rest, tail_grad, tail);
+    let tail_finite = <Driver as Drive<S>>::scalar(WRITE, CHECK, rule, rest, tail_grad, tail);
     let all_finite = finite && tail_finite;
     Ok(all_finite)
 }
