@@ -305,6 +305,7 @@ impl<const P: usize> Adam<P> {
 impl<const P: usize> Optimizer for Adam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 3 * 4 * P + 4;
+    const PROVES: bool = true;
 
     fn check(&self) -> Result<(), Error> {
         self.config.check()

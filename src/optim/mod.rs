@@ -183,6 +183,17 @@ pub trait Optimizer {
     const PARAMS: Option<usize>;
     /// Bytes of optimizer state (zero for plain SGD).
     const STATE_BYTES: usize;
+    /// Whether [`proven`](Optimizer::proven) can ever return `true`: only then does
+    /// [`step`](Optimizer::step) spend a pass on [`Bounds::of`] the model. `false` by
+    /// default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, Optimizer, RmsProp};
+    /// assert!(Adam::<4>::PROVES && !RmsProp::<4>::PROVES);
+    /// ```
+    const PROVES: bool = false;
 
     /// The learning rate of the next step.
     fn learning_rate(&self) -> f32;
@@ -275,7 +286,10 @@ pub trait Optimizer {
     /// ```
     fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
         self.check()?;
-        if let Some(bounds) = Bounds::of(model, Self::PARAMS) {
+        if let Some(bounds) = Self::PROVES
+            .then(|| Bounds::of(model, Self::PARAMS))
+            .flatten()
+        {
             if self.proven(bounds) {
                 let mut offset = 0;
                 model.visit(&mut |p: Param<'_>| {

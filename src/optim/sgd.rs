@@ -165,6 +165,7 @@ impl Rule<1> for SgdRule {
 impl Optimizer for Sgd {
     const PARAMS: Option<usize> = None;
     const STATE_BYTES: usize = 0;
+    const PROVES: bool = true;
 
     fn check(&self) -> Result<(), Error> {
         Sgd::check(self)
@@ -420,6 +421,7 @@ impl<const P: usize> SgdMomentum<P> {
 impl<const P: usize> Optimizer for SgdMomentum<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 4 * P + 4;
+    const PROVES: bool = true;
 
     fn check(&self) -> Result<(), Error> {
         self.config.check()
