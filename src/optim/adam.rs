@@ -371,7 +371,7 @@ impl<const P: usize> Optimizer for Adam<P> {
         let v_new = v * c.betas.1 + (1.0 - c.betas.1) * g1 * g1;
         let v_max_new = v_max.max(v_new);
         let v_used = if c.amsgrad { v_max_new } else { v_new };
-        let p_new = p1 + rule.step_size * (m_new / c.eps);
+        let p_new = p1 + rule.step_size.abs() * (m_new / c.eps);
         let positive = rule.bias_correction2_sqrt > 0.0 && rule.bias_correction2_sqrt.is_finite();
         positive
             && c.eps >= f32::MIN_POSITIVE

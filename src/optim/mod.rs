@@ -342,7 +342,7 @@ pub trait Optimizer {
     /// use microtrain::optim::{Adam, AdamConfig, Bounds, Optimizer, Sgd};
     /// let adam = Adam::<4>::new(AdamConfig::default());
     /// assert!(adam.proven(Bounds { value: 10.0, grad: 1.0 }));
-    /// assert!(!adam.proven(Bounds { value: f32::MAX, grad: 1.0 }));
+    /// assert!(!adam.proven(Bounds { value: 1.0, grad: 1e22 })); // (1 − β₂)g² overflows
     /// assert!(!adam.proven(Bounds { value: 1.0, grad: f32::INFINITY }));
     /// ```
     fn proven(&self, bounds: Bounds) -> bool {
