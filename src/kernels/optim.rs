@@ -48,6 +48,8 @@ pub trait Lane:
     fn max(self, other: Self) -> Self;
     /// `1` for positive, `−1` for negative, `0` for zero (and NaN).
     fn sign(self) -> Self;
+    /// `|x|`: the sign bit cleared (NaN stays NaN).
+    fn abs(self) -> Self;
 }
 
 impl Lane for f32 {
@@ -77,6 +79,10 @@ impl Lane for f32 {
             0.0
         }
     }
+    #[inline]
+    fn abs(self) -> Self {
+        f32::from_bits(self.to_bits() & 0x7fff_ffff)
+    }
 }
 
 macro_rules! vector_lane {
@@ -99,6 +105,10 @@ macro_rules! vector_lane {
                 let zero = $v::ZERO;
                 let neg = self.simd_lt(zero).select($v::splat(-1.0), zero);
                 self.simd_gt(zero).select($v::splat(1.0), neg)
+            }
+            #[inline]
+            fn abs(self) -> Self {
+                $v::abs(self)
             }
         }
     };
@@ -234,7 +244,48 @@ pub fn run<const S: usize, R: Rule<S>>(
 where
     Driver: Drive<S>,
 {
-    run_on(Path::DEFAULT, write, rule, value, grad, states)
+    if write {
+        run_on::<S, R, true, true>(Path::DEFAULT, rule, value, grad, states)
+    } else {
+        run_on::<S, R, false, true>(Path::DEFAULT, rule, value, grad, states)
+    }
+}
+
+/// Runs `rule` over every element on the default path and writes every new value
+/// without testing it: for an update already proven finite (see
+/// [`Optimizer::proven`](crate::optim::Optimizer::proven)), where [`run`]'s test would
+/// cost a multiply and an add per value for nothing. The same bits as [`run`] with
+/// `write` true.
+///
+/// # Errors
+///
+/// As [`run`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::{run_proven, Lane, Rule};
+/// struct Descent(f32);
+/// impl Rule<0> for Descent {
+///     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 0]) -> (L, [L; 0]) {
+///         (p - L::splat(self.0) * g, s)
+///     }
+/// }
+/// let mut p = [1.0; 9];
+/// run_proven(&Descent(0.5), &mut p, &[2.0; 9], [])?;
+/// assert_eq!(p, [0.0; 9]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn run_proven<const S: usize, R: Rule<S>>(
+    rule: &R,
+    value: &mut [f32],
+    grad: &[f32],
+    states: [&mut [f32]; S],
+) -> Result<(), crate::Error>
+where
+    Driver: Drive<S>,
+{
+    run_on::<S, R, true, false>(Path::DEFAULT, rule, value, grad, states).map(|_| ())
 }
 
 /// Runs `rule` over every element on the scalar path: the reference for [`run`].
@@ -268,12 +319,17 @@ pub fn run_scalar<const S: usize, R: Rule<S>>(
 where
     Driver: Drive<S>,
 {
-    run_on(Path::Scalar, write, rule, value, grad, states)
+    if write {
+        run_on::<S, R, true, true>(Path::Scalar, rule, value, grad, states)
+    } else {
+        run_on::<S, R, false, true>(Path::Scalar, rule, value, grad, states)
+    }
 }
 
-fn run_on<const S: usize, R: Rule<S>>(
+/// [`run`] on `path`, writing if `WRITE`; without `CHECK` the finiteness test is left
+/// out (and `true` returned). Constants, so that each loop tests neither per element.
+fn run_on<const S: usize, R: Rule<S>, const WRITE: bool, const CHECK: bool>(
     path: Path,
-    write: bool,
     rule: &R,
     value: &mut [f32],
     grad: &[f32],
@@ -289,7 +345,7 @@ where
     }
     let (simd_end, finite) = if path.simd() {
         let vectors = states.each_mut().map(|s| &mut s[..]);
-        <Driver as Drive<S>>::vectors(write, rule, value, grad, vectors)
+        <Driver as Drive<S>>::vectors(WRITE, CHECK, rule, value, grad, vectors)
     } else {
         (0, true)
     };
@@ -297,8 +353,8 @@ where
         .each_mut()
         .map(|s| s.get_mut(simd_end..).unwrap_or(&mut []));
     let rest = value.get_mut(simd_end..).unwrap_or(&mut []);
-    let tail_finite =
-        <Driver as Drive<S>>::scalar(write, rule, rest, grad.get(simd_end..).unwrap_or(&[]), tail);
+    let tail_grad = grad.get(simd_end..).unwrap_or(&[]);
+    let tail_finite = <Driver as Drive<S>>::scalar(WRITE, CHECK, rule, rest, tail_grad, tail);
     let all_finite = finite && tail_finite;
     Ok(all_finite)
 }
@@ -324,18 +380,19 @@ where
 ///     }
 /// }
 /// let (mut p, mut m) = ([1.0, 2.0], [0.5, 0.5]);
-/// assert!(<Driver as Drive<1>>::scalar(true, &Decay, &mut p, &[1.0, 1.0], [&mut m]));
+/// assert!(<Driver as Drive<1>>::scalar(true, true, &Decay, &mut p, &[1.0, 1.0], [&mut m]));
 /// assert_eq!((p, m), ([-0.5, 0.5], [1.5, 1.5]));
 /// // An infinite gradient makes the state infinite: reported, and (here) not written.
-/// assert!(!<Driver as Drive<1>>::scalar(false, &Decay, &mut p, &[f32::INFINITY, 0.0], [&mut m]));
+/// assert!(!<Driver as Drive<1>>::scalar(false, true, &Decay, &mut p, &[f32::INFINITY, 0.0], [&mut m]));
 /// assert_eq!(m, [1.5, 1.5]);
 /// ```
 pub trait Drive<const S: usize> {
     /// Applies `rule` to every element of the common length of `value`, `grad` and
     /// the `states` (writing only if `write`); returns whether every new value and
-    /// state is finite.
+    /// state is finite (tested only if `check`; `true` otherwise).
     fn scalar<R: Rule<S>>(
         write: bool,
+        check: bool,
         rule: &R,
         value: &mut [f32],
         grad: &[f32],
@@ -345,7 +402,7 @@ pub trait Drive<const S: usize> {
     /// The SIMD loop of [`run`]: applies `rule` to whole vectors of the common length
     /// (16 elements with AVX-512, else 8), writing only if `write`; returns how many
     /// elements it did (the rest is left for [`scalar`](Drive::scalar)) and whether
-    /// every new value and state is finite, tested as in the scalar loop.
+    /// every new value and state is finite, tested as in the scalar loop (if `check`).
     ///
     /// ```
     /// use microtrain::kernels::optim::{Drive, Driver, Lane, Rule};
@@ -356,12 +413,13 @@ pub trait Drive<const S: usize> {
     ///     }
     /// }
     /// let mut p = [1.0; 37];
-    /// let (done, finite) = <Driver as Drive<0>>::vectors(true, &Double, &mut p, &[0.0; 37], []);
+    /// let (done, finite) = <Driver as Drive<0>>::vectors(true, true, &Double, &mut p, &[0.0; 37], []);
     /// assert!(finite && done % 8 == 0 && done >= 32 && done <= 37);
     /// assert!(p[..done].iter().all(|&v| v == 2.0) && p[done..].iter().all(|&v| v == 1.0));
     /// ```
     fn vectors<R: Rule<S>>(
         write: bool,
+        check: bool,
         rule: &R,
         value: &mut [f32],
         grad: &[f32],
@@ -383,6 +441,7 @@ macro_rules! drive {
             #[inline(always)]
             fn scalar<R: Rule<$s>>(
                 write: bool,
+                check: bool,
                 rule: &R,
                 value: &mut [f32],
                 grad: &[f32],
@@ -394,8 +453,10 @@ macro_rules! drive {
                 let mut probe = 0.0f32;
                 for i in 0..n {
                     let (p, [$($new),*]) = rule.apply(value[i], grad[i], [$($state[i]),*]);
-                    probe += p * 0.0;
-                    $(probe += $new * 0.0;)*
+                    if check {
+                        probe += p * 0.0;
+                        $(probe += $new * 0.0;)*
+                    }
                     if write {
                         value[i] = p;
                         $($state[i] = $new;)*
@@ -407,6 +468,7 @@ macro_rules! drive {
             #[inline(always)]
             fn vectors<R: Rule<$s>>(
                 write: bool,
+                check: bool,
                 rule: &R,
                 value: &mut [f32],
                 grad: &[f32],
@@ -423,7 +485,9 @@ macro_rules! drive {
                     let load = |x: &[f32]| Wide::from(&x[i..i + WIDTH]);
                     let (p, [$($new),*]) =
                         rule.apply(load(value), load(grad), [$(load($state)),*]);
-                    probe += p * zero $(+ $new * zero)*;
+                    if check {
+                        probe += p * zero $(+ $new * zero)*;
+                    }
                     if write {
                         value[i..i + WIDTH].copy_from_slice(p.as_array());
                         $($state[i..i + WIDTH].copy_from_slice($new.as_array());)*
@@ -439,3 +503,98 @@ drive!(0;);
 drive!(1; (a, a_new));
 drive!(2; (a, a_new), (b, b_new));
 drive!(3; (a, a_new), (b, b_new), (c, c_new));
+
+/// `Σ|x|` over `xs`: an upper bound on every `|x|` that costs one load, one `abs` and
+/// one add per value, for [`Optimizer::proven`](crate::optim::Optimizer::proven) to
+/// bound an update before it is computed. NaN or `+∞` if any `x` is not finite (an
+/// infinity is also possible for finite values whose sum overflows).
+///
+/// Why it bounds every `|x|`: each partial sum `s` of non-negative terms becomes
+/// `fl(s + |x|) ≥ max(s, |x|)`, since rounding to nearest is monotone and leaves the
+/// representable `s` and `|x|` as they are. The SIMD path adds in another order than
+/// the scalar one, so the two may differ in the last bits; both are bounds, and the
+/// bound only chooses between two ways of computing the same bits.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::magnitude;
+/// assert_eq!(magnitude(&[1.0, -2.0, 0.5]), 3.5);
+/// assert!(magnitude(&[1.0; 20]) >= 1.0);
+/// assert!(magnitude(&[0.0, f32::NAN]).is_nan());
+/// assert_eq!(magnitude(&[f32::MAX, -f32::MAX]), f32::INFINITY);
+/// ```
+pub fn magnitude(xs: &[f32]) -> f32 {
+    magnitudes(xs).0
+}
+
+/// [`magnitude`] of `xs` if every `x` is `≥ 0` (`−0` included), else NaN: the bound of
+/// a second-moment estimate, whose square root an update takes.
+///
+/// The test costs a subtraction and an add per value: `x − |x|` is `±0` for `x ≥ 0`
+/// and `2x < 0` (or NaN) otherwise, and a sum of non-positive terms is `0` only when
+/// every term is (a non-zero term cannot be absorbed: `|fl(a + b)| ≥ max(|a|, |b|)`
+/// for terms of one sign).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::optim::nonnegative_magnitude;
+/// assert_eq!(nonnegative_magnitude(&[1.0, 2.0, -0.0]), 3.0);
+/// assert!(nonnegative_magnitude(&[1e30, -1e-30]).is_nan());
+/// ```
+pub fn nonnegative_magnitude(xs: &[f32]) -> f32 {
+    let (sum, negative) = magnitudes(xs);
+    if negative == 0.0 {
+        sum
+    } else {
+        f32::NAN
+    }
+}
+
+/// `(Σ|x|, Σ(x − |x|))`: vectors first where the target has them, then four scalar
+/// sums side by side (four loads and adds per loop test on a Cortex-M), then the
+/// tail; inlined so that [`magnitude`] drops the second sum.
+#[inline(always)]
+fn magnitudes(xs: &[f32]) -> (f32, f32) {
+    let (mut s, mut n) = (0.0f32, 0.0f32);
+    let mut rest = xs;
+    if Path::DEFAULT.simd() {
+        let end = xs.len() - xs.len() % WIDTH;
+        let (mut sum, mut negative) = (Wide::ZERO, Wide::ZERO);
+        for chunk in xs[..end].chunks_exact(WIDTH) {
+            let x = Wide::from(chunk);
+            let a = x.abs();
+            sum += a;
+            negative += x - a;
+        }
+        for (&a, &b) in sum.as_array().iter().zip(negative.as_array()) {
+            s += a;
+            n += b;
+        }
+        rest = &xs[end..];
+    }
+    // Four sums side by side, written out: a loop over an array of four would stay a
+    // loop through memory when the compiler optimises for size.
+    let (mut s1, mut s2, mut s3) = (0.0f32, 0.0f32, 0.0f32);
+    let (mut n1, mut n2, mut n3) = (0.0f32, 0.0f32, 0.0f32);
+    let mut quads = rest.chunks_exact(4);
+    for q in &mut quads {
+        let (a0, a1) = (Lane::abs(q[0]), Lane::abs(q[1]));
+        let (a2, a3) = (Lane::abs(q[2]), Lane::abs(q[3]));
+        s += a0;
+        s1 += a1;
+        s2 += a2;
+        s3 += a3;
+        n += q[0] - a0;
+        n1 += q[1] - a1;
+        n2 += q[2] - a2;
+        n3 += q[3] - a3;
+    }
+    for &x in quads.remainder() {
+        let a = Lane::abs(x);
+        s += a;
+        n += x - a;
+    }
+    ((s + s1) + (s2 + s3), (n + n1) + (n2 + n3))
+}

@@ -2,11 +2,13 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{decay, window, Optimizer};
+use super::{decay, window, Bounds, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
-use crate::kernels::optim::{moments, run, Decay, Lane, Rule};
+use crate::kernels::optim::{
+    magnitude, moments, nonnegative_magnitude, run, run_proven, Decay, Lane, Rule,
+};
 use crate::layers::ParamKind;
 use crate::tensor::Zeroed;
 use crate::Error;
@@ -168,17 +170,64 @@ struct AdamRule {
     amsgrad: bool,
 }
 
-impl Rule<3> for AdamRule {
-    fn apply<L: Lane>(&self, p: L, g: L, [m, v, v_max]: [L; 3]) -> (L, [L; 3]) {
-        let (p, g) = self.decay.apply(p, g);
+impl AdamRule {
+    /// The update of one element (or a vector), with the weight decay, the floor of
+    /// the denominator and AMSGrad each left out when its flag is `false`: constants in
+    /// the loops of a proven step, so that each loop tests nothing per element.
+    #[inline(always)]
+    fn apply_with<L: Lane>(
+        &self,
+        [decay, floor, amsgrad]: [bool; 3],
+        p: L,
+        g: L,
+        [m, v, v_max]: [L; 3],
+    ) -> (L, [L; 3]) {
+        let (p, g) = if decay {
+            self.decay.apply(p, g)
+        } else {
+            (p, g)
+        };
         let (m, v) = moments(m, v, g, self.beta1, self.beta2);
-        let v_max = if self.amsgrad { v_max.max(v) } else { v_max };
-        let v_used = if self.amsgrad { v_max } else { v };
+        let v_max = if amsgrad { v_max.max(v) } else { v_max };
+        let v_used = if amsgrad { v_max } else { v };
+        let denom = v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps);
         // The floor only acts when ε = 0 and v = 0 (then m = 0 too): the update is 0
         // there instead of PyTorch's 0/0 = NaN.
-        let denom = (v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps))
-            .max(L::splat(f32::MIN_POSITIVE));
+        let denom = if floor {
+            denom.max(L::splat(f32::MIN_POSITIVE))
+        } else {
+            denom
+        };
         (p - L::splat(self.step_size) * (m / denom), [m, v, v_max])
+    }
+}
+
+impl Rule<3> for AdamRule {
+    #[inline]
+    fn apply<L: Lane>(&self, p: L, g: L, s: [L; 3]) -> (L, [L; 3]) {
+        self.apply_with([true, true, self.amsgrad], p, g, s)
+    }
+}
+
+/// Adam's rule in a proven step ([`Adam::update_proven`]): `ε ≥ 2⁻¹²⁶` (so the floor
+/// `max(√v̂ + ε, 2⁻¹²⁶)` is `√v̂ + ε` itself: `√v̂ ≥ 0` and rounding is monotone),
+/// weight decay only if `DECAY` (a factor 1 and an L2 term 0 change no bit), and
+/// AMSGrad as `Rule<3>`; `Rule<2>` leaves `v_max` out, which Adam without AMSGrad
+/// writes back unchanged.
+struct Proven<const DECAY: bool>(AdamRule);
+
+impl<const DECAY: bool> Rule<3> for Proven<DECAY> {
+    #[inline]
+    fn apply<L: Lane>(&self, p: L, g: L, s: [L; 3]) -> (L, [L; 3]) {
+        self.0.apply_with([DECAY, false, true], p, g, s)
+    }
+}
+
+impl<const DECAY: bool> Rule<2> for Proven<DECAY> {
+    #[inline]
+    fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
+        let (p, [m, v, _]) = self.0.apply_with([DECAY, false, false], p, g, [m, v, v]);
+        (p, [m, v])
     }
 }
 
@@ -288,6 +337,7 @@ impl<const P: usize> Configure for Adam<P> {
 impl<const P: usize> Optimizer for Adam<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 3 * 4 * P + 4;
+    const PROVES: bool = true;
 
     fn check(&self) -> Result<(), Error> {
         self.config.check()
@@ -304,10 +354,101 @@ impl<const P: usize> Optimizer for Adam<P> {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<bool, Error> {
+        let rule = self.rule(kind);
+        let len = value.len();
+        let m = window(&mut self.first_moment, offset, len)?;
+        let v = window(&mut self.second_moment, offset, len)?;
+        let v_max = window(&mut self.max_second_moment, offset, len)?;
+        run(pass.writes(), &rule, value, grad, [m, v, v_max])
+    }
+
+    /// Proves the next update finite from `bounds` and bounds of the state, by the
+    /// rule's own operations on upper bounds (see [`Optimizer::proven`] for why that
+    /// is sound). With `P`, `G`, `M`, `V`, `V̄` the bounds of `|θ|`, `|g|`, `|m|`, `v`
+    /// (each `v ≥ 0`), `|v_max|` (all finite), and the per-step constants exactly as
+    /// [`update`](Optimizer::update) computes them (`f = 1 − ηλ` and `λ₂` of the
+    /// weight decay, largest over weights and biases; `s = η/(1 − β₁ᵗ)`,
+    /// `c₂ = √(1 − β₂ᵗ) > 0`):
+    ///
+    /// ```text
+    /// θ₁ = θ·f                 P₁ = P·max(|f|, 1)
+    /// g₁ = g + λ₂θ₁            G₁ = G + λ₂·P₁
+    /// m' = m + (1−β₁)(g₁ − m)  M' = M + (1−β₁)·(G₁ + M)
+    /// v' = β₂v + ((1−β₂)g₁)g₁  V' = β₂V + ((1−β₂)G₁)·G₁        (and v' ≥ 0)
+    /// v̄' = max(v̄, v')          V̄' = max(V̄, V')                (AMSGrad)
+    /// d = √v'/c₂ + ε ≥ ε ≥ 2⁻¹²⁶                              (√v'/c₂ ≥ 0)
+    /// θ' = θ₁ − s·(m'/d)       P' = P₁ + s·(M'/ε)
+    /// ```
+    ///
+    /// `ε ≥ 2⁻¹²⁶` is required, so that the floor `max(d, 2⁻¹²⁶)` of the two-pass
+    /// rule is `d` itself and the proven step leaves it out (`ε = 0`, allowed, always
+    /// tries first). If `P'`, `M'`, `V'` and `V̄'` are finite, so is every value the
+    /// update writes,
+    /// and no NaN can arise (no `∞ − ∞` or `0·∞` among finite values, `d > 0`, and
+    /// `√` of a non-negative `v'`). `V̄` must be finite even without AMSGrad, where
+    /// `v_max` is written back unchanged, because the try pass tests it too. The
+    /// bounds scan all `P` state values, the whole model's included.
+    fn proven(&self, bounds: Bounds) -> bool {
+        let c = &self.config;
+        let rule = self.rule(ParamKind::Weight);
+        let (m, v, v_max) = (
+            magnitude(&self.first_moment),
+            nonnegative_magnitude(&self.second_moment),
+            magnitude(&self.max_second_moment),
+        );
+        let factor = rule.decay.factor.abs().max(1.0);
+        let p1 = bounds.value * factor;
+        let g1 = bounds.grad + rule.decay.l2 * p1;
+        let m_new = m + (1.0 - c.betas.0) * (g1 + m);
+        let v_new = v * c.betas.1 + (1.0 - c.betas.1) * g1 * g1;
+        let v_max_new = v_max.max(v_new);
+        let v_used = if c.amsgrad { v_max_new } else { v_new };
+        let p_new = p1 + rule.step_size.abs() * (m_new / c.eps);
+        let positive = rule.bias_correction2_sqrt > 0.0 && rule.bias_correction2_sqrt.is_finite();
+        positive
+            && c.eps >= f32::MIN_POSITIVE
+            && rule.step_size.is_finite()
+            && v_max.is_finite()
+            && [p_new, m_new, v_new, v_max_new, v_used]
+                .iter()
+                .all(|x| x.is_finite())
+    }
+
+    fn update_proven(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let rule = self.rule(kind);
+        let decay = rule.decay.factor != 1.0 || rule.decay.l2 != 0.0;
+        let len = value.len();
+        let m = window(&mut self.first_moment, offset, len)?;
+        let v = window(&mut self.second_moment, offset, len)?;
+        if self.config.amsgrad {
+            let v_max = window(&mut self.max_second_moment, offset, len)?;
+            let states = [m, v, v_max];
+            if decay {
+                run_proven(&Proven::<true>(rule), value, grad, states)
+            } else {
+                run_proven(&Proven::<false>(rule), value, grad, states)
+            }
+        } else if decay {
+            run_proven(&Proven::<true>(rule), value, grad, [m, v])
+        } else {
+            run_proven(&Proven::<false>(rule), value, grad, [m, v])
+        }
+    }
+}
+
+impl<const P: usize> Adam<P> {
+    /// The rule of the next step for a tensor of `kind`: its per-step constants.
+    fn rule(&self, kind: ParamKind) -> AdamRule {
         let c = &self.config;
         let t = self.steps.saturating_add(1);
         let wd = decay(c.weight_decay, c.decay_biases, kind);
-        let rule = AdamRule {
+        AdamRule {
             beta1: c.betas.0,
             beta2: c.betas.1,
             eps: c.eps,
@@ -315,12 +456,7 @@ impl<const P: usize> Optimizer for Adam<P> {
             step_size: c.lr / math::pow_complement(c.betas.0, t).1,
             bias_correction2_sqrt: math::sqrt(math::pow_complement(c.betas.1, t).1),
             amsgrad: c.amsgrad,
-        };
-        let len = value.len();
-        let m = window(&mut self.first_moment, offset, len)?;
-        let v = window(&mut self.second_moment, offset, len)?;
-        let v_max = window(&mut self.max_second_moment, offset, len)?;
-        run(pass.writes(), &rule, value, grad, [m, v, v_max])
+        }
     }
 }
 

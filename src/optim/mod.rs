@@ -125,6 +125,7 @@ pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdMomentum, SgdMomentumConfig};
 
 pub use crate::error::Refusal;
+use crate::kernels::optim::magnitude;
 use crate::layers::{Param, ParamKind, Params};
 use crate::Error;
 
@@ -162,7 +163,9 @@ impl Pass {
 /// [`step`](Optimizer::step) first tries [`update`](Optimizer::update) on every
 /// parameter tensor (with its offset in the canonical flat order) without writing
 /// anything, then applies it to every tensor, then calls
-/// [`begin_step`](Optimizer::begin_step) once. `update` computes the step after the
+/// [`begin_step`](Optimizer::begin_step) once; when [`proven`](Optimizer::proven)
+/// shows from cheap bounds that the try would succeed, it skips it and applies the
+/// update in one pass, with the same bits. `update` computes the step after the
 /// ones counted so far, so a refused step, which never reaches `begin_step`, changes
 /// nothing.
 ///
@@ -182,6 +185,17 @@ pub trait Optimizer {
     const PARAMS: Option<usize>;
     /// Bytes of optimizer state (zero for plain SGD).
     const STATE_BYTES: usize;
+    /// Whether [`proven`](Optimizer::proven) can ever return `true`: only then does
+    /// [`step`](Optimizer::step) spend a pass on [`Bounds::of`] the model. `false` by
+    /// default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, Optimizer, RmsProp};
+    /// assert!(Adam::<4>::PROVES && !RmsProp::<4>::PROVES);
+    /// ```
+    const PROVES: bool = false;
 
     /// The learning rate of the next step.
     fn learning_rate(&self) -> f32;
@@ -243,7 +257,9 @@ pub trait Optimizer {
 
     /// One step over every parameter of `model`, all or nothing: the update is first
     /// tried on every tensor, and applied only if no parameter or state value would
-    /// become NaN or infinite.
+    /// become NaN or infinite. The try is skipped when [`Bounds::of`] the model
+    /// let [`proven`](Optimizer::proven) show that it would succeed; the result is
+    /// bit for bit the same.
     ///
     /// # Errors
     ///
@@ -272,6 +288,21 @@ pub trait Optimizer {
     /// ```
     fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
         self.check()?;
+        if let Some(bounds) = Self::PROVES
+            .then(|| Bounds::of(model, Self::PARAMS))
+            .flatten()
+        {
+            if self.proven(bounds) {
+                let mut offset = 0;
+                model.visit(&mut |p: Param<'_>| {
+                    let done = self.update_proven(offset, p.kind, p.value, p.grad);
+                    debug_assert!(done.is_ok(), "Bounds::of checked every length");
+                    offset += p.value.len();
+                });
+                self.begin_step();
+                return Ok(());
+            }
+        }
         let (mut offset, mut tensor, mut outcome) = (0, 0u16, Ok(None));
         model.visit(&mut |p: Param<'_>| {
             if let Ok(None) = outcome {
@@ -289,6 +320,67 @@ pub trait Optimizer {
         });
         self.begin_step();
         Ok(())
+    }
+
+    /// Whether the next update is proven to leave every parameter and state value
+    /// finite, given `bounds` on the parameters and gradients it will see: then
+    /// [`step`](Optimizer::step) applies it in one pass
+    /// ([`update_proven`](Optimizer::update_proven)) instead of trying it first, with
+    /// the same bits. Called after [`check`](Optimizer::check) accepted the settings.
+    /// The default proves nothing (`false`): every step tries first.
+    ///
+    /// An implementation bounds its own state (with
+    /// [`magnitude`]), then carries upper bounds of
+    /// every intermediate magnitude through its rule with the same `f32` operations:
+    /// rounding to nearest is monotone, so `|x| ≤ X` and `|y| ≤ Y` give
+    /// `|fl(x ± y)| ≤ fl(X + Y)`, `|fl(x·y)| ≤ fl(X·Y)`, `|fl(x/y)| ≤ fl(X/Y')` for
+    /// `|y| ≥ Y' > 0`, and `fl(√x) ≤ fl(√X)`. A finite final bound proves every
+    /// computed value finite; an overflowing or NaN one proves nothing, and the step
+    /// tries first as before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::optim::{Adam, AdamConfig, Bounds, Optimizer, Sgd};
+    /// let adam = Adam::<4>::new(AdamConfig::default());
+    /// assert!(adam.proven(Bounds { value: 10.0, grad: 1.0 }));
+    /// assert!(!adam.proven(Bounds { value: 1.0, grad: 1e22 })); // (1 − β₂)g² overflows
+    /// assert!(!adam.proven(Bounds { value: 1.0, grad: f32::INFINITY }));
+    /// ```
+    fn proven(&self, bounds: Bounds) -> bool {
+        let _ = bounds;
+        false
+    }
+
+    /// [`update`](Optimizer::update) with [`Pass::Apply`] for an update that
+    /// [`proven`](Optimizer::proven) showed finite: an implementation may leave out the
+    /// finiteness test. The default is `update(Pass::Apply, ..)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`update`](Optimizer::update).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::ParamKind, optim::{Adam, AdamConfig, Bounds, Optimizer, Pass}};
+    /// let (mut a, mut b) = (Adam::<2>::new(AdamConfig::default()), Adam::<2>::new(AdamConfig::default()));
+    /// let (mut wa, mut wb, g) = ([0.5, -1.0], [0.5, -1.0], [0.25, 3.0]);
+    /// assert!(a.proven(Bounds { value: 1.5, grad: 3.25 }));
+    /// a.update_proven(0, ParamKind::Weight, &mut wa, &g)?;
+    /// assert!(b.update(Pass::Apply, 0, ParamKind::Weight, &mut wb, &g)?);
+    /// assert_eq!(wa, wb); // the same bits
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    fn update_proven(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        self.update(Pass::Apply, offset, kind, value, grad)
+            .map(|_| ())
     }
 
     /// One step on a single slice of weights with its gradient (state offset 0, tensor
@@ -314,6 +406,58 @@ pub trait Optimizer {
         self.update(Pass::Apply, 0, ParamKind::Weight, value, grad)?;
         self.begin_step();
         Ok(())
+    }
+}
+
+/// Upper bounds on the magnitudes of the parameters and gradients a step will see, for
+/// [`Optimizer::proven`]: `|θ| ≤ value` and `|g| ≤ grad` for every parameter `θ` and
+/// its gradient `g`. NaN or infinite bounds prove nothing.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::{layers::Dense, optim::Bounds};
+/// let mut d = Dense::<1, 1>::zeros();
+/// d.weight.0 = [[-3.0]];
+/// d.bias_grad.0 = [0.5];
+/// let b = Bounds::of(&mut d, Some(2)).unwrap();
+/// assert!(b.value >= 3.0 && b.grad >= 0.5);
+/// assert!(Bounds::of(&mut d, Some(1)).is_none()); // more parameters than the state
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// A bound on every `|θ|`.
+    pub value: f32,
+    /// A bound on every `|g|`.
+    pub grad: f32,
+}
+
+impl Bounds {
+    /// The bounds of `model`'s parameters and gradients: the sums of their magnitudes
+    /// ([`magnitude`], one add per value). `None`
+    /// when a step would be refused for a length (a gradient of another length than
+    /// its tensor, or more parameters than `state`, an optimizer's
+    /// [`PARAMS`](Optimizer::PARAMS)): the try pass reports those.
+    ///
+    /// # Examples
+    ///
+    /// See [`Bounds`].
+    pub fn of<M: Params>(model: &mut M, state: Option<usize>) -> Option<Bounds> {
+        let (mut bounds, mut len, mut same) = (
+            Bounds {
+                value: 0.0,
+                grad: 0.0,
+            },
+            0usize,
+            true,
+        );
+        model.visit(&mut |p: Param<'_>| {
+            bounds.value += magnitude(p.value);
+            bounds.grad += magnitude(p.grad);
+            len = len.saturating_add(p.value.len());
+            same &= p.value.len() == p.grad.len();
+        });
+        (same && state.is_none_or(|n| len <= n)).then_some(bounds)
     }
 }
 

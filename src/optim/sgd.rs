@@ -2,10 +2,10 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{decay, window, Optimizer};
+use super::{decay, window, Bounds, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
-use crate::kernels::optim::{run, Lane, Rule};
+use crate::kernels::optim::{magnitude, run, run_proven, Lane, Rule};
 use crate::layers::ParamKind;
 use crate::tensor::Zeroed;
 use crate::Error;
@@ -130,14 +130,19 @@ struct SgdRule {
     first: bool,
 }
 
-impl Rule<0> for SgdRule {
+/// Plain SGD's rule with the weight-decay test fixed at compile time (`λ = 0` adds
+/// nothing, so leaving the term out changes no bit): each loop tests nothing per element.
+struct Plain<const DECAY: bool>(SgdRule);
+
+impl<const DECAY: bool> Rule<0> for Plain<DECAY> {
+    #[inline]
     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 0]) -> (L, [L; 0]) {
-        let d = if self.weight_decay != 0.0 {
-            g + L::splat(self.weight_decay) * p
+        let d = if DECAY {
+            g + L::splat(self.0.weight_decay) * p
         } else {
             g
         };
-        (p - L::splat(self.lr) * d, s)
+        (p - L::splat(self.0.lr) * d, s)
     }
 }
 
@@ -185,6 +190,7 @@ impl Configure for Sgd {
 impl Optimizer for Sgd {
     const PARAMS: Option<usize> = None;
     const STATE_BYTES: usize = 0;
+    const PROVES: bool = true;
 
     fn check(&self) -> Result<(), Error> {
         Sgd::check(self)
@@ -208,15 +214,49 @@ impl Optimizer for Sgd {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<bool, Error> {
-        let rule = SgdRule {
+        let rule = self.rule(kind);
+        if rule.weight_decay != 0.0 {
+            run::<0, _>(pass.writes(), &Plain::<true>(rule), value, grad, [])
+        } else {
+            run::<0, _>(pass.writes(), &Plain::<false>(rule), value, grad, [])
+        }
+    }
+
+    /// Proves `θ' = θ − α(g + λθ)` finite from the bounds `P`, `G` (see
+    /// [`Optimizer::proven`]): `|θ'| ≤ P + α·(G + λP)`, and `α`, `λ` are finite and
+    /// `≥ 0` ([`Sgd::check`]), so a finite bound leaves no room for a NaN.
+    fn proven(&self, bounds: Bounds) -> bool {
+        let d = bounds.grad + self.weight_decay * bounds.value;
+        (bounds.value + self.lr * d).is_finite()
+    }
+
+    fn update_proven(
+        &mut self,
+        _: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let rule = self.rule(kind);
+        if rule.weight_decay != 0.0 {
+            run_proven::<0, _>(&Plain::<true>(rule), value, grad, [])
+        } else {
+            run_proven::<0, _>(&Plain::<false>(rule), value, grad, [])
+        }
+    }
+}
+
+impl Sgd {
+    /// The rule for a tensor of `kind`.
+    fn rule(&self, kind: ParamKind) -> SgdRule {
+        SgdRule {
             lr: self.lr,
             weight_decay: decay(self.weight_decay, self.decay_biases, kind),
             momentum: 0.0,
             dampening: 0.0,
             nesterov: false,
             first: true,
-        };
-        run::<0, _>(pass.writes(), &rule, value, grad, [])
+        }
     }
 }
 
@@ -432,6 +472,7 @@ impl<const P: usize> Configure for SgdMomentum<P> {
 impl<const P: usize> Optimizer for SgdMomentum<P> {
     const PARAMS: Option<usize> = Some(P);
     const STATE_BYTES: usize = 4 * P + 4;
+    const PROVES: bool = true;
 
     fn check(&self) -> Result<(), Error> {
         self.config.check()
@@ -448,17 +489,62 @@ impl<const P: usize> Optimizer for SgdMomentum<P> {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<bool, Error> {
+        let rule = self.rule(kind);
+        let b = window(&mut self.momentum_buffer, offset, value.len())?;
+        run::<1, _>(pass.writes(), &rule, value, grad, [b])
+    }
+
+    /// Proves the update finite from the bounds `P`, `G` and `B = Σ|b|` (see
+    /// [`Optimizer::proven`]), with `α`, `μ`, `λ ≥ 0` and `τ` finite
+    /// ([`SgdMomentumConfig::check`]):
+    ///
+    /// ```text
+    /// d = g + λθ                     D = G + λP
+    /// b' = d, or μb + (1 − τ)d       B' = D, or B·μ + |1 − τ|·D
+    /// d' = d + μb' (Nesterov) or b'  D' = D + μB', or B'
+    /// θ' = θ − αd'                   P' = P + α·D'
+    /// ```
+    ///
+    /// Finite `P'` and `B'` prove every written value finite, with no NaN on the way.
+    /// On the first step the buffer is not read (`b' = d`), and not bounded.
+    fn proven(&self, bounds: Bounds) -> bool {
         let c = &self.config;
-        let rule = SgdRule {
+        let d = bounds.grad + c.weight_decay * bounds.value;
+        let b = if self.steps == 0 {
+            d
+        } else {
+            magnitude(&self.momentum_buffer) * c.momentum + (1.0 - c.dampening).abs() * d
+        };
+        let d = if c.nesterov { d + c.momentum * b } else { b };
+        let p = bounds.value + c.lr * d;
+        p.is_finite() && b.is_finite()
+    }
+
+    fn update_proven(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        let rule = self.rule(kind);
+        let b = window(&mut self.momentum_buffer, offset, value.len())?;
+        run_proven::<1, _>(&rule, value, grad, [b])
+    }
+}
+
+impl<const P: usize> SgdMomentum<P> {
+    /// The rule of the next step for a tensor of `kind`.
+    fn rule(&self, kind: ParamKind) -> SgdRule {
+        let c = &self.config;
+        SgdRule {
             lr: c.lr,
             weight_decay: decay(c.weight_decay, c.decay_biases, kind),
             momentum: c.momentum,
             dampening: c.dampening,
             nesterov: c.nesterov,
             first: self.steps == 0,
-        };
-        let b = window(&mut self.momentum_buffer, offset, value.len())?;
-        run::<1, _>(pass.writes(), &rule, value, grad, [b])
+        }
     }
 }
 
