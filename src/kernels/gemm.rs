@@ -67,6 +67,7 @@
 //! matches the scalar path, nor another target, bit for bit (the results stay within the
 //! same error bound, `γ_K Σ |a b|`). Training stays deterministic on one machine.
 
+use super::conv::{ConvShape, PatchRows};
 use super::gemm_scalar::{product, Operand};
 use super::{Accumulate, Path};
 use super::{MatMut, MatRef};
@@ -175,6 +176,17 @@ enum BLayout {
     Rows,
     /// `B[j][k]`: `B` is `N × K` (the product uses `Bᵀ`).
     Transposed,
+}
+
+/// Where the SIMD path reads `b(k, j)` from.
+#[derive(Clone, Copy)]
+enum BSource<'a> {
+    /// A matrix in memory.
+    Slice(&'a [f32], BLayout),
+    /// The unfolded patches of a convolution's input, never stored:
+    /// `b(k, j) = cols[k][j]`, the value [`im2col_row`](super::conv) would copy for
+    /// output pixel `k` (all pixels of the batch in order) and patch index `j`.
+    Im2col(&'a ConvShape, &'a [f32]),
 }
 
 /// Where the `A` operand keeps element `a(i, k)`.
@@ -335,6 +347,27 @@ pub(crate) fn matmul_at_on(
     Ok(())
 }
 
+/// The weight gradient of a convolution over the whole batch at once,
+/// `∂W += dyᵀ · cols` with `cols` the unfolded patches of every output pixel
+/// (`batch·ho·wo × kh·kw·c_in`), on the SIMD path. The patches are read from `x` while
+/// the panels of `B` are packed, so no output row is unfolded into scratch and `∂W`
+/// stays in registers across all output pixels of a chunk instead of being loaded and
+/// stored once per output row. Each element still adds its products in pixel order from
+/// its old value: the bits of the row-by-row [`matmul_at`] calls.
+///
+/// The caller has checked the lengths of `weight_grad`, `dy` and `x` against `s`.
+pub(crate) fn conv_weight_grad(weight_grad: &mut [f32], dy: &[f32], s: &ConvShape, x: &[f32]) {
+    let ops = Operands {
+        a: dy,
+        al: ALayout::Transposed,
+        b: BSource::Im2col(s, x),
+        m: s.c_out,
+        k: s.batch * s.ho * s.wo,
+        n: s.kh * s.kw * s.c_in,
+    };
+    with_buffer(weight_grad, &ops, Accumulate::Add);
+}
+
 /// The names of the three dimensions a product checks, in the order rows of `C`,
 /// columns of `C`, inner dimension.
 type DimensionNames = [&'static str; 3];
@@ -431,8 +464,7 @@ fn scalar(
 struct Operands<'a> {
     a: &'a [f32],
     al: ALayout,
-    b: &'a [f32],
-    bl: BLayout,
+    b: BSource<'a>,
     m: usize,
     k: usize,
     n: usize,
@@ -460,25 +492,30 @@ fn simd(
     let ops = Operands {
         a,
         al,
-        b,
-        bl,
+        b: BSource::Slice(b, bl),
         m,
         k,
         n,
     };
+    with_buffer(c, &ops, mode);
+}
+
+/// Runs the product on a stack buffer sized for its inner dimension.
+fn with_buffer(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+    let k = ops.k;
     // The packed panel holds at most `k · VECTORS` vectors: a product with a short
     // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
     // gradient k = 10) gets a buffer of about its size, rather than zero-filling 4 KiB
     // that it never reads. (Safe Rust cannot leave the buffer uninitialised; the values
     // are the same whatever its size, see `chunks`.)
     if k <= 4 {
-        panels(c, &ops, &mut [Lanes::ZERO; 4 * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; 4 * VECTORS], mode);
     } else if k <= 16 && 16 < KC {
-        panels(c, &ops, &mut [Lanes::ZERO; 16 * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; 16 * VECTORS], mode);
     } else if k <= 64 && 64 < KC {
-        panels(c, &ops, &mut [Lanes::ZERO; 64 * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; 64 * VECTORS], mode);
     } else {
-        panels(c, &ops, &mut [Lanes::ZERO; KC * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; KC * VECTORS], mode);
     }
 }
 
@@ -529,11 +566,27 @@ fn pack_b<'p, const W: usize>(
     nc: usize,
 ) -> &'p [[Lanes; W]] {
     let (panel, _) = buffer[..kc * W].as_chunks_mut::<W>();
-    match ops.bl {
+    let (b, bl) = match ops.b {
+        BSource::Slice(b, bl) => (b, bl),
+        BSource::Im2col(s, x) => {
+            // Row k of the panel is columns j0 .. j0 + nc of the unfolded patch of
+            // output pixel k0 + kk, read from the input as `im2col_row` would copy it.
+            let mut patches = PatchRows::new(s, x, k0, j0, nc);
+            let mut row = [0.0; NR];
+            for vectors in panel.iter_mut() {
+                patches.next_row(&mut row[..nc]);
+                for (v, values) in vectors.iter_mut().zip(row.chunks_exact(LANES)) {
+                    *v = Lanes::from(values);
+                }
+            }
+            return panel;
+        }
+    };
+    match bl {
         BLayout::Rows => {
             // Row k of the panel is the contiguous run B[k][j0 .. j0 + nc].
             for (kk, vectors) in panel.iter_mut().enumerate() {
-                let row = &ops.b[(k0 + kk) * ops.n + j0..];
+                let row = &b[(k0 + kk) * ops.n + j0..];
                 for (w, v) in vectors.iter_mut().enumerate() {
                     *v = load(&row[w * LANES..], lanes_in(nc, w));
                 }
@@ -550,7 +603,7 @@ fn pack_b<'p, const W: usize>(
             for l0 in (0..whole_l).step_by(BLOCK) {
                 let (w, lane0) = (l0 / LANES, l0 % LANES);
                 let columns: [&[f32]; BLOCK] =
-                    core::array::from_fn(|t| &ops.b[(j0 + l0 + t) * ops.k + k0..][..kc]);
+                    core::array::from_fn(|t| &b[(j0 + l0 + t) * ops.k + k0..][..kc]);
                 for kk0 in (0..whole_k).step_by(BLOCK) {
                     let square = Block::transpose(core::array::from_fn(|t| {
                         Block::from(&columns[t][kk0..kk0 + BLOCK])
@@ -568,7 +621,7 @@ fn pack_b<'p, const W: usize>(
                 }
             }
             for l in whole_l..nc {
-                let column = &ops.b[(j0 + l) * ops.k + k0..][..kc];
+                let column = &b[(j0 + l) * ops.k + k0..][..kc];
                 let (w, lane) = (l / LANES, l % LANES);
                 for (vectors, &x) in panel.iter_mut().zip(column) {
                     vectors[w].as_mut_array()[lane] = x;
