@@ -83,7 +83,9 @@
 //! the backward pass and by 30 % forward with AVX-512; whole-sample im2col is not
 //! clearly faster anywhere but needs `ho` times the scratch. So: row im2col.
 
-use super::gemm::{conv_weight_grad, matmul_at_on, matmul_bt_on, matmul_on};
+use super::gemm::{
+    conv_weight_grad, matmul_at_on, matmul_bt_on, matmul_on, matmul_packed, pack_whole, PackBuffer,
+};
 use super::vector::{add_on, map_mut, mul_add_on, same_len, zip_mut, LANES};
 use super::{Accumulate, MatMut, MatRef, Path};
 use crate::Error;
@@ -638,6 +640,11 @@ pub(crate) fn conv2d_forward_on(
     let (k, co) = (s.patch_len(), s.c_out);
     let w = MatRef::from_parts(weight, co, k);
     let row_len = s.wo * co;
+    // On the SIMD path the weight is packed once for all rows, if it fits the buffer.
+    let mut buffer = path.simd().then(PackBuffer::new);
+    let packed = buffer
+        .as_mut()
+        .and_then(|buffer| pack_whole(buffer, weight, true, k, co));
     for b in 0..s.batch {
         for oh in 0..s.ho {
             im2col_row(s, x, b, oh, cols);
@@ -645,13 +652,16 @@ pub(crate) fn conv2d_forward_on(
             for ow in 0..s.wo {
                 y_row[ow * co..][..co].copy_from_slice(bias);
             }
-            matmul_bt_on(
-                path,
-                MatMut::from_parts(y_row, s.wo, co),
-                MatRef::from_parts(cols, s.wo, k),
-                w,
-                Accumulate::Add,
-            )?;
+            match &packed {
+                Some(packed) => matmul_packed(y_row, cols, packed, s.wo, Accumulate::Add),
+                None => matmul_bt_on(
+                    path,
+                    MatMut::from_parts(y_row, s.wo, co),
+                    MatRef::from_parts(cols, s.wo, k),
+                    w,
+                    Accumulate::Add,
+                )?,
+            }
         }
     }
     Ok(())
@@ -747,6 +757,12 @@ pub(crate) fn conv2d_backward_on(
         // patches as it packs them (the same bits as row by row).
         conv_weight_grad(weight_grad, dy, s, x);
     }
+    // On the SIMD path the weight is packed once for the input gradient of all rows, if
+    // it fits the buffer.
+    let mut buffer = (path.simd() && dx.is_some()).then(PackBuffer::new);
+    let packed = buffer
+        .as_mut()
+        .and_then(|buffer| pack_whole(buffer, weight, false, co, k));
     for b in 0..s.batch {
         for oh in 0..s.ho {
             let dy_row = &dy[(b * s.ho + oh) * row_len..][..row_len];
@@ -764,13 +780,18 @@ pub(crate) fn conv2d_backward_on(
                 add_on(path, &dy_row[ow * co..][..co], bias_grad)?;
             }
             if let Some(dx) = dx.as_deref_mut() {
-                matmul_on(
-                    path,
-                    MatMut::from_parts(cols, s.wo, k),
-                    MatRef::from_parts(dy_row, s.wo, co),
-                    MatRef::from_parts(weight, co, k),
-                    Accumulate::Overwrite,
-                )?;
+                match &packed {
+                    Some(packed) => {
+                        matmul_packed(cols, dy_row, packed, s.wo, Accumulate::Overwrite)
+                    }
+                    None => matmul_on(
+                        path,
+                        MatMut::from_parts(cols, s.wo, k),
+                        MatRef::from_parts(dy_row, s.wo, co),
+                        MatRef::from_parts(weight, co, k),
+                        Accumulate::Overwrite,
+                    )?,
+                }
                 col2im_row(path, s, cols, b, oh, dx);
             }
         }

@@ -368,6 +368,100 @@ pub(crate) fn conv_weight_grad(weight_grad: &mut [f32], dy: &[f32], s: &ConvShap
     with_buffer(weight_grad, &ops, Accumulate::Add);
 }
 
+/// Floats of [`PackBuffer`]: 32 KiB, room for a convolution weight of 8192 values
+/// (`c_out · kh · kw · c_in`, the output channels rounded up to [`NR`]).
+const PACK_CAPACITY: usize = 8192;
+
+/// Stack room for a `B` operand packed whole ([`pack_whole`]), so that a product
+/// repeated with the same `B` (a convolution's weight, once per output row) packs it
+/// once instead of once per call. Host targets only: the SIMD path is not compiled where
+/// it would not run.
+pub(crate) struct PackBuffer([Lanes; PACK_CAPACITY / LANES]);
+
+impl PackBuffer {
+    /// A zeroed buffer.
+    pub(crate) fn new() -> Self {
+        Self([Lanes::ZERO; PACK_CAPACITY / LANES])
+    }
+}
+
+/// A `K × N` operand `B` packed whole: panel `p` (columns `p·NR ..`) at
+/// `panels[p · K · VECTORS ..]`, one vector wide if its columns fit one vector, `VECTORS`
+/// wide otherwise, as [`pack_b`] lays out one chunk.
+pub(crate) struct PackedB<'p> {
+    panels: &'p [Lanes],
+    k: usize,
+    n: usize,
+}
+
+/// Packs `b(k, j)` of `b` (`B[k][j]`, `K × N`, or with `transposed` `B[j][k]`, `N × K`)
+/// whole into `buffer`; `None` if it does not fit (the caller then multiplies unpacked).
+pub(crate) fn pack_whole<'p>(
+    buffer: &'p mut PackBuffer,
+    b: &[f32],
+    transposed: bool,
+    k: usize,
+    n: usize,
+) -> Option<PackedB<'p>> {
+    let panels = n.div_ceil(NR);
+    if k == 0 || panels.checked_mul(k * NR)? > PACK_CAPACITY {
+        return None;
+    }
+    let bl = if transposed {
+        BLayout::Transposed
+    } else {
+        BLayout::Rows
+    };
+    let ops = Operands {
+        a: &[],
+        al: ALayout::Rows,
+        b: BSource::Slice(b, bl),
+        m: 0,
+        k,
+        n,
+    };
+    let buffer = &mut buffer.0[..panels * k * VECTORS];
+    for (p, room) in buffer.chunks_exact_mut(k * VECTORS).enumerate() {
+        let (j0, nc) = (p * NR, NR.min(n - p * NR));
+        if nc <= LANES {
+            pack_b::<1>(room, &ops, 0, k, j0, nc);
+        } else {
+            pack_b::<VECTORS>(room, &ops, 0, k, j0, nc);
+        }
+    }
+    Some(PackedB {
+        panels: buffer,
+        k,
+        n,
+    })
+}
+
+/// `C (+)= A · B` with `A: M × K` (`A[i][k]`) and `B` packed by [`pack_whole`], in the
+/// canonical order (the bits of [`matmul`] or [`matmul_bt`] on the unpacked `B`). The
+/// caller has checked `a.len() = M·K`, `c.len() = M·N`.
+pub(crate) fn matmul_packed(c: &mut [f32], a: &[f32], b: &PackedB<'_>, m: usize, mode: Accumulate) {
+    let (k, n) = (b.k, b.n);
+    let ops = Operands {
+        a,
+        al: ALayout::Rows,
+        b: BSource::Slice(&[], BLayout::Rows),
+        m,
+        k,
+        n,
+    };
+    let from_c = mode == Accumulate::Add;
+    for (p, room) in b.panels.chunks_exact(k * VECTORS).enumerate() {
+        let (j0, nc) = (p * NR, NR.min(n - p * NR));
+        if nc <= LANES {
+            let (panel, _) = room[..k].as_chunks::<1>();
+            rows::<1>(c, &ops, panel, 0, j0, nc, from_c);
+        } else {
+            let (panel, _) = room.as_chunks::<VECTORS>();
+            rows::<VECTORS>(c, &ops, panel, 0, j0, nc, from_c);
+        }
+    }
+}
+
 /// The names of the three dimensions a product checks, in the order rows of `C`,
 /// columns of `C`, inner dimension.
 type DimensionNames = [&'static str; 3];
