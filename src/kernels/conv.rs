@@ -526,24 +526,23 @@ impl<'a> PatchRows<'a> {
         }
     }
 
-    /// Writes the columns of the next pixel's patch into `out` (`nc` values; a padded
-    /// tap gives `+0.0`) and moves on to the pixel after it.
-    #[inline]
-    pub(super) fn next_row(&mut self, out: &mut [f32]) {
+    /// Hands the columns of the next pixel's patch to `put`, run by run:
+    /// `put(first column, length, Some(values))` for a run read from the input,
+    /// `put(first column, length, None)` for a padded tap (`+0.0`), and moves on to the
+    /// pixel after it.
+    #[inline(always)]
+    pub(super) fn next_row(&mut self, mut put: impl FnMut(usize, usize, Option<&[f32]>)) {
         let s = self.s;
         let (y, x) = (self.oh * s.sh, self.ow * s.sw);
         for &(l, run, i, j, ci) in &self.runs[..self.len] {
-            let dst = out.get_mut(l..l + run).unwrap_or_default();
             let (ih, iw) = ((y + i).wrapping_sub(s.ph), (x + j).wrapping_sub(s.pw));
-            if ih < s.h && iw < s.w {
+            let src = if ih < s.h && iw < s.w {
                 let start = ((self.b * s.h + ih) * s.w + iw) * s.c_in + ci;
-                match self.x.get(start..start + run) {
-                    Some(src) => dst.copy_from_slice(src),
-                    None => dst.fill(0.0),
-                }
+                self.x.get(start..start + run)
             } else {
-                dst.fill(0.0);
-            }
+                None
+            };
+            put(l, run, src);
         }
         self.ow += 1;
         if self.ow == s.wo {

@@ -665,13 +665,32 @@ fn pack_b<'p, const W: usize>(
         BSource::Im2col(s, x) => {
             // Row k of the panel is columns j0 .. j0 + nc of the unfolded patch of
             // output pixel k0 + kk, read from the input as `im2col_row` would copy it.
+            // A run of a whole aligned vector (a tap's channels) is one load, others
+            // go lane by lane; lanes past nc stay zero.
             let mut patches = PatchRows::new(s, x, k0, j0, nc);
-            let mut row = [0.0; NR];
             for vectors in panel.iter_mut() {
-                patches.next_row(&mut row[..nc]);
-                for (v, values) in vectors.iter_mut().zip(row.chunks_exact(LANES)) {
-                    *v = Lanes::from(values);
+                if nc < W * LANES {
+                    *vectors = [Lanes::ZERO; W];
                 }
+                patches.next_row(|l, run, src| {
+                    let mut t = 0;
+                    while t < run {
+                        let lane = l + t;
+                        let Some(v) = vectors.get_mut(lane / LANES) else {
+                            break;
+                        };
+                        if lane % LANES == 0 && run - t >= LANES {
+                            *v = match src.and_then(|src| src[t..].first_chunk::<LANES>()) {
+                                Some(&values) => Lanes::new(values),
+                                None => Lanes::ZERO,
+                            };
+                            t += LANES;
+                        } else {
+                            v.as_mut_array()[lane % LANES] = src.map_or(0.0, |src| src[t]);
+                            t += 1;
+                        }
+                    }
+                });
             }
             return panel;
         }
