@@ -82,6 +82,13 @@
 //! Direct loops match the row im2col forward on the SSE2 build but lose by 2.5–6× in
 //! the backward pass and by 30 % forward with AVX-512; whole-sample im2col is not
 //! clearly faster anywhere but needs `ho` times the scratch. So: row im2col.
+//!
+//! On the SIMD path (host targets) two things change, neither the bits nor the scratch
+//! (see the [`gemm`](super::gemm) module): the weight is packed once per call rather
+//! than once per output row (a 32 KiB stack buffer; larger weights go row by row), and
+//! the weight gradient is one product over all output pixels of the batch whose
+//! patches are unfolded from `x` while they are packed, so `scratch` only serves the
+//! forward pass and the input gradient.
 
 use super::gemm::{
     conv_weight_grad, matmul_at_on, matmul_bt_on, matmul_on, matmul_packed, pack_whole, PackBuffer,

@@ -54,6 +54,24 @@
 //! `2 · 8` vector instructions); larger tiles measured no faster on x86-64 and spill on
 //! 16-register targets. A panel whose columns fit one vector is computed one vector wide.
 //!
+//! # Convolutions: packed once, unfolded while packing
+//!
+//! A convolution ([`conv`](super::conv)) multiplies one output row at a time, `wo` rows
+//! of `C` (4 or 8 in the digits demo), so packing its weight for each call would cost
+//! as much as the product. Two crate-internal entry points serve it on the SIMD path:
+//!
+//! - `pack_whole` + `matmul_packed`: the weight is packed once per convolution call
+//!   into a 32 KiB stack buffer (every panel, the whole `k`, no chunks), and every
+//!   output row's product reads those panels; a weight that does not fit falls back to
+//!   [`matmul_bt`] / [`matmul`] per row.
+//! - `conv_weight_grad`: `∂W += dyᵀ · cols` over *all* output pixels of the batch in
+//!   one product (`K = batch·ho·wo`), whose `B` panels are unfolded from the input while
+//!   they are packed (the bytes `im2col` would have copied, `+0.0` for padding), so `∂W`
+//!   is loaded and stored once per chunk of [`KC`] pixels or more instead of once per row.
+//!
+//! Both keep each element's canonical sequence (the chunks of `k` fall elsewhere,
+//! which changes no bit), so the convolution's bits do not change.
+//!
 //! Without fused multiply-add every product costs a multiply and an add, two vector
 //! instructions where FMA needs one. On a core with two vector ports this path can at
 //! best reach half the FLOP rate of an FMA kernel of the same width.
@@ -369,8 +387,10 @@ pub(crate) fn conv_weight_grad(weight_grad: &mut [f32], dy: &[f32], s: &ConvShap
 }
 
 /// Floats of [`PackBuffer`]: 32 KiB, room for a convolution weight of 8192 values
-/// (`c_out · kh · kw · c_in`, the output channels rounded up to [`NR`]).
-const PACK_CAPACITY: usize = 8192;
+/// (`c_out · kh · kw · c_in`, the output channels rounded up to [`NR`]), on targets
+/// that run the SIMD path; none elsewhere, so that a microcontroller's stack frame
+/// never reserves it, not even in a debug build.
+const PACK_CAPACITY: usize = if super::HAS_SIMD { 8192 } else { 0 };
 
 /// Stack room for a `B` operand packed whole ([`pack_whole`]), so that a product
 /// repeated with the same `B` (a convolution's weight, once per output row) packs it
