@@ -654,6 +654,27 @@ fn conv2d_simd_matches_scalar_bit_for_bit() {
     conv_bits("conv2d bits", conv2d, conv_shapes(), ConvShape::weight_len);
 }
 
+/// The SIMD path packs a convolution's weight once per call when it fits 8192 floats
+/// (output channels rounded up to the panel width) and unfolds the weight gradient's
+/// patches while packing, over the whole batch: the digits demo's two layers, a weight
+/// just too large to pack (the row-by-row fallback), many channels (runs of one tap
+/// across several vectors) and more output pixels than one packed chunk holds.
+#[test]
+#[cfg_attr(
+    feature = "fma",
+    ignore = "the fma feature gives up the canonical order"
+)]
+fn conv2d_packed_paths_match_scalar_bit_for_bit() {
+    let shapes = vec![
+        shape(32, (8, 8), (1, 16), (3, 3), (1, 1), (1, 1)),
+        shape(32, (4, 4), (16, 32), (3, 3), (1, 1), (1, 1)),
+        shape(2, (5, 6), (32, 33), (3, 3), (1, 1), (1, 1)),
+        shape(3, (7, 5), (40, 5), (3, 2), (2, 1), (0, 1)),
+        shape(5, (12, 11), (3, 9), (5, 3), (1, 2), (2, 1)),
+    ];
+    conv_bits("conv2d packed bits", conv2d, shapes, ConvShape::weight_len);
+}
+
 #[test]
 fn depthwise_simd_matches_scalar_bit_for_bit() {
     conv_bits(

@@ -82,8 +82,17 @@
 //! Direct loops match the row im2col forward on the SSE2 build but lose by 2.5–6× in
 //! the backward pass and by 30 % forward with AVX-512; whole-sample im2col is not
 //! clearly faster anywhere but needs `ho` times the scratch. So: row im2col.
+//!
+//! On the SIMD path (host targets) two things change, neither the bits nor the scratch
+//! (see the [`gemm`](super::gemm) module): the weight is packed once per call rather
+//! than once per output row (a 32 KiB stack buffer; larger weights go row by row), and
+//! the weight gradient is one product over all output pixels of the batch whose
+//! patches are unfolded from `x` while they are packed, so `scratch` only serves the
+//! forward pass and the input gradient.
 
-use super::gemm::{matmul_at_on, matmul_bt_on, matmul_on};
+use super::gemm::{
+    conv_weight_grad, matmul_at_on, matmul_bt_on, matmul_on, matmul_packed, pack_whole, PackBuffer,
+};
 use super::vector::{add_on, map_mut, mul_add_on, same_len, zip_mut, LANES};
 use super::{Accumulate, MatMut, MatRef, Path};
 use crate::Error;
@@ -476,6 +485,84 @@ fn im2col_row(s: &ConvShape, x: &[f32], b: usize, oh: usize, cols: &mut [f32]) {
     }
 }
 
+/// The most lanes a packed panel has ([`NR`](super::gemm::NR) on every target).
+const MAX_PANEL: usize = 32;
+
+/// Reads the unfolded patches of consecutive output pixels, columns `j0 .. j0 + nc` of
+/// each, straight from the input: what [`im2col_row`] would copy there, for the SIMD
+/// weight gradient ([`conv_weight_grad`](super::gemm::conv_weight_grad)), which packs
+/// them instead of unfolding rows into scratch.
+pub(super) struct PatchRows<'a> {
+    s: &'a ConvShape,
+    x: &'a [f32],
+    /// The columns as runs of one tap each: `(first column, length, i, j, ci)`, the
+    /// run's channels `ci .. ci + length` contiguous in the input pixel.
+    runs: [(usize, usize, usize, usize, usize); MAX_PANEL],
+    len: usize,
+    /// The next output pixel.
+    b: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl<'a> PatchRows<'a> {
+    /// The patches from output pixel `pixel` (`(b·ho + oh)·wo + ow`) on, columns
+    /// `j0 .. j0 + nc` (`nc ≤ MAX_PANEL`).
+    pub(super) fn new(s: &'a ConvShape, x: &'a [f32], pixel: usize, j0: usize, nc: usize) -> Self {
+        let mut runs = [(0, 0, 0, 0, 0); MAX_PANEL];
+        let mut len = 0;
+        let mut l = 0;
+        while l < nc && len < MAX_PANEL {
+            let (tap, ci) = ((j0 + l) / s.c_in, (j0 + l) % s.c_in);
+            let run = (s.c_in - ci).min(nc - l);
+            runs[len] = (l, run, tap / s.kw, tap % s.kw, ci);
+            len += 1;
+            l += run;
+        }
+        let wo = s.wo.max(1);
+        let (row, ow) = (pixel / wo, pixel % wo);
+        let ho = s.ho.max(1);
+        Self {
+            s,
+            x,
+            runs,
+            len,
+            b: row / ho,
+            oh: row % ho,
+            ow,
+        }
+    }
+
+    /// Hands the columns of the next pixel's patch to `put`, run by run:
+    /// `put(first column, length, Some(values))` for a run read from the input,
+    /// `put(first column, length, None)` for a padded tap (`+0.0`), and moves on to the
+    /// pixel after it.
+    #[inline(always)]
+    pub(super) fn next_row(&mut self, mut put: impl FnMut(usize, usize, Option<&[f32]>)) {
+        let s = self.s;
+        let (y, x) = (self.oh * s.sh, self.ow * s.sw);
+        for &(l, run, i, j, ci) in &self.runs[..self.len] {
+            let (ih, iw) = ((y + i).wrapping_sub(s.ph), (x + j).wrapping_sub(s.pw));
+            let src = if ih < s.h && iw < s.w {
+                let start = ((self.b * s.h + ih) * s.w + iw) * s.c_in + ci;
+                self.x.get(start..start + run)
+            } else {
+                None
+            };
+            put(l, run, src);
+        }
+        self.ow += 1;
+        if self.ow == s.wo {
+            self.ow = 0;
+            self.oh += 1;
+            if self.oh == s.ho {
+                self.oh = 0;
+                self.b += 1;
+            }
+        }
+    }
+}
+
 /// col2im of output row `(b, oh)`: adds `dcols[ow][(i·kw + j)·c_in + ci]` to
 /// `dx[b][oh·sh + i − ph][ow·sw + j − pw][ci]` for every unpadded tap, in `(ow, i, j)`
 /// order.
@@ -559,6 +646,11 @@ pub(crate) fn conv2d_forward_on(
     let (k, co) = (s.patch_len(), s.c_out);
     let w = MatRef::from_parts(weight, co, k);
     let row_len = s.wo * co;
+    // On the SIMD path the weight is packed once for all rows, if it fits the buffer.
+    let mut buffer = path.simd().then(PackBuffer::new);
+    let packed = buffer
+        .as_mut()
+        .and_then(|buffer| pack_whole(buffer, weight, true, k, co));
     for b in 0..s.batch {
         for oh in 0..s.ho {
             im2col_row(s, x, b, oh, cols);
@@ -566,13 +658,16 @@ pub(crate) fn conv2d_forward_on(
             for ow in 0..s.wo {
                 y_row[ow * co..][..co].copy_from_slice(bias);
             }
-            matmul_bt_on(
-                path,
-                MatMut::from_parts(y_row, s.wo, co),
-                MatRef::from_parts(cols, s.wo, k),
-                w,
-                Accumulate::Add,
-            )?;
+            match &packed {
+                Some(packed) => matmul_packed(y_row, cols, packed, s.wo, Accumulate::Add),
+                None => matmul_bt_on(
+                    path,
+                    MatMut::from_parts(y_row, s.wo, co),
+                    MatRef::from_parts(cols, s.wo, k),
+                    w,
+                    Accumulate::Add,
+                )?,
+            }
         }
     }
     Ok(())
@@ -663,28 +758,46 @@ pub(crate) fn conv2d_backward_on(
     }
     let (k, co) = (s.patch_len(), s.c_out);
     let row_len = s.wo * co;
+    if path.simd() {
+        // The weight gradient of all output rows in one product, which unfolds the
+        // patches as it packs them (the same bits as row by row).
+        conv_weight_grad(weight_grad, dy, s, x);
+    }
+    // On the SIMD path the weight is packed once for the input gradient of all rows, if
+    // it fits the buffer.
+    let mut buffer = (path.simd() && dx.is_some()).then(PackBuffer::new);
+    let packed = buffer
+        .as_mut()
+        .and_then(|buffer| pack_whole(buffer, weight, false, co, k));
     for b in 0..s.batch {
         for oh in 0..s.ho {
             let dy_row = &dy[(b * s.ho + oh) * row_len..][..row_len];
-            im2col_row(s, x, b, oh, cols);
-            matmul_at_on(
-                path,
-                MatMut::from_parts(weight_grad, co, k),
-                MatRef::from_parts(dy_row, s.wo, co),
-                MatRef::from_parts(cols, s.wo, k),
-                Accumulate::Add,
-            )?;
+            if !path.simd() {
+                im2col_row(s, x, b, oh, cols);
+                matmul_at_on(
+                    path,
+                    MatMut::from_parts(weight_grad, co, k),
+                    MatRef::from_parts(dy_row, s.wo, co),
+                    MatRef::from_parts(cols, s.wo, k),
+                    Accumulate::Add,
+                )?;
+            }
             for ow in 0..s.wo {
                 add_on(path, &dy_row[ow * co..][..co], bias_grad)?;
             }
             if let Some(dx) = dx.as_deref_mut() {
-                matmul_on(
-                    path,
-                    MatMut::from_parts(cols, s.wo, k),
-                    MatRef::from_parts(dy_row, s.wo, co),
-                    MatRef::from_parts(weight, co, k),
-                    Accumulate::Overwrite,
-                )?;
+                match &packed {
+                    Some(packed) => {
+                        matmul_packed(cols, dy_row, packed, s.wo, Accumulate::Overwrite)
+                    }
+                    None => matmul_on(
+                        path,
+                        MatMut::from_parts(cols, s.wo, k),
+                        MatRef::from_parts(dy_row, s.wo, co),
+                        MatRef::from_parts(weight, co, k),
+                        Accumulate::Overwrite,
+                    )?,
+                }
                 col2im_row(path, s, cols, b, oh, dx);
             }
         }

@@ -54,6 +54,24 @@
 //! `2 · 8` vector instructions); larger tiles measured no faster on x86-64 and spill on
 //! 16-register targets. A panel whose columns fit one vector is computed one vector wide.
 //!
+//! # Convolutions: packed once, unfolded while packing
+//!
+//! A convolution ([`conv`](super::conv)) multiplies one output row at a time, `wo` rows
+//! of `C` (4 or 8 in the digits demo), so packing its weight for each call would cost
+//! as much as the product. Two crate-internal entry points serve it on the SIMD path:
+//!
+//! - `pack_whole` + `matmul_packed`: the weight is packed once per convolution call
+//!   into a 32 KiB stack buffer (every panel, the whole `k`, no chunks), and every
+//!   output row's product reads those panels; a weight that does not fit falls back to
+//!   [`matmul_bt`] / [`matmul`] per row.
+//! - `conv_weight_grad`: `∂W += dyᵀ · cols` over *all* output pixels of the batch in
+//!   one product (`K = batch·ho·wo`), whose `B` panels are unfolded from the input while
+//!   they are packed (the bytes `im2col` would have copied, `+0.0` for padding), so `∂W`
+//!   is loaded and stored once per chunk of [`KC`] pixels or more instead of once per row.
+//!
+//! Both keep each element's canonical sequence (the chunks of `k` fall elsewhere,
+//! which changes no bit), so the convolution's bits do not change.
+//!
 //! Without fused multiply-add every product costs a multiply and an add, two vector
 //! instructions where FMA needs one. On a core with two vector ports this path can at
 //! best reach half the FLOP rate of an FMA kernel of the same width.
@@ -67,6 +85,7 @@
 //! matches the scalar path, nor another target, bit for bit (the results stay within the
 //! same error bound, `γ_K Σ |a b|`). Training stays deterministic on one machine.
 
+use super::conv::{ConvShape, PatchRows};
 use super::gemm_scalar::{product, Operand};
 use super::{Accumulate, Path};
 use super::{MatMut, MatRef};
@@ -175,6 +194,17 @@ enum BLayout {
     Rows,
     /// `B[j][k]`: `B` is `N × K` (the product uses `Bᵀ`).
     Transposed,
+}
+
+/// Where the SIMD path reads `b(k, j)` from.
+#[derive(Clone, Copy)]
+enum BSource<'a> {
+    /// A matrix in memory.
+    Slice(&'a [f32], BLayout),
+    /// The unfolded patches of a convolution's input, never stored:
+    /// `b(k, j) = cols[k][j]`, the value [`im2col_row`](super::conv) would copy for
+    /// output pixel `k` (all pixels of the batch in order) and patch index `j`.
+    Im2col(&'a ConvShape, &'a [f32]),
 }
 
 /// Where the `A` operand keeps element `a(i, k)`.
@@ -335,6 +365,123 @@ pub(crate) fn matmul_at_on(
     Ok(())
 }
 
+/// The weight gradient of a convolution over the whole batch at once,
+/// `∂W += dyᵀ · cols` with `cols` the unfolded patches of every output pixel
+/// (`batch·ho·wo × kh·kw·c_in`), on the SIMD path. The patches are read from `x` while
+/// the panels of `B` are packed, so no output row is unfolded into scratch and `∂W`
+/// stays in registers across all output pixels of a chunk instead of being loaded and
+/// stored once per output row. Each element still adds its products in pixel order from
+/// its old value: the bits of the row-by-row [`matmul_at`] calls.
+///
+/// The caller has checked the lengths of `weight_grad`, `dy` and `x` against `s`.
+pub(crate) fn conv_weight_grad(weight_grad: &mut [f32], dy: &[f32], s: &ConvShape, x: &[f32]) {
+    let ops = Operands {
+        a: dy,
+        al: ALayout::Transposed,
+        b: BSource::Im2col(s, x),
+        m: s.c_out,
+        k: s.batch * s.ho * s.wo,
+        n: s.kh * s.kw * s.c_in,
+    };
+    with_buffer(weight_grad, &ops, Accumulate::Add);
+}
+
+/// Floats of [`PackBuffer`]: 32 KiB, room for a convolution weight of 8192 values
+/// (`c_out · kh · kw · c_in`, the output channels rounded up to [`NR`]), on targets
+/// that run the SIMD path; none elsewhere, so that a microcontroller's stack frame
+/// never reserves it, not even in a debug build.
+const PACK_CAPACITY: usize = if super::HAS_SIMD { 8192 } else { 0 };
+
+/// Stack room for a `B` operand packed whole ([`pack_whole`]), so that a product
+/// repeated with the same `B` (a convolution's weight, once per output row) packs it
+/// once instead of once per call. Host targets only: the SIMD path is not compiled where
+/// it would not run.
+pub(crate) struct PackBuffer([Lanes; PACK_CAPACITY / LANES]);
+
+impl PackBuffer {
+    /// A zeroed buffer.
+    pub(crate) fn new() -> Self {
+        Self([Lanes::ZERO; PACK_CAPACITY / LANES])
+    }
+}
+
+/// A `K × N` operand `B` packed whole: panel `p` (columns `p·NR ..`) at
+/// `panels[p · K · VECTORS ..]`, one vector wide if its columns fit one vector, `VECTORS`
+/// wide otherwise, as [`pack_b`] lays out one chunk.
+pub(crate) struct PackedB<'p> {
+    panels: &'p [Lanes],
+    k: usize,
+    n: usize,
+}
+
+/// Packs `b(k, j)` of `b` (`B[k][j]`, `K × N`, or with `transposed` `B[j][k]`, `N × K`)
+/// whole into `buffer`; `None` if it does not fit (the caller then multiplies unpacked).
+pub(crate) fn pack_whole<'p>(
+    buffer: &'p mut PackBuffer,
+    b: &[f32],
+    transposed: bool,
+    k: usize,
+    n: usize,
+) -> Option<PackedB<'p>> {
+    let panels = n.div_ceil(NR);
+    if k == 0 || panels.checked_mul(k * NR)? > PACK_CAPACITY {
+        return None;
+    }
+    let bl = if transposed {
+        BLayout::Transposed
+    } else {
+        BLayout::Rows
+    };
+    let ops = Operands {
+        a: &[],
+        al: ALayout::Rows,
+        b: BSource::Slice(b, bl),
+        m: 0,
+        k,
+        n,
+    };
+    let buffer = &mut buffer.0[..panels * k * VECTORS];
+    for (p, room) in buffer.chunks_exact_mut(k * VECTORS).enumerate() {
+        let (j0, nc) = (p * NR, NR.min(n - p * NR));
+        if nc <= LANES {
+            pack_b::<1>(room, &ops, 0, k, j0, nc);
+        } else {
+            pack_b::<VECTORS>(room, &ops, 0, k, j0, nc);
+        }
+    }
+    Some(PackedB {
+        panels: buffer,
+        k,
+        n,
+    })
+}
+
+/// `C (+)= A · B` with `A: M × K` (`A[i][k]`) and `B` packed by [`pack_whole`], in the
+/// canonical order (the bits of [`matmul`] or [`matmul_bt`] on the unpacked `B`). The
+/// caller has checked `a.len() = M·K`, `c.len() = M·N`.
+pub(crate) fn matmul_packed(c: &mut [f32], a: &[f32], b: &PackedB<'_>, m: usize, mode: Accumulate) {
+    let (k, n) = (b.k, b.n);
+    let ops = Operands {
+        a,
+        al: ALayout::Rows,
+        b: BSource::Slice(&[], BLayout::Rows),
+        m,
+        k,
+        n,
+    };
+    let from_c = mode == Accumulate::Add;
+    for (p, room) in b.panels.chunks_exact(k * VECTORS).enumerate() {
+        let (j0, nc) = (p * NR, NR.min(n - p * NR));
+        if nc <= LANES {
+            let (panel, _) = room[..k].as_chunks::<1>();
+            rows::<1>(c, &ops, panel, 0, j0, nc, from_c);
+        } else {
+            let (panel, _) = room.as_chunks::<VECTORS>();
+            rows::<VECTORS>(c, &ops, panel, 0, j0, nc, from_c);
+        }
+    }
+}
+
 /// The names of the three dimensions a product checks, in the order rows of `C`,
 /// columns of `C`, inner dimension.
 type DimensionNames = [&'static str; 3];
@@ -431,8 +578,7 @@ fn scalar(
 struct Operands<'a> {
     a: &'a [f32],
     al: ALayout,
-    b: &'a [f32],
-    bl: BLayout,
+    b: BSource<'a>,
     m: usize,
     k: usize,
     n: usize,
@@ -460,25 +606,30 @@ fn simd(
     let ops = Operands {
         a,
         al,
-        b,
-        bl,
+        b: BSource::Slice(b, bl),
         m,
         k,
         n,
     };
+    with_buffer(c, &ops, mode);
+}
+
+/// Runs the product on a stack buffer sized for its inner dimension.
+fn with_buffer(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+    let k = ops.k;
     // The packed panel holds at most `k · VECTORS` vectors: a product with a short
     // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
     // gradient k = 10) gets a buffer of about its size, rather than zero-filling 4 KiB
     // that it never reads. (Safe Rust cannot leave the buffer uninitialised; the values
     // are the same whatever its size, see `chunks`.)
     if k <= 4 {
-        panels(c, &ops, &mut [Lanes::ZERO; 4 * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; 4 * VECTORS], mode);
     } else if k <= 16 && 16 < KC {
-        panels(c, &ops, &mut [Lanes::ZERO; 16 * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; 16 * VECTORS], mode);
     } else if k <= 64 && 64 < KC {
-        panels(c, &ops, &mut [Lanes::ZERO; 64 * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; 64 * VECTORS], mode);
     } else {
-        panels(c, &ops, &mut [Lanes::ZERO; KC * VECTORS], mode);
+        panels(c, ops, &mut [Lanes::ZERO; KC * VECTORS], mode);
     }
 }
 
@@ -529,11 +680,46 @@ fn pack_b<'p, const W: usize>(
     nc: usize,
 ) -> &'p [[Lanes; W]] {
     let (panel, _) = buffer[..kc * W].as_chunks_mut::<W>();
-    match ops.bl {
+    let (b, bl) = match ops.b {
+        BSource::Slice(b, bl) => (b, bl),
+        BSource::Im2col(s, x) => {
+            // Row k of the panel is columns j0 .. j0 + nc of the unfolded patch of
+            // output pixel k0 + kk, read from the input as `im2col_row` would copy it.
+            // A run of a whole aligned vector (a tap's channels) is one load, others
+            // go lane by lane; lanes past nc stay zero.
+            let mut patches = PatchRows::new(s, x, k0, j0, nc);
+            for vectors in panel.iter_mut() {
+                if nc < W * LANES {
+                    *vectors = [Lanes::ZERO; W];
+                }
+                patches.next_row(|l, run, src| {
+                    let mut t = 0;
+                    while t < run {
+                        let lane = l + t;
+                        let Some(v) = vectors.get_mut(lane / LANES) else {
+                            break;
+                        };
+                        if lane % LANES == 0 && run - t >= LANES {
+                            *v = match src.and_then(|src| src[t..].first_chunk::<LANES>()) {
+                                Some(&values) => Lanes::new(values),
+                                None => Lanes::ZERO,
+                            };
+                            t += LANES;
+                        } else {
+                            v.as_mut_array()[lane % LANES] = src.map_or(0.0, |src| src[t]);
+                            t += 1;
+                        }
+                    }
+                });
+            }
+            return panel;
+        }
+    };
+    match bl {
         BLayout::Rows => {
             // Row k of the panel is the contiguous run B[k][j0 .. j0 + nc].
             for (kk, vectors) in panel.iter_mut().enumerate() {
-                let row = &ops.b[(k0 + kk) * ops.n + j0..];
+                let row = &b[(k0 + kk) * ops.n + j0..];
                 for (w, v) in vectors.iter_mut().enumerate() {
                     *v = load(&row[w * LANES..], lanes_in(nc, w));
                 }
@@ -550,7 +736,7 @@ fn pack_b<'p, const W: usize>(
             for l0 in (0..whole_l).step_by(BLOCK) {
                 let (w, lane0) = (l0 / LANES, l0 % LANES);
                 let columns: [&[f32]; BLOCK] =
-                    core::array::from_fn(|t| &ops.b[(j0 + l0 + t) * ops.k + k0..][..kc]);
+                    core::array::from_fn(|t| &b[(j0 + l0 + t) * ops.k + k0..][..kc]);
                 for kk0 in (0..whole_k).step_by(BLOCK) {
                     let square = Block::transpose(core::array::from_fn(|t| {
                         Block::from(&columns[t][kk0..kk0 + BLOCK])
@@ -568,7 +754,7 @@ fn pack_b<'p, const W: usize>(
                 }
             }
             for l in whole_l..nc {
-                let column = &ops.b[(j0 + l) * ops.k + k0..][..kc];
+                let column = &b[(j0 + l) * ops.k + k0..][..kc];
                 let (w, lane) = (l / LANES, l % LANES);
                 for (vectors, &x) in panel.iter_mut().zip(column) {
                     vectors[w].as_mut_array()[lane] = x;
