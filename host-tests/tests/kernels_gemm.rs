@@ -521,3 +521,23 @@ fn views_of_the_wrong_length_are_errors() {
         Err(Error::Length { found: 0, .. })
     ));
 }
+
+/// A product with no columns writes nothing and returns at once, however many rows the
+/// views claim (the scalar path used to walk all 2⁶² of them: a hang the probe found).
+#[test]
+fn products_without_columns_return_at_once() -> Result<(), Error> {
+    let m = 1usize << 62;
+    for k in [0, 3] {
+        let a = vec![0.0f32; if k == 0 { 0 } else { 3 }];
+        let (a_rows, a_cols) = if k == 0 { (m, 0) } else { (1, 3) };
+        let mut c: [f32; 0] = [];
+        // Only the shapes the checks accept are run; the point is that none hangs.
+        if let Ok(a) = MatRef::new(&a, a_rows, a_cols) {
+            let b = MatRef::new(&[], 0, a_cols)?;
+            let _ =
+                kernels::matmul_bt(MatMut::new(&mut c, a_rows, 0)?, a, b, Accumulate::Overwrite);
+            let _ = scalar::matmul_bt(MatMut::new(&mut c, a_rows, 0)?, a, b, Accumulate::Overwrite);
+        }
+    }
+    Ok(())
+}

@@ -39,6 +39,10 @@ pub(super) fn product(
     n: usize,
     mode: Accumulate,
 ) {
+    // No columns, nothing to write: do not walk the rows (a view may claim 2⁶³ of them).
+    if n == 0 {
+        return;
+    }
     let mut i = 0;
     while i + 4 <= m {
         row_block::<4>(c, a, b, i, k, n, mode);
