@@ -19,7 +19,6 @@
 //! |----------|--------|
 //! | `scalar` | every kernel takes its scalar path (same bits, slower) |
 //! | `fma`    | fused multiply-add in the SIMD matrix products: faster, not bit-identical to the scalar path or across targets |
-//! | `alloc`  | links the `alloc` crate for one thing: [`schedule::Schedule`] for `Box<S>` (a `Box<dyn Schedule>` chosen at run time); the library itself never allocates |
 //!
 //! # Examples
 //!
@@ -38,9 +37,6 @@
 // The one `unsafe` block, the square-root instruction on hard-float Arm in
 // `kernels::math`, carries a local allowance; anything else does not compile.
 #![deny(unsafe_code)]
-
-#[cfg(feature = "alloc")]
-extern crate alloc;
 
 pub mod augment;
 pub mod average;

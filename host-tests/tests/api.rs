@@ -539,8 +539,8 @@ fn written_rates<S: Schedule>(schedule: S, epochs: u32) -> Vec<u32> {
     out
 }
 
-/// `&mut dyn Schedule` and `Box<dyn Schedule>` drive a `Scheduler` to the same bits
-/// as the concrete schedule, and forward `check`.
+/// `&mut dyn Schedule` (also reborrowed from a caller's `Box<dyn Schedule>`) drives a
+/// `Scheduler` to the same bits as the concrete schedule, and forwards `check`.
 #[test]
 fn dyn_schedules_drive_a_scheduler() {
     let (step, cosine) = (StepDecay::new(0.1, 3), Cosine::new(0.1, 7));
@@ -554,16 +554,19 @@ fn dyn_schedules_drive_a_scheduler() {
         let got: Vec<Vec<u32>> = by_mut.into_iter().map(|d| written_rates(d, 10)).collect();
         assert_eq!(got, [expected_step.clone(), expected_cosine.clone()]);
 
-        let boxed: Vec<Box<dyn Schedule>> = vec![Box::new(step), Box::new(cosine)];
-        let got: Vec<Vec<u32>> = boxed.into_iter().map(|d| written_rates(d, 10)).collect();
+        let mut boxed: Vec<Box<dyn Schedule>> = vec![Box::new(step), Box::new(cosine)];
+        let got: Vec<Vec<u32>> = boxed
+            .iter_mut()
+            .map(|d| written_rates(&mut **d, 10))
+            .collect();
         assert_eq!(got, [expected_step, expected_cosine]);
     }
     let mut bad = Exponential::new(0.1, f32::NAN);
-    let boxed: Box<dyn Schedule> = Box::new(bad);
+    let mut boxed: Box<dyn Schedule> = Box::new(bad);
     assert!(boxed.check().is_err());
     let by_mut: &mut dyn Schedule = &mut bad;
     assert!(Schedule::check(&by_mut).is_err());
     let mut sgd = Sgd::new(0.5);
-    assert!(Scheduler::new(boxed).try_apply(&mut sgd).is_err());
+    assert!(Scheduler::new(&mut *boxed).try_apply(&mut sgd).is_err());
     assert_eq!(microtrain::optim::Optimizer::learning_rate(&sgd), 0.5);
 }

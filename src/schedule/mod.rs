@@ -145,36 +145,10 @@ impl<S: Schedule + ?Sized> Schedule for &S {
 /// fn rate<S: Schedule>(s: S, t: u32) -> f32 { s.learning_rate(t) }
 /// assert_eq!(rate(s, 2), StepDecay::new(1.0, 2).learning_rate(2));
 /// ```
+///
+/// The library never allocates, so it has no impl for `Box<S>`: on the host, a
+/// `Box<dyn Schedule>` chosen at run time drives a [`Scheduler`] as `&mut *boxed`.
 impl<S: Schedule + ?Sized> Schedule for &mut S {
-    fn learning_rate(&self, t: u32) -> f32 {
-        (**self).learning_rate(t)
-    }
-
-    fn check(&self) -> Result<(), crate::Error> {
-        (**self).check()
-    }
-}
-
-/// Forwards to the boxed schedule, so a `Box<dyn Schedule>` picked at run time drives
-/// a [`Scheduler`]. Only with the `alloc` cargo feature (the library itself never
-/// allocates; the box is the caller's).
-///
-/// # Examples
-///
-/// ```
-/// # #[cfg(feature = "alloc")] {
-/// extern crate alloc;
-/// use alloc::boxed::Box;
-/// use microtrain::schedule::{Cosine, Exponential, Schedule, Scheduler};
-/// let recipes: [Box<dyn Schedule>; 2] = [Box::new(Cosine::new(0.1, 10)), Box::new(Exponential::new(0.1, 0.9))];
-/// for recipe in recipes {
-///     assert_eq!(recipe.learning_rate(0), 0.1);
-///     let _scheduler = Scheduler::new(recipe);
-/// }
-/// # }
-/// ```
-#[cfg(feature = "alloc")]
-impl<S: Schedule + ?Sized> Schedule for alloc::boxed::Box<S> {
     fn learning_rate(&self, t: u32) -> f32 {
         (**self).learning_rate(t)
     }
