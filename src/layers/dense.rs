@@ -70,15 +70,26 @@ impl<const IN: usize, const OUT: usize> super::Zeroed for Dense<IN, OUT> {
     const ZERO: Self = Dense::zeros();
 }
 
+/// `Y = X·Wᵀ + 1·bᵀ`: each row starts from the bias, then the product is added in the
+/// canonical order. The frozen layers compute the same.
+pub(super) fn affine<const B: usize, const IN: usize, const OUT: usize>(
+    weight: &Matrix<OUT, IN>,
+    bias: &Vector<OUT>,
+    x: &Batch<B, IN>,
+    y: &mut Batch<B, OUT>,
+) {
+    for row in y.0.iter_mut() {
+        *row = bias.0;
+    }
+    y.set_product_bt(x, weight, Accumulate::Add);
+}
+
 impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for Dense<IN, OUT> {
     type Output = Batch<B, OUT>;
     type Cache = Batch<B, OUT>;
 
     fn forward(&self, x: &Batch<B, IN>, y: &mut Batch<B, OUT>, _: &mut Context) {
-        for row in y.0.iter_mut() {
-            *row = self.bias.0;
-        }
-        y.set_product_bt(x, &self.weight, Accumulate::Add);
+        affine(&self.weight, &self.bias, x, y);
     }
 
     fn output(y: &Batch<B, OUT>) -> &Batch<B, OUT> {

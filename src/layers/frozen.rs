@@ -39,6 +39,7 @@ use crate::kernels::{self, Accumulate};
 use crate::tensor::Tensor;
 use crate::{Batch, Error, Matrix, Vector};
 
+use super::dense::affine;
 use super::Dense;
 
 /// A fully connected layer `y = x·Wᵀ + b` whose weight and bias are fixed: no
@@ -147,17 +148,15 @@ impl<const IN: usize, const OUT: usize> From<&Dense<IN, OUT>> for FrozenDense<IN
     }
 }
 
-/// `Y = X·Wᵀ + 1·bᵀ`, as [`Dense`] computes it.
-fn affine<const B: usize, const IN: usize, const OUT: usize>(
+/// `∂J/∂X = ∂J/∂Y · W` into `dx` if it is asked for, as [`Dense`] computes it.
+fn input_gradient<const B: usize, const IN: usize, const OUT: usize>(
     weight: &Matrix<OUT, IN>,
-    bias: &Vector<OUT>,
-    x: &Batch<B, IN>,
-    y: &mut Batch<B, OUT>,
+    dy: &Batch<B, OUT>,
+    dx: Option<&mut Batch<B, IN>>,
 ) {
-    for row in y.0.iter_mut() {
-        *row = bias.0;
+    if let Some(dx) = dx {
+        dx.set_product(dy, weight, Accumulate::Overwrite);
     }
-    y.set_product_bt(x, weight, Accumulate::Add);
 }
 
 impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
@@ -181,9 +180,7 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
         dy: &Batch<B, OUT>,
         dx: Option<&mut Batch<B, IN>>,
     ) {
-        if let Some(dx) = dx {
-            dx.set_product(dy, &self.weight, Accumulate::Overwrite);
-        }
+        input_gradient(&self.weight, dy, dx);
     }
 }
 
@@ -227,9 +224,7 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
         dy: &Batch<B, OUT>,
         dx: Option<&mut Batch<B, IN>>,
     ) {
-        if let Some(dx) = dx {
-            dx.set_product(dy, &self.weight, Accumulate::Overwrite);
-        }
+        input_gradient(&self.weight, dy, dx);
     }
 }
 
@@ -336,9 +331,7 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
             let done = kernels::add(row, &mut self.bias_grad.0);
             debug_assert!(done.is_ok(), "shapes are checked by the types");
         }
-        if let Some(dx) = dx {
-            dx.set_product(dy, self.weight, Accumulate::Overwrite);
-        }
+        input_gradient(self.weight, dy, dx);
     }
 }
 
