@@ -187,7 +187,7 @@ fn centred_rmsprop_with_a_constant_gradient_never_sticks() {
         centered: true,
         ..Default::default()
     };
-    let mut opt = RmsProp::<1>::new(c);
+    let mut opt = RmsProp::<1, 1>::new(c);
     let mut w = [0.0f32];
     let (mut s, mut gbar, mut w64) = (0.0f64, 0.0f64, 0.0f64);
     let (alpha, lr, eps, g) = (c.alpha as f64, c.lr as f64, c.eps as f64, 1.75f64);

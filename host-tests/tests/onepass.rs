@@ -11,7 +11,7 @@ use host_tests::Rng;
 use microtrain::layers::{Dense, ParamKind, Params, Tanh};
 use microtrain::loss::Mse;
 use microtrain::optim::{
-    Adam, AdamConfig, Bounds, Optimizer, Pass, Sgd, SgdMomentum, SgdMomentumConfig,
+    Adam, AdamConfig, AmsGrad, Bounds, Optimizer, Pass, Sgd, SgdMomentum, SgdMomentumConfig,
 };
 use microtrain::train::{Dataset, Trainer};
 use microtrain::{seq, Error, Seq};
@@ -134,8 +134,8 @@ fn proven_steps_give_the_two_pass_bits() {
         let values = rng.uniform_vec(COUNT, -1.0, 1.0);
         set(&mut fast, &values, &[0.0; COUNT]);
         set(&mut slow, &values, &[0.0; COUNT]);
-        let mut a = Adam::<COUNT>::new(config);
-        let mut b = TwoPass(Adam::<COUNT>::new(config));
+        let mut a = AmsGrad::<COUNT>::new(config);
+        let mut b = TwoPass(AmsGrad::<COUNT>::new(config));
         for step in 0..200 {
             let scale = 2f32.powi(rng.below(40) as i32 - 20);
             let grads: Vec<f32> = rng.uniform_vec(COUNT, -scale, scale);
@@ -191,7 +191,7 @@ fn adversarial_steps_match_the_two_pass_step() {
             (-10, 128),
         ][rng.below(6) as usize];
         let (mut fast, mut slow) = (net(), net());
-        let mut a = Adam::<COUNT>::new(config);
+        let mut a = AmsGrad::<COUNT>::new(config);
         let mut b = TwoPass(a);
         let values: Vec<f32> = (0..COUNT).map(|_| scaled(&mut rng, lo, hi)).collect();
         set(&mut fast, &values, &[0.0; COUNT]);
@@ -342,10 +342,10 @@ fn training_runs_are_bit_identical() {
             }
             bits(&mut t.model)
         };
-        let fast = run(Adam::<COUNT>::new(config));
+        let fast = run(AmsGrad::<COUNT>::new(config));
         let twice = {
             let mut t: Trainer<Net, Mse, _, 2, 4, 2> =
-                Trainer::new(net(), Mse, TwoPass(Adam::<COUNT>::new(config)), 0);
+                Trainer::new(net(), Mse, TwoPass(AmsGrad::<COUNT>::new(config)), 0);
             let mut rng = Pcg32::seed_from_u64(5);
             microtrain::init::init_params(
                 &mut t.model,

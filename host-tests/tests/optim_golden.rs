@@ -12,8 +12,8 @@
 //! scalar loop (one at a time) of each optimizer give the same bits.
 
 use microtrain::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, NAdam, NAdamConfig, Optimizer, RAdam, RAdamConfig,
-    RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, NAdam, NAdamConfig, Optimizer, RAdam,
+    RAdamConfig, RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -117,24 +117,40 @@ fn build(t: &Trace) -> Stepper {
             eps: get(t, "eps", 1e-10),
             decay_biases: true,
         })),
-        "RMSprop" => boxed(RmsProp::<N>::new(RmsPropConfig {
-            lr,
-            alpha: get(t, "alpha", 0.99),
-            eps,
-            weight_decay: wd,
-            momentum: get(t, "momentum", 0.0),
-            centered: flag(t, "centered"),
-            decay_biases: true,
-        })),
-        "Adam" | "AdamW" => boxed(Adam::<N>::new(AdamConfig {
-            lr,
-            betas,
-            eps,
-            weight_decay: wd,
-            amsgrad: flag(t, "amsgrad"),
-            decoupled_weight_decay: t.optimizer == "AdamW" || flag(t, "decoupled_weight_decay"),
-            decay_biases: true,
-        })),
+        // Each trace runs on the type with exactly the buffers its options need.
+        "RMSprop" => {
+            let c = RmsPropConfig {
+                lr,
+                alpha: get(t, "alpha", 0.99),
+                eps,
+                weight_decay: wd,
+                momentum: get(t, "momentum", 0.0),
+                centered: flag(t, "centered"),
+                decay_biases: true,
+            };
+            match (c.centered, c.momentum > 0.0) {
+                (false, false) => boxed(RmsProp::<N>::new(c)),
+                (true, false) => boxed(RmsProp::<N, N, 0>::new(c)),
+                (false, true) => boxed(RmsProp::<N, 0, N>::new(c)),
+                (true, true) => boxed(RmsProp::<N, N, N>::new(c)),
+            }
+        }
+        "Adam" | "AdamW" => {
+            let c = AdamConfig {
+                lr,
+                betas,
+                eps,
+                weight_decay: wd,
+                amsgrad: flag(t, "amsgrad"),
+                decoupled_weight_decay: t.optimizer == "AdamW" || flag(t, "decoupled_weight_decay"),
+                decay_biases: true,
+            };
+            if c.amsgrad {
+                boxed(AmsGrad::<N>::new(c))
+            } else {
+                boxed(Adam::<N>::new(c))
+            }
+        }
         "RAdam" => boxed(RAdam::<N>::new(RAdamConfig {
             lr,
             betas,
@@ -274,11 +290,24 @@ fn simd_and_scalar_update_loops_agree_bit_for_bit() {
         weight_decay: 0.01,
         ..Default::default()
     };
-    same_bits(RmsProp::<WIDE>::new(rms), || RmsProp::<1>::new(rms));
+    same_bits(RmsProp::<WIDE, WIDE, WIDE>::new(rms), || {
+        RmsProp::<1, 1, 1>::new(rms)
+    });
+    let plain = RmsPropConfig {
+        centered: false,
+        momentum: 0.0,
+        ..rms
+    };
+    same_bits(RmsProp::<WIDE>::new(plain), || RmsProp::<1>::new(plain));
     let adam = AdamConfig {
         amsgrad: true,
         weight_decay: 0.01,
         ..AdamConfig::adamw()
+    };
+    same_bits(AmsGrad::<WIDE>::new(adam), || AmsGrad::<1>::new(adam));
+    let adam = AdamConfig {
+        amsgrad: false,
+        ..adam
     };
     same_bits(Adam::<WIDE>::new(adam), || Adam::<1>::new(adam));
     let radam = RAdamConfig {

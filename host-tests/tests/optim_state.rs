@@ -32,10 +32,14 @@ macro_rules! sizes {
         check::<SgdMomentum<$p>, SgdMomentumConfig>($p, 1, 4);
         // sum of squared gradients + step count
         check::<Adagrad<$p>, AdagradConfig>($p, 1, 4);
-        // mean square, mean gradient (centred), momentum buffer
-        check::<RmsProp<$p>, RmsPropConfig>($p, 3, 0);
-        // first moment, second moment, running maximum (AMSGrad) + step count
-        check::<Adam<$p>, AdamConfig>($p, 3, 4);
+        // mean square; + mean gradient (centred); + momentum buffer; + both
+        check::<RmsProp<$p>, RmsPropConfig>($p, 1, 0);
+        check::<RmsProp<$p, $p, 0>, RmsPropConfig>($p, 2, 0);
+        check::<RmsProp<$p, 0, $p>, RmsPropConfig>($p, 2, 0);
+        check::<RmsProp<$p, $p, $p>, RmsPropConfig>($p, 3, 0);
+        // first and second moments + step count; + running maximum (AMSGrad)
+        check::<Adam<$p>, AdamConfig>($p, 2, 4);
+        check::<AmsGrad<$p>, AdamConfig>($p, 3, 4);
         // first and second moments + step count
         check::<RAdam<$p>, RAdamConfig>($p, 2, 4);
         // first and second moments + μ product, its previous value, step count

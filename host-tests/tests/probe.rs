@@ -23,8 +23,8 @@ use microtrain::kernels::{self, Accumulate, Activation};
 use microtrain::layers::{BatchNorm, Dense, Dropout, Params, Penalty, Relu};
 use microtrain::loss::{CrossEntropy, Loss, Mse, Risk};
 use microtrain::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, NAdam, NAdamConfig, Optimizer, RAdam, RAdamConfig,
-    RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, NAdam, NAdamConfig, Optimizer, RAdam,
+    RAdamConfig, RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
 };
 use microtrain::schedule::{
     Cosine, Exponential, InverseTime, PlateauConfig, Polynomial, ReduceOnPlateau, Scheduler,
@@ -700,7 +700,7 @@ fn randomised_probe() {
         &mut rng,
         &mut c,
         |r| {
-            Adam::<P>::new(AdamConfig {
+            AmsGrad::<P>::new(AdamConfig {
                 lr: setting(r, 0.01),
                 amsgrad: r.below(2) == 0,
                 ..Default::default()
@@ -726,7 +726,7 @@ fn randomised_probe() {
         &mut rng,
         &mut c,
         |r| {
-            RmsProp::<P>::new(RmsPropConfig {
+            RmsProp::<P, P, P>::new(RmsPropConfig {
                 lr: setting(r, 0.01),
                 centered: r.below(2) == 0,
                 momentum: setting(r, 0.5),

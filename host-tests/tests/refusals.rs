@@ -11,8 +11,8 @@ use microtrain::checkpoint::{self, Model, Persist};
 use microtrain::layers::{BatchNorm, Dense, ParamKind, Params, Penalty, Tanh};
 use microtrain::loss::Mse;
 use microtrain::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, NAdam, NAdamConfig, Optimizer, RAdam, RAdamConfig,
-    Refusal, RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, NAdam, NAdamConfig, Optimizer, RAdam,
+    RAdamConfig, Refusal, RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
 };
 use microtrain::prune::{mask_words, Mask, Masked};
 use microtrain::train::{Clip, Dataset, Divergence, Guard, Trainer};
@@ -233,22 +233,20 @@ fn sgd_momentum_refusals_keep_state() {
 
 #[test]
 fn adam_refusals_keep_state() {
-    for amsgrad in [false, true] {
-        refusals_keep_state("Adam", |wd| {
-            Adam::<COUNT>::new(AdamConfig {
-                lr: 0.01,
-                weight_decay: wd,
-                amsgrad,
-                ..Default::default()
-            })
-        });
-    }
+    let config = |wd, amsgrad| AdamConfig {
+        lr: 0.01,
+        weight_decay: wd,
+        amsgrad,
+        ..Default::default()
+    };
+    refusals_keep_state("Adam", |wd| Adam::<COUNT>::new(config(wd, false)));
+    refusals_keep_state("AMSGrad", |wd| AmsGrad::<COUNT>::new(config(wd, true)));
 }
 
 #[test]
 fn rmsprop_refusals_keep_state() {
     refusals_keep_state("RMSprop", |wd| {
-        RmsProp::<COUNT>::new(RmsPropConfig {
+        RmsProp::<COUNT, COUNT, COUNT>::new(RmsPropConfig {
             weight_decay: wd,
             centered: true,
             momentum: 0.5,

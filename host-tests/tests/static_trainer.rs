@@ -12,8 +12,8 @@ use microtrain::layers::{
 };
 use microtrain::loss::{BceWithLogits, CrossEntropy, Mse};
 use microtrain::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, Configure, NAdam, NAdamConfig, RAdam, RAdamConfig,
-    RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
+    Adagrad, AdagradConfig, Adam, AdamConfig, AmsGrad, Configure, NAdam, NAdamConfig, RAdam,
+    RAdamConfig, RmsProp, RmsPropConfig, Sgd, SgdMomentum, SgdMomentumConfig,
 };
 use microtrain::train::{Clip, Dataset, Trainer};
 use microtrain::{Error, Image, Matrix, Seq, Zeroed};
@@ -185,7 +185,7 @@ fn configure_resets_every_optimizer_in_place_to_new() {
         amsgrad: true,
         ..AdamConfig::adamw()
     };
-    check(Adam::<5>::new(adam), adam);
+    check(AmsGrad::<5>::new(adam), adam);
     let nadam = NAdamConfig::DEFAULT.with_lr(0.01);
     check(NAdam::<5>::new(nadam), nadam);
     let radam = RAdamConfig::DEFAULT;
@@ -195,7 +195,7 @@ fn configure_resets_every_optimizer_in_place_to_new() {
         momentum: 0.5,
         ..RmsPropConfig::DEFAULT
     };
-    check(RmsProp::<5>::new(rms), rms);
+    check(RmsProp::<5, 5, 5>::new(rms), rms);
     let adagrad = AdagradConfig {
         initial_accumulator_value: 0.25,
         ..AdagradConfig::DEFAULT

@@ -1,4 +1,8 @@
 //! Adam, AMSGrad and AdamW (PyTorch: `torch.optim.Adam`, `torch.optim.AdamW`).
+//!
+//! The AMSGrad buffer `v_max` is part of the type: [`Adam<P>`] keeps none, and
+//! [`AmsGrad<P>`] (`Adam<P, P>`) keeps one float per parameter, so a model trained
+//! without AMSGrad does not pay `4·P` bytes for it.
 
 use super::configure::Configure;
 use super::Pass;
@@ -35,7 +39,9 @@ pub struct AdamConfig {
     /// Weight decay `λ`: added to the gradient as `λθ` (L2, Adam), or applied as
     /// `θ ← θ(1 − ηλ)` before the update when `decoupled_weight_decay` (AdamW).
     pub weight_decay: f32,
-    /// AMSGrad: divide by the running maximum of `v̂` instead of `v̂`.
+    /// AMSGrad: divide by the running maximum of `v̂` instead of `v̂` (PyTorch:
+    /// `amsgrad=True`). Needs the `v_max` buffer, [`AmsGrad<P>`] (`Adam<P, P>`):
+    /// [`Adam<P>`] refuses it ([`Optimizer::check`]).
     pub amsgrad: bool,
     /// Decoupled weight decay (AdamW, Loshchilov & Hutter).
     pub decoupled_weight_decay: bool,
@@ -51,7 +57,8 @@ impl Default for AdamConfig {
 
 impl AdamConfig {
     /// Checks every setting as PyTorch's `torch.optim.Adam` constructor does (`lr` finite and ≥ 0; `betas.0` in [0, 1); `betas.1` in [0, 1); `eps` finite and ≥ 0; `weight_decay` finite and ≥ 0);
-    /// infinities and NaN are refused too.
+    /// infinities and NaN are refused too. Whether `amsgrad` fits the optimizer's
+    /// buffers is checked by [`Adam::try_new`] and [`Optimizer::check`], which know them.
     ///
     /// # Errors
     ///
@@ -136,8 +143,14 @@ impl AdamConfig {
 /// corrections undo the zero start of `m` and `v`. The denominator is floored at the
 /// smallest normal `f32`, which only matters for `ε = 0` (allowed, as in PyTorch): a
 /// parameter whose gradients have all been 0 then stays put, where PyTorch computes
-/// `0/0 = NaN`. State: `m`, `v` and, for AMSGrad,
-/// `v_max`: `3·4·P` bytes plus the step count.
+/// `0/0 = NaN`.
+///
+/// `V` is the length of the AMSGrad buffer `v_max`: 0 (the default, PyTorch's default
+/// Adam) or `P` ([`AmsGrad<P>`]); any other `V` does not compile. State: `m`
+/// (PyTorch's `exp_avg`) and `v` (`exp_avg_sq`), `2·4·P` bytes, plus `4·V` bytes of
+/// `v_max` (`max_exp_avg_sq`) and the step count. `Adam<P>` refuses
+/// `amsgrad: true` ([`Optimizer::check`]); `Adam<P, P>` with `amsgrad: false` steps
+/// exactly as `Adam<P>` and leaves `v_max` alone.
 ///
 /// # Examples
 ///
@@ -150,15 +163,50 @@ impl AdamConfig {
 /// assert!((w[0] - 0.9).abs() < 1e-6);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
+///
+/// `V` must be 0 or `P`:
+///
+/// ```compile_fail,E0080
+/// use microtrain::optim::{Adam, AdamConfig};
+/// let _ = Adam::<4, 2>::new(AdamConfig::DEFAULT); // "V must be 0 (Adam) or P (AmsGrad)"
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Adam<const P: usize> {
+pub struct Adam<const P: usize, const V: usize = 0> {
     /// The configuration; change it between steps at will.
     pub config: AdamConfig,
     first_moment: [f32; P],
     second_moment: [f32; P],
-    max_second_moment: [f32; P],
+    max_second_moment: [f32; V],
     steps: u32,
 }
+
+/// Adam with the AMSGrad buffer (Reddi, Kale & Kumar; PyTorch: `torch.optim.Adam` with
+/// `amsgrad=True`): [`Adam`] that also keeps `v_max`, the running maximum of `v`
+/// (PyTorch's `max_exp_avg_sq`), `4·P` bytes more, and divides by it when
+/// [`AdamConfig::amsgrad`] is on:
+///
+/// ```text
+/// v_max ← max(v_max, v)          θ ← θ − (η/(1 − β₁ᵗ))·m/(√v_max/√(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// With `amsgrad: false` it steps exactly as [`Adam<P>`] and leaves `v_max` alone.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::optim::{Adam, AdamConfig, AmsGrad, Optimizer};
+/// let config = AdamConfig { lr: 0.1, amsgrad: true, ..AdamConfig::DEFAULT };
+/// let mut opt = AmsGrad::<1>::new(config);
+/// let mut w = [1.0];
+/// opt.step_slice(&mut w, &[4.0])?; // v_max = v = (1 − β₂)·16: a step of about η
+/// opt.step_slice(&mut w, &[0.0])?; // v decays, v_max keeps the largest v
+/// assert!(w[0] < 0.9 && w[0] > 0.8);
+/// assert_eq!(AmsGrad::<1>::STATE_BYTES, Adam::<1>::STATE_BYTES + 4);
+/// // Plain Adam has no v_max: AMSGrad is refused before anything moves.
+/// assert!(Adam::<1>::new(config).step_slice(&mut w, &[1.0]).is_err());
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub type AmsGrad<const P: usize> = Adam<P, P>;
 
 struct AdamRule {
     beta1: f32,
@@ -167,7 +215,6 @@ struct AdamRule {
     decay: Decay,
     step_size: f32,
     bias_correction2_sqrt: f32,
-    amsgrad: bool,
 }
 
 impl AdamRule {
@@ -202,18 +249,27 @@ impl AdamRule {
     }
 }
 
+/// AMSGrad: `[m, v, v_max]`.
 impl Rule<3> for AdamRule {
     #[inline]
     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 3]) -> (L, [L; 3]) {
-        self.apply_with([true, true, self.amsgrad], p, g, s)
+        self.apply_with([true, true, true], p, g, s)
+    }
+}
+
+/// Adam without AMSGrad: `[m, v]`, and no `v_max` to read or write.
+impl Rule<2> for AdamRule {
+    #[inline]
+    fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
+        let (p, [m, v, _]) = self.apply_with([true, true, false], p, g, [m, v, v]);
+        (p, [m, v])
     }
 }
 
 /// Adam's rule in a proven step ([`Adam::update_proven`]): `ε ≥ 2⁻¹²⁶` (so the floor
 /// `max(√v̂ + ε, 2⁻¹²⁶)` is `√v̂ + ε` itself: `√v̂ ≥ 0` and rounding is monotone),
 /// weight decay only if `DECAY` (a factor 1 and an L2 term 0 change no bit), and
-/// AMSGrad as `Rule<3>`; `Rule<2>` leaves `v_max` out, which Adam without AMSGrad
-/// writes back unchanged.
+/// AMSGrad as `Rule<3>`; `Rule<2>` leaves `v_max` out, as Adam without AMSGrad does.
 struct Proven<const DECAY: bool>(AdamRule);
 
 impl<const DECAY: bool> Rule<3> for Proven<DECAY> {
@@ -231,28 +287,35 @@ impl<const DECAY: bool> Rule<2> for Proven<DECAY> {
     }
 }
 
-impl<const P: usize> Adam<P> {
-    /// A fresh optimizer, after checking `config` ([`AdamConfig::check`]); usable in a
-    /// `const` or `static`. [`new`](Adam::new) does not check, but
-    /// [`Optimizer::step`] refuses a bad configuration before touching anything.
+impl<const P: usize, const V: usize> Adam<P, V> {
+    /// A fresh optimizer, after checking `config` ([`AdamConfig::check`], and
+    /// `amsgrad` only with the `v_max` buffer); usable in a `const` or `static`.
+    /// [`new`](Adam::new) does not check, but [`Optimizer::step`] refuses a bad
+    /// configuration before touching anything.
     ///
     /// # Errors
     ///
-    /// [`Error::Setting`] naming the first bad setting.
+    /// [`Error::Setting`] naming the first bad setting; `"Adam amsgrad"` (value 1) for
+    /// `amsgrad: true` without the buffer (`V = 0`).
     ///
     /// # Examples
     ///
     /// ```
-    /// use microtrain::optim::{Adam, AdamConfig};
+    /// use microtrain::optim::{Adam, AdamConfig, AmsGrad};
     /// assert!(Adam::<2>::try_new(AdamConfig::default()).is_ok());
     /// assert!(Adam::<2>::try_new(AdamConfig { betas: (1.0, 0.999), ..Default::default() }).is_err());
+    /// let amsgrad = AdamConfig { amsgrad: true, ..Default::default() };
+    /// assert!(Adam::<2>::try_new(amsgrad).is_err()); // no v_max
+    /// assert!(AmsGrad::<2>::try_new(amsgrad).is_ok());
     /// ```
     pub const fn try_new(config: AdamConfig) -> Result<Self, Error> {
         check::ok!(config.check());
+        check::ok!(Self::fits(&config));
         Ok(Self::new(config))
     }
 
-    /// A fresh optimizer (no steps taken, moments zero).
+    /// A fresh optimizer (no steps taken, moments zero). `V` other than 0 or `P`
+    /// fails to compile here.
     ///
     /// # Examples
     ///
@@ -262,13 +325,31 @@ impl<const P: usize> Adam<P> {
     /// assert_eq!(adam.steps(), 0);
     /// ```
     pub const fn new(config: AdamConfig) -> Self {
+        const {
+            assert!(
+                V == 0 || V == P,
+                "Adam<P, V>: V, the length of the AMSGrad buffer, must be 0 (Adam<P>) or P (AmsGrad<P> = Adam<P, P>)"
+            )
+        };
         Adam {
             config,
             first_moment: [0.0; P],
             second_moment: [0.0; P],
-            max_second_moment: [0.0; P],
+            max_second_moment: [0.0; V],
             steps: 0,
         }
+    }
+
+    /// `Ok` unless `config` asks for AMSGrad and this type has no `v_max` buffer.
+    const fn fits(config: &AdamConfig) -> Result<(), Error> {
+        if config.amsgrad && V == 0 {
+            return check::refuse(
+                "Adam amsgrad",
+                1.0,
+                "off without the v_max buffer; AMSGrad needs Adam<P, P> (AmsGrad<P>)",
+            );
+        }
+        Ok(())
     }
 
     /// Steps taken.
@@ -306,7 +387,7 @@ impl<const P: usize> Adam<P> {
 
 /// All zero: learning rate, betas and eps 0, empty moments; a placeholder that
 /// [`Configure::reset`] turns into a fresh optimizer.
-impl<const P: usize> Zeroed for Adam<P> {
+impl<const P: usize, const V: usize> Zeroed for Adam<P, V> {
     const ZERO: Self = Adam::new(AdamConfig {
         lr: 0.0,
         betas: (0.0, 0.0),
@@ -318,7 +399,7 @@ impl<const P: usize> Zeroed for Adam<P> {
     });
 }
 
-impl<const P: usize> Configure for Adam<P> {
+impl<const P: usize, const V: usize> Configure for Adam<P, V> {
     type Config = AdamConfig;
 
     fn config(&self) -> AdamConfig {
@@ -334,13 +415,15 @@ impl<const P: usize> Configure for Adam<P> {
     }
 }
 
-impl<const P: usize> Optimizer for Adam<P> {
+impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
     const PARAMS: Option<usize> = Some(P);
-    const STATE_BYTES: usize = 3 * 4 * P + 4;
+    const STATE_BYTES: usize = 2 * 4 * P + 4 * V + 4;
     const PROVES: bool = true;
 
+    /// [`AdamConfig::check`], then `amsgrad` only with the `v_max` buffer.
     fn check(&self) -> Result<(), Error> {
-        self.config.check()
+        self.config.check()?;
+        Self::fits(&self.config)
     }
 
     config_learning_rate!();
@@ -354,18 +437,24 @@ impl<const P: usize> Optimizer for Adam<P> {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<bool, Error> {
+        Self::fits(&self.config)?;
         let rule = self.rule(kind);
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        let v_max = window(&mut self.max_second_moment, offset, len)?;
-        run(pass.writes(), &rule, value, grad, [m, v, v_max])
+        if self.config.amsgrad {
+            let v_max = window(&mut self.max_second_moment, offset, len)?;
+            run(pass.writes(), &rule, value, grad, [m, v, v_max])
+        } else {
+            run(pass.writes(), &rule, value, grad, [m, v])
+        }
     }
 
     /// Proves the next update finite from `bounds` and bounds of the state, by the
     /// rule's own operations on upper bounds (see [`Optimizer::proven`] for why that
     /// is sound). With `P`, `G`, `M`, `V`, `V̄` the bounds of `|θ|`, `|g|`, `|m|`, `v`
-    /// (each `v ≥ 0`), `|v_max|` (all finite), and the per-step constants exactly as
+    /// (each `v ≥ 0`), `|v_max|` (all finite; `V̄ = 0` without AMSGrad, whose `v_max`
+    /// is neither read nor written), and the per-step constants exactly as
     /// [`update`](Optimizer::update) computes them (`f = 1 − ηλ` and `λ₂` of the
     /// weight decay, largest over weights and biases; `s = η/(1 − β₁ᵗ)`,
     /// `c₂ = √(1 − β₂ᵗ) > 0`):
@@ -385,31 +474,33 @@ impl<const P: usize> Optimizer for Adam<P> {
     /// tries first). If `P'`, `M'`, `V'` and `V̄'` are finite, so is every value the
     /// update writes,
     /// and no NaN can arise (no `∞ − ∞` or `0·∞` among finite values, `d > 0`, and
-    /// `√` of a non-negative `v'`). `V̄` must be finite even without AMSGrad, where
-    /// `v_max` is written back unchanged, because the try pass tests it too. The
-    /// bounds scan all `P` state values, the whole model's included.
+    /// `√` of a non-negative `v'`). The bounds scan all `P` state values, the whole
+    /// model's included.
     fn proven(&self, bounds: Bounds) -> bool {
         let c = &self.config;
         let rule = self.rule(ParamKind::Weight);
-        let (m, v, v_max) = (
+        let (m, v) = (
             magnitude(&self.first_moment),
             nonnegative_magnitude(&self.second_moment),
-            magnitude(&self.max_second_moment),
         );
+        let v_max = if c.amsgrad {
+            magnitude(&self.max_second_moment)
+        } else {
+            0.0
+        };
         let factor = rule.decay.factor.abs().max(1.0);
         let p1 = bounds.value * factor;
         let g1 = bounds.grad + rule.decay.l2 * p1;
         let m_new = m + (1.0 - c.betas.0) * (g1 + m);
         let v_new = v * c.betas.1 + (1.0 - c.betas.1) * g1 * g1;
         let v_max_new = v_max.max(v_new);
-        let v_used = if c.amsgrad { v_max_new } else { v_new };
         let p_new = p1 + rule.step_size.abs() * (m_new / c.eps);
         let positive = rule.bias_correction2_sqrt > 0.0 && rule.bias_correction2_sqrt.is_finite();
         positive
             && c.eps >= f32::MIN_POSITIVE
             && rule.step_size.is_finite()
             && v_max.is_finite()
-            && [p_new, m_new, v_new, v_max_new, v_used]
+            && [p_new, m_new, v_new, v_max_new]
                 .iter()
                 .all(|x| x.is_finite())
     }
@@ -421,6 +512,7 @@ impl<const P: usize> Optimizer for Adam<P> {
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<(), Error> {
+        Self::fits(&self.config)?;
         let rule = self.rule(kind);
         let decay = rule.decay.factor != 1.0 || rule.decay.l2 != 0.0;
         let len = value.len();
@@ -442,7 +534,7 @@ impl<const P: usize> Optimizer for Adam<P> {
     }
 }
 
-impl<const P: usize> Adam<P> {
+impl<const P: usize, const V: usize> Adam<P, V> {
     /// The rule of the next step for a tensor of `kind`: its per-step constants.
     fn rule(&self, kind: ParamKind) -> AdamRule {
         let c = &self.config;
@@ -455,15 +547,16 @@ impl<const P: usize> Adam<P> {
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
             step_size: c.lr / math::pow_complement(c.betas.0, t).1,
             bias_correction2_sqrt: math::sqrt(math::pow_complement(c.betas.1, t).1),
-            amsgrad: c.amsgrad,
         }
     }
 }
 
-/// Checkpoint part: the learning rate, the step count and the moments `m`, `v`,
-/// `v_max`; the configuration is the caller's code and is not saved.
-impl<const P: usize> Persist for Adam<P> {
-    const BYTES: usize = 4 + 4 + 4 * P + 4 * P + 4 * P;
+/// Checkpoint part: the learning rate, the step count and the moments `m`, `v`, then
+/// `v_max` only if the type has it ([`AmsGrad<P>`]), marked in the fingerprint, so an
+/// `Adam<P>` checkpoint and an `AmsGrad<P>` one never load into each other; the
+/// configuration is the caller's code and is not saved.
+impl<const P: usize, const V: usize> Persist for Adam<P, V> {
+    const BYTES: usize = 4 + 4 + 4 * P + 4 * P + 4 * V;
 
     fn save(&mut self, w: &mut Writer<'_>) {
         w.shape(u32::from_le_bytes(*b"ADAM"));
@@ -471,7 +564,10 @@ impl<const P: usize> Persist for Adam<P> {
         w.u32(self.steps);
         w.f32s(&self.first_moment);
         w.f32s(&self.second_moment);
-        w.f32s(&self.max_second_moment);
+        if V > 0 {
+            w.shape(u32::from_le_bytes(*b"VMAX"));
+            w.f32s(&self.max_second_moment);
+        }
     }
 
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {

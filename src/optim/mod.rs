@@ -117,7 +117,7 @@ mod rmsprop;
 mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
-pub use adam::{Adam, AdamConfig};
+pub use adam::{Adam, AdamConfig, AmsGrad};
 pub use configure::Configure;
 pub use nadam::{NAdam, NAdamConfig};
 pub use radam::{RAdam, RAdamConfig};
