@@ -563,6 +563,10 @@ pub fn magnitude(xs: &[f32]) -> f32 {
 /// assert!(nonnegative_magnitude(&[1e30, -1e-30]).is_nan());
 /// assert!(nonnegative_magnitude(&[0.5, -1e-30]).is_nan());
 /// ```
+// Not inlined: inlined over an array of known length (Adam's second moments), the OR
+// loop indexes it from its base, 20 instructions per eight values on a Cortex-M4F
+// instead of 11 with one load-multiple.
+#[inline(never)]
 pub fn nonnegative_magnitude(xs: &[f32]) -> f32 {
     if !Path::DEFAULT.simd() {
         let bits = or_bits(xs);
