@@ -626,7 +626,7 @@ fn with_buffer(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
         // and few row blocks to share a packing (measured: 4-lane vectors gain from
         // reading in place at batch 1 and lose at 8 row blocks, 16-lane ones gain at
         // both).
-        let whole = ops.n % NR == 0 || ops.n % NR == LANES;
+        let whole = ops.n.is_multiple_of(NR) || ops.n % NR == LANES;
         let few_blocks = LANES >= 16 || ops.m <= 2 * MR;
         if whole && few_blocks && ops.k * ops.n <= 2048 {
             return in_place(c, ops, b, mode);
