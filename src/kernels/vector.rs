@@ -390,7 +390,7 @@ pub(crate) fn map_mut(
 /// `expf`) on every path (PyTorch: `torch.exp(x)`).
 ///
 /// The SIMD path runs `expf`'s own sequence of exactly rounded operations eight lanes
-/// at a time ([`exp_lanes`]), so it gives the scalar bits without a call per element.
+/// at a time, so it gives the scalar bits without a call per element.
 ///
 /// # Errors
 ///
