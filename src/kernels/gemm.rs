@@ -36,7 +36,11 @@
 //! its products in increasing `k`, so the blocking does not change a single bit. `B` is
 //! packed because `A·Bᵀ` reads it across its rows (the packing transposes 8 × 8 or
 //! 4 × 4 squares through registers) and because a panel's last columns need zero lanes;
-//! `A` is read in place. The tile shape is chosen per target ([`NR`] = `LANES · VECTORS`,
+//! `A` is read in place. So is a small `B` stored `B[k][j]` (at most 2048 values) whose
+//! panels all fill their vectors, when few row blocks would share its packing (always
+//! with 16-lane vectors, `M ≤ 2·MR` with narrower ones): such a product, common in
+//! training at small batch (`∂W = dYᵀ·X`, `dX = dY·W`), then has no packing and no
+//! buffer to zero. The tile shape is chosen per target ([`NR`] = `LANES · VECTORS`,
 //! `KC` = 1024 / `NR`, so the packed panel is always 4 KiB):
 //!
 //! | target                      | vector   | `MR × NR` | accumulators          |
@@ -614,8 +618,20 @@ fn simd(
     with_buffer(c, &ops, mode);
 }
 
-/// Runs the product on a stack buffer sized for its inner dimension.
+/// Runs the product on a stack buffer sized for its inner dimension, or without one
+/// when `B` is read in place ([`in_place`]).
 fn with_buffer(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+    if let BSource::Slice(b, BLayout::Rows) = ops.b {
+        // Whole panels only; a `B` small enough to stay in L1 whichever way it is read;
+        // and few row blocks to share a packing (measured: 4-lane vectors gain from
+        // reading in place at batch 1 and lose at 8 row blocks, 16-lane ones gain at
+        // both).
+        let whole = ops.n.is_multiple_of(NR) || ops.n % NR == LANES;
+        let few_blocks = LANES >= 16 || ops.m <= 2 * MR;
+        if whole && few_blocks && ops.k * ops.n <= 2048 {
+            return in_place(c, ops, b, mode);
+        }
+    }
     let k = ops.k;
     // The packed panel holds at most `k · VECTORS` vectors: a product with a short
     // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
@@ -644,6 +660,75 @@ fn panels(c: &mut [f32], ops: &Operands<'_>, buffer: &mut [Lanes], mode: Accumul
         } else {
             chunks::<VECTORS>(c, ops, buffer, j0, nc, mode);
         }
+    }
+}
+
+/// Loops "panels" and "rows" for a `B` stored `B[k][j]` whose panels all fill their
+/// vectors (`N` a multiple of [`NR`], or of `NR` plus one vector): the `k`-th row of a
+/// panel is then the run `B[k][j0 .. j0 + nc]` itself, read in place with no packing,
+/// no buffer to zero, and all of `k` in one chunk (a call's floor at small sizes is
+/// the packing, not the products). Each lane still adds its products in increasing
+/// `k`: the bits do not change.
+fn in_place(c: &mut [f32], ops: &Operands<'_>, b: &[f32], mode: Accumulate) {
+    let from_c = mode == Accumulate::Add;
+    for j0 in (0..ops.n).step_by(NR) {
+        let nc = NR.min(ops.n - j0);
+        let panel = InPlace {
+            b,
+            n: ops.n,
+            j0,
+            k: ops.k,
+        };
+        if nc <= LANES {
+            rows::<1>(c, ops, panel, 0, j0, nc, from_c);
+        } else {
+            rows::<VECTORS>(c, ops, panel, 0, j0, nc, from_c);
+        }
+    }
+}
+
+/// The rows `k0 .. k0 + kc` of one panel of `B` as a register tile reads them.
+trait PanelRows<const W: usize>: Copy {
+    /// How many rows: `kc`.
+    fn kc(self) -> usize;
+    /// `b(k0 + kk, j0 .. j0 + W · LANES)` for `kk = 0, 1, …`, as `W` vectors.
+    fn rows(self) -> impl Iterator<Item = [Lanes; W]>;
+}
+
+/// A packed panel ([`pack_b`]).
+impl<const W: usize> PanelRows<W> for &[[Lanes; W]] {
+    #[inline(always)]
+    fn kc(self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn rows(self) -> impl Iterator<Item = [Lanes; W]> {
+        self.iter().copied()
+    }
+}
+
+/// A panel of a `B` stored `B[k][j]`, `K × N`, read in place: rows `0 .. k` of columns
+/// `j0 .. j0 + W · LANES`, which the caller has checked lie inside `B`.
+#[derive(Clone, Copy)]
+struct InPlace<'b> {
+    b: &'b [f32],
+    n: usize,
+    j0: usize,
+    k: usize,
+}
+
+impl<const W: usize> PanelRows<W> for InPlace<'_> {
+    #[inline(always)]
+    fn kc(self) -> usize {
+        self.k
+    }
+    #[inline(always)]
+    fn rows(self) -> impl Iterator<Item = [Lanes; W]> {
+        let b = &self.b[self.j0..];
+        (0..self.k).map(move |kk| {
+            let (vectors, _) = b[kk * self.n..][..W * LANES].as_chunks::<LANES>();
+            core::array::from_fn(|w| Lanes::new(vectors[w]))
+        })
     }
 }
 
@@ -766,13 +851,13 @@ fn pack_b<'p, const W: usize>(
 }
 
 /// Loop "rows": updates columns `j0 .. j0 + nc` of every row of `C` with the chunk
-/// `k0 .. k0 + panel.len()`, in blocks of `MR` rows and then the leftover rows in blocks
+/// `k0 .. k0 + panel.len()` (packed or read in place), in blocks of `MR` rows and then the leftover rows in blocks
 /// of 4, 2 and 1.
 #[allow(clippy::too_many_arguments)]
 fn rows<const W: usize>(
     c: &mut [f32],
     ops: &Operands<'_>,
-    panel: &[[Lanes; W]],
+    panel: impl PanelRows<W>,
     k0: usize,
     j0: usize,
     nc: usize,
@@ -838,7 +923,7 @@ fn store(dst: &mut [f32], len: usize, v: Lanes) {
 fn tile<const R: usize, const W: usize>(
     c: &mut [f32],
     ops: &Operands<'_>,
-    panel: &[[Lanes; W]],
+    panel: impl PanelRows<W>,
     i0: usize,
     k0: usize,
     j0: usize,
@@ -855,22 +940,22 @@ fn tile<const R: usize, const W: usize>(
             }
         }
     }
-    let kc = panel.len();
+    let kc = panel.kc();
     match ops.al {
         ALayout::Rows => {
             // a(i, k) = A[i][k]: R contiguous runs A[i0 + r][k0 .. k0 + kc].
             let a_rows: [&[f32]; R] =
                 core::array::from_fn(|r| &ops.a[(i0 + r) * ops.k + k0..][..kc]);
-            for (kk, b) in panel.iter().enumerate() {
-                step(&mut acc, |r| a_rows[r][kk], b);
+            for (kk, b) in panel.rows().enumerate() {
+                step(&mut acc, |r| a_rows[r][kk], &b);
             }
         }
         ALayout::Transposed => {
             // a(i, k) = A[k][i]: for each k, the contiguous run A[k][i0 .. i0 + R].
-            for (kk, b) in panel.iter().enumerate() {
+            for (kk, b) in panel.rows().enumerate() {
                 let start = (k0 + kk) * ops.m + i0;
                 let column = &ops.a[start..start + R];
-                step(&mut acc, |r| column[r], b);
+                step(&mut acc, |r| column[r], &b);
             }
         }
     }

@@ -6,10 +6,11 @@
 //! at most 0, so nothing overflows (PyTorch: `torch.softmax(x, dim=1)`,
 //! `torch.log_softmax(x, dim=1)`).
 
-use super::vector::{max, same_len, sum_on};
+use super::vector::{exp_map, map_mut, max, same_len, sum_on};
 use super::{math, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
+use wide::f32x8;
 
 /// `y = softmax(x)` row by row.
 ///
@@ -121,17 +122,17 @@ pub fn softmax_row(x: &[f32], y: &mut [f32]) -> Result<(f32, f32), Error> {
     row_on(Path::DEFAULT, x, y)
 }
 
-/// [`softmax_row`] on the chosen path (only the sum has two paths).
+/// [`softmax_row`] on the chosen path. The SIMD path computes the exponentials eight at
+/// a time with the bits of [`math::exp`] ([`exp_map`]); the differences and quotients
+/// are exactly rounded lane by lane, and the sum has the canonical order on both paths.
 #[inline]
 pub(crate) fn row_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(f32, f32), Error> {
     same_len("softmax row", y.len(), x.len())?;
     let m = max(x).unwrap_or(0.0);
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = math::exp(v - m);
-    }
+    let mv = f32x8::splat(m);
+    exp_map(path, x, y, |v| v - mv, |v| v - m);
     let s = sum_on(path, y);
-    for o in y.iter_mut() {
-        *o /= s;
-    }
+    let sv = f32x8::splat(s);
+    map_mut(path, y, |v| v / sv, |v| v / s);
     Ok((m, s))
 }
