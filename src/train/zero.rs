@@ -88,7 +88,6 @@ where
             cache: M::Cache::ZERO,
             input: X::ZERO,
             targets: L::Targets::ZERO,
-            grad: Batch::zeros(),
             ctx: Context::ZEROED,
             steps: 0,
             refused: 0,
