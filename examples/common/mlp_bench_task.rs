@@ -115,14 +115,17 @@ fn count(clock: &mut impl FnMut() -> u64, f: impl FnOnce()) -> u64 {
 }
 
 /// Trains `trainer` (fresh from [`fresh`] or [`configure`]) and reports through `say`. With `measure`,
-/// then counts instructions through that clock and reports them: the `instructions`
-/// lines are the only ones the host (which has no instruction clock) does not print.
+/// then counts instructions through that clock and reports them, and with `stack`
+/// (which runs its argument and returns the bytes of stack it used) the stack of one
+/// `train_step`: the `instructions` and `stack used` lines are the only ones the host
+/// (which has neither probe) does not print.
 /// Returns whether the loss fell below half its first value.
 pub fn run(
     machine: &str,
     trainer: &mut BenchTrainer,
     say: &mut impl FnMut(Arguments<'_>),
     measure: Option<&mut dyn FnMut() -> u64>,
+    stack: Option<&mut dyn FnMut(&mut dyn FnMut()) -> usize>,
 ) -> bool {
     say(format_args!(
         "microtrain on {machine}: MLP {FEATURES}-{HIDDEN}-{CLASSES} ReLU, cross-entropy, Adam, \
@@ -136,7 +139,7 @@ pub fn run(
         BenchTrainer::ACTIVATION_BYTES,
         BenchTrainer::OPTIMIZER_BYTES
     ));
-    match train(trainer, say, measure) {
+    match train(trainer, say, measure, stack) {
         Ok(learned) => learned,
         Err(error) => {
             say(format_args!("training failed: {error}"));
@@ -149,6 +152,7 @@ fn train(
     trainer: &mut BenchTrainer,
     say: &mut impl FnMut(Arguments<'_>),
     measure: Option<&mut dyn FnMut() -> u64>,
+    stack: Option<&mut dyn FnMut(&mut dyn FnMut()) -> usize>,
 ) -> Result<bool, Error> {
     let mut inputs = [0.0; SAMPLES * FEATURES];
     let mut labels = [0; SAMPLES];
@@ -190,6 +194,14 @@ fn train(
             "instructions per train_step (batch {BATCH}, forward + loss + backward + Adam): {} {} {}",
             step[0], step[1], step[2]
         ));
+        if let Some(stack) = stack {
+            let mut result = Ok(());
+            let used = stack(&mut || result = trainer.train_step(&x, &y).map(|_| ()));
+            result?;
+            say(format_args!(
+                "stack used by train_step: {used} bytes (the batch is the caller's)"
+            ));
+        }
         // The first layer's forward product, X·Wᵀ (W is HIDDEN × FEATURES).
         let mut out = [0.0f32; BATCH * HIDDEN];
         let weights = trainer.model.0.weight.as_slice();
