@@ -69,6 +69,10 @@ pub fn configure(trainer: &mut BenchTrainer) {
     trainer.configure(LOSS, ADAM, SEED);
 }
 
+/// Runs its argument and returns the bytes of stack it used (the firmware paints the
+/// stack; the host has no such probe).
+pub type StackProbe<'a> = &'a mut dyn FnMut(&mut dyn FnMut()) -> usize;
+
 /// An integer hash (Chris Wellons' `lowbias32`): well mixed, and the same everywhere.
 const fn hash(mut x: u32) -> u32 {
     x ^= x >> 16;
@@ -125,7 +129,7 @@ pub fn run(
     trainer: &mut BenchTrainer,
     say: &mut impl FnMut(Arguments<'_>),
     measure: Option<&mut dyn FnMut() -> u64>,
-    stack: Option<&mut dyn FnMut(&mut dyn FnMut()) -> usize>,
+    stack: Option<StackProbe<'_>>,
 ) -> bool {
     say(format_args!(
         "microtrain on {machine}: MLP {FEATURES}-{HIDDEN}-{CLASSES} ReLU, cross-entropy, Adam, \
@@ -152,7 +156,7 @@ fn train(
     trainer: &mut BenchTrainer,
     say: &mut impl FnMut(Arguments<'_>),
     measure: Option<&mut dyn FnMut() -> u64>,
-    stack: Option<&mut dyn FnMut(&mut dyn FnMut()) -> usize>,
+    stack: Option<StackProbe<'_>>,
 ) -> Result<bool, Error> {
     let mut inputs = [0.0; SAMPLES * FEATURES];
     let mut labels = [0; SAMPLES];
