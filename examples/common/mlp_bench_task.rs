@@ -50,7 +50,7 @@ pub const LOSS: CrossEntropy = CrossEntropy {
 pub const ADAM: AdamConfig = AdamConfig::DEFAULT.with_lr(1e-3);
 
 /// A trainer with an untrained network, built whole by the `const` [`Trainer::new`]:
-/// the host twin's way (in a `static`, its 75 KB image would sit in flash, `.data`).
+/// the host twin's way (in a `static`, its 66 KB image would sit in flash, `.data`).
 #[allow(dead_code)] // the firmware uses `configure`
 pub const fn fresh() -> BenchTrainer {
     Trainer::new(
