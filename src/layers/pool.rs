@@ -109,6 +109,20 @@ pool_layer! {
     /// to the window's first maximum in scan order, as PyTorch does. The positions are
     /// found again from the input in backward, so no indices are kept.
     ///
+    /// The in-place backward pass ([`Layer::backward_in_place`]) finds each window's
+    /// winner in `x` before it writes that window's gradient over it, which needs
+    /// windows that do not overlap (`S ≥ K`). Overlapping windows would need a buffer
+    /// for the winners: such a layer has the two-buffer [`Layer::backward`] only, and a
+    /// model that contains it does not compile into a trainer:
+    ///
+    /// ```compile_fail
+    /// use microtrain::layers::{Input, Layer, MaxPool2d};
+    /// use microtrain::{Image, Zeroed};
+    /// let mut x = Image::<1, 3, 3, 1>::ZERO;
+    /// let mut cache = Zeroed::ZERO;
+    /// MaxPool2d::<3, 2, 1, 1>.backward_in_place(Input::Overwrite(&mut x), &mut cache);
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
