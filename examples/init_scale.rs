@@ -100,41 +100,28 @@ fn stack<A: Copy>(act: A) -> Stack<A> {
     seq![b, b, b, b, b, b, b, b, b, b]
 }
 
-/// What one block kept from the last forward and backward pass.
-struct BlockView<'c> {
-    /// Its output `h`, the activation.
-    output: &'c X,
-    /// `∂J/∂h`.
-    output_grad: &'c X,
-}
-
-/// A stack of blocks whose kept activations can be read block by block. The cache of
-/// a pair `(block, rest)` is a `SeqCache` whose `first` is the block's cache, `grad` is
-/// `∂J/∂h` for the block's output and `second` the rest's cache; the last block's
-/// `∂J/∂h` is the output gradient given to `backward`.
+/// A stack of blocks whose output slots can be read block by block. The cache of a pair
+/// `(block, rest)` is a `SeqCache` whose `first` is the block's cache and `second` the
+/// rest's cache. A block's output slot holds its activation `h` after the forward pass
+/// and `∂J/∂h` after the backward pass, which writes each gradient over its activation
+/// (the last block's slot holds the output gradient given to `backward`).
 trait Blocks: Layer<X, Output = X> {
-    /// Pushes a view of every block, first to last, from the cache of the last passes.
-    fn views<'c>(cache: &'c Self::Cache, output_grad: &'c X, out: &mut Vec<BlockView<'c>>);
+    /// Pushes every block's output slot, first to last.
+    fn slots<'c>(cache: &'c Self::Cache, out: &mut Vec<&'c X>);
 }
 
 /// The last block.
 impl<A: Layer<X, Output = X>> Blocks for Block<A> {
-    fn views<'c>(cache: &'c Self::Cache, output_grad: &'c X, out: &mut Vec<BlockView<'c>>) {
-        out.push(BlockView {
-            output: A::output(&cache.second),
-            output_grad,
-        });
+    fn slots<'c>(cache: &'c Self::Cache, out: &mut Vec<&'c X>) {
+        out.push(A::output(&cache.second));
     }
 }
 
 /// A block followed by more blocks.
 impl<A: Layer<X, Output = X>, R: Blocks> Blocks for (Block<A>, R) {
-    fn views<'c>(cache: &'c Self::Cache, output_grad: &'c X, out: &mut Vec<BlockView<'c>>) {
-        out.push(BlockView {
-            output: <Block<A> as Layer<X>>::output(&cache.first),
-            output_grad: &cache.grad,
-        });
-        R::views(&cache.second, output_grad, out);
+    fn slots<'c>(cache: &'c Self::Cache, out: &mut Vec<&'c X>) {
+        out.push(<Block<A> as Layer<X>>::output(&cache.first));
+        R::slots(&cache.second, out);
     }
 }
 
@@ -178,6 +165,10 @@ fn measure<S: Blocks>(
     init_params(model, init, &mut Pcg32::seed_from_u64(seed));
     let mut cache = Box::new(<S as Layer<X>>::Cache::ZERO);
     model.forward(x, &mut cache, &mut Context::new(Mode::Train, seed));
+    // The activations, read before the backward pass writes the gradients over them.
+    let mut slots = Vec::with_capacity(DEPTH);
+    S::slots(&cache, &mut slots);
+    let outputs: Vec<Vec<f32>> = slots.iter().map(|h| h.as_slice().to_vec()).collect();
     model.zero_grad();
     model.backward(x, &mut cache, dy, None);
 
@@ -187,19 +178,19 @@ fn measure<S: Blocks>(
             weight_grad_std.push(moments(p.grad).1);
         }
     });
-    let mut views = Vec::with_capacity(DEPTH);
-    S::views(&cache, dy, &mut views);
-    views
+    let mut grads = Vec::with_capacity(DEPTH);
+    S::slots(&cache, &mut grads);
+    outputs
         .iter()
+        .zip(grads)
         .zip(weight_grad_std)
-        .map(|(view, weight_grad_std)| {
-            let h = view.output.as_slice();
+        .map(|((h, grad), weight_grad_std)| {
             let (mean, std) = moments(h);
             let off = h.iter().filter(|&&v| is_off(v)).count();
             LayerStats {
                 mean,
                 std,
-                grad_std: moments(view.output_grad.as_slice()).1,
+                grad_std: moments(grad.as_slice()).1,
                 weight_grad_std,
                 share: off as f64 / h.len() as f64,
             }

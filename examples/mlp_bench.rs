@@ -15,7 +15,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut trainer = Box::new(mlp_bench_task::fresh());
     let mut say = |line: std::fmt::Arguments<'_>| println!("{line}");
-    if mlp_bench_task::run("the host", &mut trainer, &mut say, None) {
+    if mlp_bench_task::run("the host", &mut trainer, &mut say, None, None) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

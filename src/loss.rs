@@ -107,19 +107,37 @@ pub trait Loss<const B: usize, const N: usize> {
         Ok(())
     }
 
-    /// The mean loss over the first `rows` rows, and its gradient with respect to the
-    /// outputs in `grad` (rows from `rows` on get a zero gradient).
+    /// The mean loss over the first `rows` rows of the network output `out`, whose
+    /// values are then overwritten with the loss gradient `∂J/∂out` (rows from `rows` on
+    /// get a zero gradient): the trainer keeps no separate gradient buffer, and the
+    /// model's backward pass finds `dy` in its output slot. Read the output (accuracy,
+    /// predictions) before calling it.
     ///
     /// A class label out of range (which [`set_target`](Self::set_target) and
     /// [`check_targets`](Self::check_targets) refuse) gives a NaN loss and a NaN
     /// gradient row, never a panic.
+    ///
+    /// ```
+    /// use microtrain::loss::{Loss, Mse};
+    /// use microtrain::Matrix;
+    /// let mut out = Matrix([[1.0], [3.0]]);
+    /// assert_eq!(Mse.loss_in_place(&mut out, &Matrix([[0.0], [1.0]]), 2), 2.5);
+    /// assert_eq!(out.0, [[1.0], [2.0]]); // now ∂J/∂out = 2(p − t)/2
+    /// ```
+    fn loss_in_place(&self, out: &mut Batch<B, N>, targets: &Self::Targets, rows: usize) -> f32;
+
+    /// [`loss_in_place`](Self::loss_in_place) with the output kept: the gradient goes
+    /// to `grad` (the same bits).
     fn loss(
         &self,
         out: &Batch<B, N>,
         targets: &Self::Targets,
         rows: usize,
         grad: &mut Batch<B, N>,
-    ) -> f32;
+    ) -> f32 {
+        *grad = *out;
+        self.loss_in_place(grad, targets, rows)
+    }
 
     /// For classification losses, `(correct, judged)` predictions among the first
     /// `rows` rows; `None` for regression.
@@ -134,17 +152,16 @@ pub trait Loss<const B: usize, const N: usize> {
     }
 }
 
-/// `grad[r][i] = f(out[r][i], t[r][i])` for the first `rows` rows, zero below them.
+/// `out[r][i] ← f(out[r][i], t[r][i])` for the first `rows` rows, zero below them.
 fn per_element<const B: usize, const N: usize>(
-    out: &Batch<B, N>,
+    out: &mut Batch<B, N>,
     t: &Batch<B, N>,
     rows: usize,
-    grad: &mut Batch<B, N>,
     f: impl Fn(f32, f32) -> f32,
 ) {
-    for (r, ((g, o), y)) in grad.0.iter_mut().zip(&out.0).zip(&t.0).enumerate() {
-        for ((g, &o), &y) in g.iter_mut().zip(o).zip(y) {
-            *g = if r < rows { f(o, y) } else { 0.0 };
+    for (r, (o, y)) in out.0.iter_mut().zip(&t.0).enumerate() {
+        for (o, &y) in o.iter_mut().zip(y) {
+            *o = if r < rows { f(*o, y) } else { 0.0 };
         }
     }
 }
@@ -217,11 +234,11 @@ impl<const B: usize, const N: usize> Loss<B, N> for Mse {
         set_float_target(t, row, sample, v)
     }
 
-    fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
+    fn loss_in_place(&self, out: &mut Batch<B, N>, t: &Batch<B, N>, rows: usize) -> f32 {
         let count = (rows.min(B) * N) as f32;
-        per_element(out, t, rows, grad, |p, y| p - y);
-        let loss = kernels::squared_norm(grad.as_slice()) / count;
-        kernels::scale(2.0 / count, grad.as_mut_slice());
+        per_element(out, t, rows, |p, y| p - y);
+        let loss = kernels::squared_norm(out.as_slice()) / count;
+        kernels::scale(2.0 / count, out.as_mut_slice());
         loss
     }
 }
@@ -298,13 +315,15 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
         }
     }
 
-    fn loss(&self, out: &Batch<B, C>, t: &[u32; B], rows: usize, grad: &mut Batch<B, C>) -> f32 {
+    /// Each row's logits are copied to the stack (`C` values) while the row becomes
+    /// its gradient.
+    fn loss_in_place(&self, out: &mut Batch<B, C>, t: &[u32; B], rows: usize) -> f32 {
         let rows = rows.min(B);
         let eps = self.label_smoothing;
         let off = eps / C as f32;
         let on = (1.0 - eps) + off;
         let mut total = 0.0;
-        for (r, ((g, x), &label)) in grad.0.iter_mut().zip(&out.0).zip(t).enumerate() {
+        for (r, (g, &label)) in out.0.iter_mut().zip(t).enumerate() {
             if r >= rows {
                 *g = [0.0; C];
                 continue;
@@ -316,6 +335,8 @@ impl<const B: usize, const C: usize> Loss<B, C> for CrossEntropy {
                 total = f32::NAN;
                 continue;
             }
+            let x = *g;
+            let x = &x;
             // One exponential per logit: g = p = softmax(x), and log pᵢ = (xᵢ − m) − ln s.
             let done = kernels::softmax_row(x, g);
             debug_assert!(done.is_ok(), "shapes are checked by the types");
@@ -386,17 +407,31 @@ impl<const B: usize, const N: usize> Loss<B, N> for BceWithLogits {
         set_float_target(t, row, sample, v)
     }
 
-    fn loss(&self, out: &Batch<B, N>, t: &Batch<B, N>, rows: usize, grad: &mut Batch<B, N>) -> f32 {
+    /// The per-element losses are summed in [`kernels::sum`]'s canonical order (lane
+    /// `i mod 8` of eight partial sums, then the lanes combined): each group of eight
+    /// logits gives its losses to the partial sums before it becomes its gradient.
+    fn loss_in_place(&self, out: &mut Batch<B, N>, t: &Batch<B, N>, rows: usize) -> f32 {
+        const LANES: usize = kernels::vector::LANES;
         let count = (rows.min(B) * N) as f32;
-        // First the per-element losses, summed in the canonical order, then the gradient.
-        per_element(out, t, rows, grad, |z, y| {
-            z.max(0.0) - z * y + math::ln_1p(math::exp(-z.abs()))
-        });
-        let loss = kernels::sum(grad.as_slice()) / count;
-        per_element(out, t, rows, grad, |z, y| {
-            (Activation::Sigmoid.value(z) - y) / count
-        });
-        loss
+        let real = rows.min(B) * N;
+        let mut partial = [0.0f32; LANES];
+        let (z, y) = (out.as_mut_slice(), t.as_slice());
+        for (k, (z, y)) in z.chunks_mut(LANES).zip(y.chunks(LANES)).enumerate() {
+            for (i, (z, &y)) in z.iter_mut().zip(y).enumerate() {
+                let real = k * LANES + i < real;
+                partial[i] += if real {
+                    z.max(0.0) - *z * y + math::ln_1p(math::exp(-z.abs()))
+                } else {
+                    0.0
+                };
+                *z = if real {
+                    (Activation::Sigmoid.value(*z) - y) / count
+                } else {
+                    0.0
+                };
+            }
+        }
+        kernels::sum(&partial) / count
     }
 
     /// An element is correct when the logit's sign matches the target's side of ½.

@@ -50,7 +50,7 @@ pub const LOSS: CrossEntropy = CrossEntropy {
 pub const ADAM: AdamConfig = AdamConfig::DEFAULT.with_lr(1e-3);
 
 /// A trainer with an untrained network, built whole by the `const` [`Trainer::new`]:
-/// the host twin's way (in a `static`, its 75 KB image would sit in flash, `.data`).
+/// the host twin's way (in a `static`, its 66 KB image would sit in flash, `.data`).
 #[allow(dead_code)] // the firmware uses `configure`
 pub const fn fresh() -> BenchTrainer {
     Trainer::new(
@@ -68,6 +68,10 @@ pub const fn fresh() -> BenchTrainer {
 pub fn configure(trainer: &mut BenchTrainer) {
     trainer.configure(LOSS, ADAM, SEED);
 }
+
+/// Runs its argument and returns the bytes of stack it used (the firmware paints the
+/// stack; the host has no such probe).
+pub type StackProbe<'a> = &'a mut dyn FnMut(&mut dyn FnMut()) -> usize;
 
 /// An integer hash (Chris Wellons' `lowbias32`): well mixed, and the same everywhere.
 const fn hash(mut x: u32) -> u32 {
@@ -115,14 +119,17 @@ fn count(clock: &mut impl FnMut() -> u64, f: impl FnOnce()) -> u64 {
 }
 
 /// Trains `trainer` (fresh from [`fresh`] or [`configure`]) and reports through `say`. With `measure`,
-/// then counts instructions through that clock and reports them: the `instructions`
-/// lines are the only ones the host (which has no instruction clock) does not print.
+/// then counts instructions through that clock and reports them, and with `stack`
+/// (which runs its argument and returns the bytes of stack it used) the stack of one
+/// `train_step`: the `instructions` and `stack used` lines are the only ones the host
+/// (which has neither probe) does not print.
 /// Returns whether the loss fell below half its first value.
 pub fn run(
     machine: &str,
     trainer: &mut BenchTrainer,
     say: &mut impl FnMut(Arguments<'_>),
     measure: Option<&mut dyn FnMut() -> u64>,
+    stack: Option<StackProbe<'_>>,
 ) -> bool {
     say(format_args!(
         "microtrain on {machine}: MLP {FEATURES}-{HIDDEN}-{CLASSES} ReLU, cross-entropy, Adam, \
@@ -136,7 +143,7 @@ pub fn run(
         BenchTrainer::ACTIVATION_BYTES,
         BenchTrainer::OPTIMIZER_BYTES
     ));
-    match train(trainer, say, measure) {
+    match train(trainer, say, measure, stack) {
         Ok(learned) => learned,
         Err(error) => {
             say(format_args!("training failed: {error}"));
@@ -149,6 +156,7 @@ fn train(
     trainer: &mut BenchTrainer,
     say: &mut impl FnMut(Arguments<'_>),
     measure: Option<&mut dyn FnMut() -> u64>,
+    stack: Option<StackProbe<'_>>,
 ) -> Result<bool, Error> {
     let mut inputs = [0.0; SAMPLES * FEATURES];
     let mut labels = [0; SAMPLES];
@@ -190,6 +198,14 @@ fn train(
             "instructions per train_step (batch {BATCH}, forward + loss + backward + Adam): {} {} {}",
             step[0], step[1], step[2]
         ));
+        if let Some(stack) = stack {
+            let mut result = Ok(());
+            let used = stack(&mut || result = trainer.train_step(&x, &y).map(|_| ()));
+            result?;
+            say(format_args!(
+                "stack used by train_step: {used} bytes (the batch is the caller's)"
+            ));
+        }
         // The first layer's forward product, X·Wᵀ (W is HIDDEN × FEATURES).
         let mut out = [0.0f32; BATCH * HIDDEN];
         let weights = trainer.model.0.weight.as_slice();

@@ -72,8 +72,9 @@ pub fn to_f64(v: &[f32]) -> Vec<f64> {
 /// 1. forward output against `reference(θ, x)`;
 /// 2. parameter and input gradients of `J = Σ c ⊙ y` against finite differences of
 ///    the reference (backward must overwrite every element of `dx`, pre-filled NaN);
-/// 3. a second backward without zeroing doubles the parameter gradients (up to the
-///    rounding of the sums it adds to).
+/// 3. a second forward and backward without zeroing doubles the parameter gradients
+///    (up to the rounding of the sums it adds to; backward consumes the cache, whose
+///    activations it overwrites with gradients).
 ///
 /// Returns the cache of the forward pass, for checks of what it kept.
 pub fn gradcheck_layer<X, L>(
@@ -125,6 +126,8 @@ where
         1e-6,
     );
 
+    // The backward pass wrote gradients over the activations it used: run forward again.
+    layer.forward(x, &mut cache, &mut Context::new(mode, 1));
     layer.backward(x, &mut cache, c, None);
     let doubled: Vec<f64> = grads.iter().map(|&g| 2.0 * f64::from(g)).collect();
     assert_close_rel(

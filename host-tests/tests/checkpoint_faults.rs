@@ -8,7 +8,7 @@
 use microtrain::checkpoint::{self, Model, Persist};
 use microtrain::init::{init_params, Init};
 use microtrain::layers::{
-    BatchNorm, Context, Dense, Layer, Param, ParamKind, Params, Penalty, Relu,
+    BatchNorm, Context, Dense, Input, Layer, Param, ParamKind, Params, Penalty, Relu,
 };
 use microtrain::loss::Mse;
 use microtrain::optim::{Adam, AdamConfig, Optimizer, Sgd};
@@ -79,20 +79,18 @@ impl<const B: usize, const N: usize> Layer<Batch<B, N>> for Inject {
         cache
     }
 
-    fn backward(
-        &mut self,
-        x: &Batch<B, N>,
-        _: &mut Batch<B, N>,
-        dy: &Batch<B, N>,
-        dx: Option<&mut Batch<B, N>>,
-    ) {
-        for (d, x) in dy.0.iter().flatten().zip(x.0.iter().flatten()) {
+    fn output_mut(cache: &mut Batch<B, N>) -> &mut Batch<B, N> {
+        cache
+    }
+
+    fn backward_in_place(&mut self, x: Input<'_, Batch<B, N>>, dy: &mut Batch<B, N>) {
+        for (d, x) in dy.0.iter().flatten().zip(x.get().0.iter().flatten()) {
             self.grad[0] += d * x;
         }
         if let Some((Site::ParamGrad, v)) = self.fault {
             self.grad[0] = v;
         }
-        if let Some(dx) = dx {
+        if let Some(dx) = x.into_grad() {
             for (o, d) in dx.0.iter_mut().flatten().zip(dy.0.iter().flatten()) {
                 *o = self.gain[0] * d;
             }

@@ -5,9 +5,8 @@
 //! What `ACTIVATION_BYTES` covers (see `Trainer::ACTIVATION_BYTES` and
 //! `layers::SeqCache`): the whole model cache — each layer's output (a dropout layer
 //! also keeps the 8-byte seed of its mask; a residual keeps its inner cache plus its
-//! own output `x + F(x)`), and, for every pair `(A, B)` of the sequential nesting, the
-//! buffer `∂J/∂h` for the intermediate output `h = A(x)` — plus the input batch, the
-//! batch targets and `∂J/∂output`.
+//! own output `x + F(x)`) — plus the input batch and the batch targets. No gradient
+//! buffer: the backward pass writes `∂J/∂h` over `h` and `∂J/∂output` over the output.
 
 use core::mem::size_of;
 use microtrain::layers::{Context, Dense, Dropout, Layer, Penalty, Relu, Residual, Tanh};
@@ -33,18 +32,15 @@ const XOR_PARAM_BYTES: usize = 2 * (2 * 8 + 8 + 8 + 1) * F32;
 ///
 /// | buffer                                   | shape | floats |
 /// |------------------------------------------|-------|--------|
-/// | Dense₁ output `h₁` (Tanh's input)        | 4×8   | 32     |
-/// | `∂J/∂h₁` (SeqCache.grad of the outer pair)| 4×8   | 32     |
-/// | Tanh output `h₂` (Dense₂'s input)        | 4×8   | 32     |
-/// | `∂J/∂h₂` (SeqCache.grad of the inner pair)| 4×8   | 32     |
-/// | Dense₂ output                            | 4×1   | 4      |
-/// | input batch                              | 4×2   | 8      |
-/// | batch targets (MSE: one f32 per output)  | 4×1   | 4      |
-/// | `∂J/∂output`                             | 4×1   | 4      |
+/// | Dense₁ output `h₁`, then `∂J/∂h₁`         | 4×8   | 32     |
+/// | Tanh output `h₂`, then `∂J/∂h₂`           | 4×8   | 32     |
+/// | Dense₂ output, then `∂J/∂output`          | 4×1   | 4      |
+/// | input batch                               | 4×2   | 8      |
+/// | batch targets (MSE: one f32 per output)   | 4×1   | 4      |
 ///
-/// 132 (model cache) + 16 = 148 floats = 592 bytes.
-const XOR_CACHE_BYTES: usize = (4 * 8 + 4 * 8 + 4 * 8 + 4 * 8 + 4) * F32;
-const XOR_ACTIVATION_BYTES: usize = XOR_CACHE_BYTES + (4 * 2 + 4 + 4) * F32;
+/// 68 (model cache) + 12 = 80 floats = 320 bytes.
+const XOR_CACHE_BYTES: usize = (4 * 8 + 4 * 8 + 4) * F32;
+const XOR_ACTIVATION_BYTES: usize = XOR_CACHE_BYTES + (4 * 2 + 4) * F32;
 
 #[test]
 fn xor_trainer_bytes_by_hand() {
@@ -56,7 +52,7 @@ fn xor_trainer_bytes_by_hand() {
         "the cache holds exactly the buffers listed, no padding"
     );
     assert_eq!(XorTrainer::ACTIVATION_BYTES, XOR_ACTIVATION_BYTES);
-    assert_eq!(XOR_ACTIVATION_BYTES, 592);
+    assert_eq!(XOR_ACTIVATION_BYTES, 320);
     assert_eq!(XorTrainer::OPTIMIZER_BYTES, 0, "plain SGD keeps no state");
     assert_eq!(XorTrainer::BYTES, size_of::<XorTrainer>());
 }
@@ -104,17 +100,17 @@ type DeepTrainer = Trainer<DeepNet, CrossEntropy, Adam<DEEP_PARAMS>, 2, 3, 2>;
 ///
 /// | buffer                                        | size        |
 /// |-----------------------------------------------|-------------|
-/// | Dense<3,5> output, and its `∂J/∂h`            | 10 + 10     |
-/// | ReLU output, and its `∂J/∂h`                  | 10 + 10     |
-/// | Dropout output + mask seed, and its `∂J/∂h`   | 10 + 8 B + 10 |
-/// | Residual: inner Dense output, own output, `∂J/∂h` | 10 + 10 + 10 |
-/// | Dense<5,2> output                             | 4           |
-/// | input 2×3, labels 2 × u32, `∂J/∂output` 2×2  | 6 + 2 + 4   |
+/// | Dense<3,5> output (later its `∂J/∂h`)         | 10          |
+/// | ReLU output                                   | 10          |
+/// | Dropout output + mask seed                    | 10 + 8 B    |
+/// | Residual: inner Dense output, own output      | 10 + 10     |
+/// | Dense<5,2> output (later `∂J/∂output`)        | 4           |
+/// | input 2×3, labels 2 × u32                     | 6 + 2       |
 ///
-/// Model cache 94 floats + 8 bytes = 384 bytes (every nested cache is a multiple of 8,
-/// so the u64 seed adds no padding); total 384 + 48 = 432 bytes.
-const DEEP_CACHE_BYTES: usize = (10 + 10 + 10 + 10 + 10 + 10 + 10 + 10 + 10 + 4) * F32 + 8;
-const DEEP_ACTIVATION_BYTES: usize = DEEP_CACHE_BYTES + (2 * 3 + 4) * F32 + 2 * size_of::<u32>();
+/// Model cache 54 floats + 8 bytes = 224 bytes (every nested cache is a multiple of 8,
+/// so the u64 seed adds no padding); total 224 + 32 = 256 bytes.
+const DEEP_CACHE_BYTES: usize = (10 + 10 + 10 + 10 + 10 + 4) * F32 + 8;
+const DEEP_ACTIVATION_BYTES: usize = DEEP_CACHE_BYTES + (2 * 3) * F32 + 2 * size_of::<u32>();
 
 /// Adam: first and second moments, one float each per parameter, and a `u32` step
 /// counter: `2·62·4 + 4 = 500` bytes (`Adam<P>` has no AMSGrad buffer).
@@ -129,7 +125,7 @@ fn deep_trainer_bytes_by_hand() {
         DEEP_CACHE_BYTES
     );
     assert_eq!(DeepTrainer::ACTIVATION_BYTES, DEEP_ACTIVATION_BYTES);
-    assert_eq!(DEEP_ACTIVATION_BYTES, 432);
+    assert_eq!(DEEP_ACTIVATION_BYTES, 256);
     assert_eq!(DeepTrainer::OPTIMIZER_BYTES, DEEP_OPTIMIZER_BYTES);
     assert_eq!(DEEP_OPTIMIZER_BYTES, 500);
     assert_eq!(

@@ -5,7 +5,7 @@ use microtrain::layers::{
     down_block, BatchNorm, Conv2d, Dense, DownBlock, Flatten, GlobalAvgPool, GroupNorm, Params,
     Relu,
 };
-use microtrain::layers::{Context, Layer};
+use microtrain::layers::{Context, Input, Layer};
 use microtrain::{seq, Batch, Image, Seq};
 use microtrain_interop::{load, state_dict_keys, to_bytes, InteropError, TorchNames, Walker};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
@@ -304,14 +304,11 @@ impl Layer<Batch<1, 2>> for NoBias {
     fn output(c: &Batch<1, 2>) -> &Batch<1, 2> {
         c
     }
-    fn backward(
-        &mut self,
-        x: &Batch<1, 2>,
-        c: &mut Batch<1, 2>,
-        dy: &Batch<1, 2>,
-        dx: Option<&mut Batch<1, 2>>,
-    ) {
-        self.0.backward(x, c, dy, dx)
+    fn output_mut(c: &mut Batch<1, 2>) -> &mut Batch<1, 2> {
+        c
+    }
+    fn backward_in_place(&mut self, x: Input<'_, Batch<1, 2>>, c: &mut Batch<1, 2>) {
+        self.0.backward_in_place(x, c)
     }
 }
 

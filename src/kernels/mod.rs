@@ -30,6 +30,7 @@ pub mod activation;
 pub mod conv;
 pub mod gemm;
 mod gemm_scalar;
+pub(crate) mod inplace;
 pub mod math;
 pub mod norm;
 pub mod optim;

@@ -1,9 +1,12 @@
 //! Activation layers: element-wise functions of [`kernels::Activation`] as layers.
 //!
-//! Each keeps its output for backprop; its input is kept by the layer before it.
+//! Each keeps its output, the slot where the backward pass receives `dy`; its input is
+//! kept by the layer before it. Backward writes `dx = dy·f'(x)` over the input: ReLU
+//! and leaky ReLU take their mask from `x` (`x > 0 ⇔ y > 0`), the others recompute
+//! `y = f(x)` with the forward kernel's formula (the same bits) where `f'` needs it.
 
-use super::{Context, Layer, Param, Params, Tensor};
-use crate::kernels::{self, Activation};
+use super::{Context, Input, Layer, Param, Params, Tensor};
+use crate::kernels::{self, inplace, Activation};
 
 macro_rules! activation_layer {
     ($name:ident => $act:expr) => {
@@ -21,16 +24,15 @@ macro_rules! activation_layer {
                 y
             }
 
-            fn backward(&mut self, x: &X, y: &mut X, dy: &X, dx: Option<&mut X>) {
-                if let Some(dx) = dx {
+            fn output_mut(y: &mut X) -> &mut X {
+                y
+            }
+
+            fn backward_in_place(&mut self, x: Input<'_, X>, dy: &mut X) {
+                if let Some(x) = x.into_grad() {
                     let act = $act(self);
-                    let done = kernels::activation_backward(
-                        act,
-                        x.as_slice(),
-                        y.as_slice(),
-                        dy.as_slice(),
-                        dx.as_mut_slice(),
-                    );
+                    let done =
+                        inplace::activation_backward_in_place(act, x.as_mut_slice(), dy.as_slice());
                     debug_assert!(done.is_ok(), "shapes are checked by the types");
                 }
             }

@@ -17,8 +17,9 @@
 //! conv.forward(&Image::zeros(), &mut cache, &mut microtrain::layers::Context::new(microtrain::layers::Mode::Eval, 0));
 //! ```
 
-use super::{Context, Layer, Param, ParamKind, Params, Penalty};
+use super::{Context, Input, Layer, Param, ParamKind, Params, Penalty};
 use crate::kernels::conv::{self, ConvShape};
+use crate::kernels::inplace;
 use crate::{Image, Vector};
 
 /// The output length of a convolution or pooling window along one axis:
@@ -307,23 +308,35 @@ impl<
         &cache.output
     }
 
-    fn backward(
-        &mut self,
-        x: &Image<B, H, W, CI>,
-        cache: &mut Self::Cache,
-        dy: &Self::Output,
-        dx: Option<&mut Image<B, H, W, CI>>,
-    ) {
+    fn output_mut(cache: &mut Self::Cache) -> &mut Self::Output {
+        &mut cache.output
+    }
+
+    /// The weight and bias gradients from `x` first ([`conv2d_backward`] without `dx`),
+    /// then `dx` over `x` (it needs only `dy` and `W`).
+    ///
+    /// [`conv2d_backward`]: crate::kernels::conv2d_backward
+    fn backward_in_place(&mut self, x: Input<'_, Image<B, H, W, CI>>, cache: &mut Self::Cache) {
+        let s = Self::shape(B, H, W);
         checked(conv::conv2d_backward(
-            &Self::shape(B, H, W),
-            x.as_slice(),
+            &s,
+            x.get().as_slice(),
             flat4(&self.weight),
-            dy.as_slice(),
+            cache.output.as_slice(),
             flat4_mut(&mut self.weight_grad),
             &mut self.bias_grad.0,
-            dx.map(|d| d.as_mut_slice()),
+            None,
             flat4_mut(&mut cache.scratch),
         ));
+        if let Some(dx) = x.into_grad() {
+            checked(inplace::conv2d_input_grad(
+                &s,
+                flat4(&self.weight),
+                cache.output.as_slice(),
+                dx.as_mut_slice(),
+                flat4_mut(&mut cache.scratch),
+            ));
+        }
     }
 }
 
@@ -479,22 +492,30 @@ impl<
         y
     }
 
-    fn backward(
-        &mut self,
-        x: &Image<B, H, W, C>,
-        _: &mut Self::Cache,
-        dy: &Self::Output,
-        dx: Option<&mut Image<B, H, W, C>>,
-    ) {
+    fn output_mut(y: &mut Self::Cache) -> &mut Self::Output {
+        y
+    }
+
+    /// The weight and bias gradients from `x` first, then `dx` over `x`.
+    fn backward_in_place(&mut self, x: Input<'_, Image<B, H, W, C>>, dy: &mut Self::Cache) {
+        let s = Self::shape(B, H, W);
         checked(conv::depthwise_backward(
-            &Self::shape(B, H, W),
-            x.as_slice(),
+            &s,
+            x.get().as_slice(),
             self.weight.as_flattened().as_flattened(),
             dy.as_slice(),
             self.weight_grad.as_flattened_mut().as_flattened_mut(),
             &mut self.bias_grad.0,
-            dx.map(|d| d.as_mut_slice()),
+            None,
         ));
+        if let Some(dx) = x.into_grad() {
+            checked(inplace::depthwise_input_grad(
+                &s,
+                self.weight.as_flattened().as_flattened(),
+                dy.as_slice(),
+                dx.as_mut_slice(),
+            ));
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The fully connected layer `y = x·Wᵀ + b` (PyTorch: `nn.Linear(IN, OUT)`).
 
-use super::{Context, Layer, Param, ParamKind, Params, Penalty};
+use super::{Context, Input, Layer, Param, ParamKind, Params, Penalty};
 use crate::kernels::{self, Accumulate};
 use crate::{Batch, Matrix, Vector};
 
@@ -96,21 +96,32 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
         y
     }
 
-    fn backward(
-        &mut self,
-        x: &Batch<B, IN>,
-        _: &mut Batch<B, OUT>,
-        dy: &Batch<B, OUT>,
-        dx: Option<&mut Batch<B, IN>>,
-    ) {
-        self.weight_grad.set_product_at(dy, x, Accumulate::Add);
+    fn output_mut(y: &mut Batch<B, OUT>) -> &mut Batch<B, OUT> {
+        y
+    }
+
+    /// `∂J/∂W += dyᵀ·x` and `∂J/∂b += Σ_rows dy` while `x` is intact, then
+    /// `dx = dy·W` over `x`.
+    fn backward_in_place(&mut self, mut x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
+        self.weight_grad
+            .set_product_at(dy, x.reborrow().get(), Accumulate::Add);
         for row in dy.0.iter() {
             let done = kernels::add(row, &mut self.bias_grad.0);
             debug_assert!(done.is_ok(), "shapes are checked by the types");
         }
-        if let Some(dx) = dx {
-            dx.set_product(dy, &self.weight, Accumulate::Overwrite);
-        }
+        input_gradient(&self.weight, dy, x.into_grad());
+    }
+}
+
+/// `∂J/∂X = ∂J/∂Y · W` into `dx` if it is asked for (over the input in place): the
+/// input gradient of [`Dense`] and of the frozen layers.
+pub(super) fn input_gradient<const B: usize, const IN: usize, const OUT: usize>(
+    weight: &Matrix<OUT, IN>,
+    dy: &Batch<B, OUT>,
+    dx: Option<&mut Batch<B, IN>>,
+) {
+    if let Some(dx) = dx {
+        dx.set_product(dy, weight, Accumulate::Overwrite);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Inverted dropout (PyTorch: `nn.Dropout(p)`).
 
-use super::{Context, Layer, Mode, Param, Params, Tensor};
+use super::{Context, Input, Layer, Mode, Param, Params, Tensor};
 use rand_core::{Rng, SeedableRng};
 use rand_pcg::Pcg32;
 
@@ -148,9 +148,14 @@ impl<X: Tensor + Copy> Layer<X> for Dropout {
         &cache.0
     }
 
-    fn backward(&mut self, _: &X, cache: &mut (X, u64), dy: &X, dx: Option<&mut X>) {
-        if let Some(dx) = dx {
-            *dx = *dy;
+    fn output_mut(cache: &mut (X, u64)) -> &mut X {
+        &mut cache.0
+    }
+
+    /// `dx = mask ⊙ dy / (1 − p)` over the input: the mask is drawn again from the seed.
+    fn backward_in_place(&mut self, x: Input<'_, X>, cache: &mut (X, u64)) {
+        if let Some(dx) = x.into_grad() {
+            *dx = cache.0;
             if cache.1 != 0 {
                 self.apply_mask(cache.1, dx.as_mut_slice());
             }

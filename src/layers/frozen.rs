@@ -34,12 +34,12 @@
 //! is no frozen batch normalisation to place *inside* a trainer: a `BatchNorm` there
 //! trains and updates its statistics.
 
-use super::{Context, Layer, Mode, Param, ParamKind, Params, Penalty};
-use crate::kernels::{self, Accumulate};
+use super::{Context, Input, Layer, Mode, Param, ParamKind, Params, Penalty};
+use crate::kernels;
 use crate::tensor::Tensor;
 use crate::{Batch, Error, Matrix, Vector};
 
-use super::dense::affine;
+use super::dense::{affine, input_gradient};
 use super::Dense;
 
 /// A fully connected layer `y = x·Wᵀ + b` whose weight and bias are fixed: no
@@ -148,17 +148,6 @@ impl<const IN: usize, const OUT: usize> From<&Dense<IN, OUT>> for FrozenDense<IN
     }
 }
 
-/// `∂J/∂X = ∂J/∂Y · W` into `dx` if it is asked for, as [`Dense`] computes it.
-fn input_gradient<const B: usize, const IN: usize, const OUT: usize>(
-    weight: &Matrix<OUT, IN>,
-    dy: &Batch<B, OUT>,
-    dx: Option<&mut Batch<B, IN>>,
-) {
-    if let Some(dx) = dx {
-        dx.set_product(dy, weight, Accumulate::Overwrite);
-    }
-}
-
 impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
     for FrozenDense<IN, OUT>
 {
@@ -173,14 +162,12 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
         y
     }
 
-    fn backward(
-        &mut self,
-        _: &Batch<B, IN>,
-        _: &mut Batch<B, OUT>,
-        dy: &Batch<B, OUT>,
-        dx: Option<&mut Batch<B, IN>>,
-    ) {
-        input_gradient(&self.weight, dy, dx);
+    fn output_mut(y: &mut Batch<B, OUT>) -> &mut Batch<B, OUT> {
+        y
+    }
+
+    fn backward_in_place(&mut self, x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
+        input_gradient(&self.weight, dy, x.into_grad());
     }
 }
 
@@ -217,14 +204,12 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
         y
     }
 
-    fn backward(
-        &mut self,
-        _: &Batch<B, IN>,
-        _: &mut Batch<B, OUT>,
-        dy: &Batch<B, OUT>,
-        dx: Option<&mut Batch<B, IN>>,
-    ) {
-        input_gradient(&self.weight, dy, dx);
+    fn output_mut(y: &mut Batch<B, OUT>) -> &mut Batch<B, OUT> {
+        y
+    }
+
+    fn backward_in_place(&mut self, x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
+        input_gradient(&self.weight, dy, x.into_grad());
     }
 }
 
@@ -320,18 +305,16 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
         y
     }
 
-    fn backward(
-        &mut self,
-        _: &Batch<B, IN>,
-        _: &mut Batch<B, OUT>,
-        dy: &Batch<B, OUT>,
-        dx: Option<&mut Batch<B, IN>>,
-    ) {
+    fn output_mut(y: &mut Batch<B, OUT>) -> &mut Batch<B, OUT> {
+        y
+    }
+
+    fn backward_in_place(&mut self, x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
         for row in dy.0.iter() {
             let done = kernels::add(row, &mut self.bias_grad.0);
             debug_assert!(done.is_ok(), "shapes are checked by the types");
         }
-        input_gradient(self.weight, dy, dx);
+        input_gradient(self.weight, dy, x.into_grad());
     }
 }
 

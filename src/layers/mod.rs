@@ -286,14 +286,104 @@ pub struct Param<'a> {
     pub penalty: Penalty,
 }
 
+/// The input of an in-place backward pass ([`Layer::backward_in_place`]): the buffer
+/// that holds the layer's forward input `x`, and whether the layer may overwrite it with
+/// the input gradient `∂J/∂x`.
+///
+/// - `Keep(x)`: `x` is someone else's buffer (the caller's batch, or the input of the
+///   first layer of a model): the layer reads it and never writes it; no `∂J/∂x` is
+///   computed.
+/// - `Overwrite(x)`: the buffer holds `x` on entry and `∂J/∂x` on return. In a
+///   sequential model it is the previous layer's output slot, so the previous layer
+///   finds its own `dy` there.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Dense, Input, Layer, Mode, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let mut d = Dense::<2, 1>::zeros();
+/// d.weight = Matrix([[2.0, -1.0]]);
+/// let mut x: Batch<1, 2> = Matrix([[1.0, 3.0]]);
+/// let mut cache = Zeroed::ZERO;
+/// d.forward(&x, &mut cache, &mut Context::new(Mode::Train, 0));
+/// // The gradient dy = 1 goes over the output, dx = dy·W over the input.
+/// <Dense<2, 1> as Layer<Batch<1, 2>>>::output_mut(&mut cache).0 = [[1.0]];
+/// d.backward_in_place(Input::Overwrite(&mut x), &mut cache);
+/// assert_eq!((x.0, d.weight_grad.0), ([[2.0, -1.0]], [[1.0, 3.0]]));
+/// ```
+#[derive(Debug)]
+pub enum Input<'a, X> {
+    /// Read `x`; do not write it, and compute no input gradient.
+    Keep(&'a X),
+    /// The buffer holds `x` on entry and `∂J/∂x` on return.
+    Overwrite(&'a mut X),
+}
+
+impl<'a, X> Input<'a, X> {
+    /// The forward input `x`, as long as the layer has not yet written its gradient.
+    ///
+    /// ```
+    /// use microtrain::layers::Input;
+    /// assert_eq!(*Input::Keep(&3).get(), 3);
+    /// ```
+    pub fn get(&self) -> &X {
+        match self {
+            Input::Keep(x) => x,
+            Input::Overwrite(x) => x,
+        }
+    }
+
+    /// The buffer to overwrite with `∂J/∂x`, if it is wanted.
+    ///
+    /// ```
+    /// use microtrain::layers::Input;
+    /// let mut v = 1;
+    /// assert!(Input::Keep(&0).into_grad().is_none());
+    /// *Input::Overwrite(&mut v).into_grad().unwrap() = 2;
+    /// assert_eq!(v, 2);
+    /// ```
+    pub fn into_grad(self) -> Option<&'a mut X> {
+        match self {
+            Input::Keep(_) => None,
+            Input::Overwrite(x) => Some(x),
+        }
+    }
+
+    /// A shorter borrow of the same input.
+    ///
+    /// ```
+    /// use microtrain::layers::Input;
+    /// let mut v = 1;
+    /// let mut input = Input::Overwrite(&mut v);
+    /// assert_eq!(*input.reborrow().get(), 1);
+    /// ```
+    pub fn reborrow(&mut self) -> Input<'_, X> {
+        match self {
+            Input::Keep(x) => Input::Keep(x),
+            Input::Overwrite(x) => Input::Overwrite(x),
+        }
+    }
+}
+
 /// A differentiable layer from `X` to [`Layer::Output`].
 ///
 /// - `forward` computes the output into the layer's cache, keeping what backward needs;
-/// - `backward` adds the gradient of the loss with respect to the parameters into the
-///   parameter gradients (`∂J/∂θ += …`, so gradients of several batches can accumulate)
-///   and, when asked, writes the gradient with respect to the input;
+/// - `backward_in_place` runs the backward pass over the buffers of the forward pass:
+///   on entry the output slot of the cache ([`output_mut`](Layer::output_mut)) holds
+///   `dy = ∂J/∂y` instead of `y`, and the layer adds the gradient of the loss with
+///   respect to its parameters into the parameter gradients (`∂J/∂θ += …`, so
+///   gradients of several batches can accumulate) and, for [`Input::Overwrite`],
+///   writes `dx = ∂J/∂x` over `x`, after it has used `x` for its own gradients. The
+///   seed's back-propagation `∂J/∂h⁽ˡ⁻¹⁾ = (∂h⁽ˡ⁾/∂h⁽ˡ⁻¹⁾)ᵀ ∂J/∂h⁽ˡ⁾` then needs no
+///   buffer of its own: each gradient lives where the value it is the gradient of
+///   lived, which backward no longer needs;
+/// - `backward` is the same with separate buffers for `dy` and `dx` (a copy of each);
 /// - `visit` shows each parameter tensor with its gradient, weights before biases,
 ///   layers in order: that order is the canonical flat order of optimizer state.
+///
+/// Once the output slot holds `dy`, a layer cannot read its output `y`: a layer whose
+/// derivative is written in terms of `y` (tanh, sigmoid) recomputes it from `x`.
 ///
 /// # Examples
 ///
@@ -316,13 +406,41 @@ pub trait Layer<X: Tensor>: Params {
     /// Computes the output of `x` into `cache`.
     fn forward(&self, x: &X, cache: &mut Self::Cache, ctx: &mut Context);
 
-    /// The output computed by the last `forward`.
+    /// The output computed by the last `forward` (until a backward pass writes `dy`
+    /// over it).
     fn output(cache: &Self::Cache) -> &Self::Output;
+
+    /// The output slot of the cache: where the caller writes `dy = ∂J/∂y` before
+    /// [`backward_in_place`](Layer::backward_in_place).
+    fn output_mut(cache: &mut Self::Cache) -> &mut Self::Output;
+
+    /// The backward pass in place: with `dy` in the output slot of `cache` (the rest of
+    /// the cache as the last forward pass left it) and `x` the input of that pass, adds
+    /// the parameter gradients and, for [`Input::Overwrite`], overwrites `x` with
+    /// `dx = ∂J/∂x`. An [`Input::Keep`] input is never written. The pass consumes the
+    /// cache: a composite layer's inner activations hold gradients on return, and the
+    /// output slot's contents are unspecified, so another backward pass needs another
+    /// forward pass first.
+    fn backward_in_place(&mut self, x: Input<'_, X>, cache: &mut Self::Cache);
 
     /// Given the input `x` and cache of the last forward pass and the gradient `dy` of
     /// the loss with respect to the output, adds the parameter gradients and, if `dx` is
-    /// given, writes the gradient with respect to `x` into it.
-    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut X>);
+    /// given, writes the gradient with respect to `x` into it: `dy` is copied into the
+    /// output slot, `x` into `dx`, and [`backward_in_place`](Layer::backward_in_place)
+    /// runs on them, so both give the same bits. `x` is never written; the cached
+    /// output is (read it before, if you need it).
+    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut X>) {
+        Self::output_mut(cache)
+            .as_mut_slice()
+            .copy_from_slice(dy.as_slice());
+        match dx {
+            Some(dx) => {
+                dx.as_mut_slice().copy_from_slice(x.as_slice());
+                self.backward_in_place(Input::Overwrite(dx), cache);
+            }
+            None => self.backward_in_place(Input::Keep(x), cache),
+        }
+    }
 
     /// Folds what the last training-mode `forward` measured into the layer's
     /// non-trainable state: batch normalisation's running statistics. The trainer calls

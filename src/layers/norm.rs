@@ -3,10 +3,12 @@
 //! cases, layer and instance normalisation (statistics of each sample, in both modes).
 //! The formulas are in [`kernels::norm`](crate::kernels::norm).
 
-use super::{Buffer, Context, Layer, Mode, Param, ParamKind, Params, Penalty, Tensor, Zeroed};
+use super::{
+    Buffer, Context, Input, Layer, Mode, Param, ParamKind, Params, Penalty, Tensor, Zeroed,
+};
 use crate::check::{ok, positive, probability};
 use crate::kernels::norm::{self, Affine, Sets};
-use crate::kernels::{MatMut, MatRef};
+use crate::kernels::{inplace, MatMut, MatRef};
 use crate::{Batch, Error, Image, Matrix, Vector};
 
 /// PyTorch's default `ε` of every normalisation layer.
@@ -209,13 +211,7 @@ impl<const C: usize> BatchNorm<C> {
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 
-    fn backward_rows(
-        &mut self,
-        x: MatRef<'_>,
-        dy: MatRef<'_>,
-        dx: Option<MatMut<'_>>,
-        s: &mut BatchStats<C>,
-    ) {
+    fn backward_rows(&mut self, x: MatRef<'_>, dy: MatRef<'_>, s: &mut BatchStats<C>) {
         let rows = if s.train { s.count } else { x.rows() };
         let affine = Affine {
             sets: Sets::Channels,
@@ -232,8 +228,29 @@ impl<const C: usize> BatchNorm<C> {
             s.train,
             &mut self.gamma_grad.0,
             &mut self.beta_grad.0,
-            dx,
+            None,
             s.sums.as_mut_slice(),
+        );
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
+    }
+
+    /// `∂J/∂x` over `x`, from the sums that [`backward_rows`](Self::backward_rows) left.
+    fn input_grad_rows(&self, x: MatMut<'_>, dy: MatRef<'_>, s: &BatchStats<C>) {
+        let rows = if s.train { s.count } else { x.rows() };
+        let affine = Affine {
+            sets: Sets::Channels,
+            mean: &s.mean.0,
+            inv_std: &s.inv_std.0,
+            gamma: &self.gamma.0,
+            beta: &self.beta.0,
+        };
+        let done = inplace::normalize_input_grad_in_place(
+            &affine,
+            x,
+            dy,
+            rows,
+            s.train,
+            s.sums.as_slice(),
         );
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
@@ -502,7 +519,6 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
         &mut self,
         x: MatRef<'_>,
         dy: MatRef<'_>,
-        dx: Option<MatMut<'_>>,
         s: &mut GroupStats<B, G>,
     ) {
         let affine = Affine {
@@ -520,8 +536,29 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
             true,
             &mut self.gamma_grad.0,
             &mut self.beta_grad.0,
-            dx,
+            None,
             s.sums.as_flattened_mut().as_flattened_mut(),
+        );
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
+    }
+
+    /// `∂J/∂x` over `x`, from the sums that [`backward_rows`](Self::backward_rows) left.
+    fn input_grad_rows<const B: usize>(&self, x: MatMut<'_>, dy: MatRef<'_>, s: &GroupStats<B, G>) {
+        let rows = x.rows();
+        let affine = Affine {
+            sets: Self::sets(rows / B),
+            mean: s.mean.as_slice(),
+            inv_std: s.inv_std.as_slice(),
+            gamma: &self.gamma.0,
+            beta: &self.beta.0,
+        };
+        let done = inplace::normalize_input_grad_in_place(
+            &affine,
+            x,
+            dy,
+            rows,
+            true,
+            s.sums.as_flattened().as_flattened(),
         );
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
@@ -578,8 +615,17 @@ macro_rules! norm_layer {
                 &cache.0
             }
 
-            fn backward(&mut self, x: &$input, cache: &mut Self::Cache, dy: &$input, dx: Option<&mut $input>) {
-                self.backward_rows(x.view(), dy.view(), dx.map(|d| d.view_mut()), &mut cache.1);
+            fn output_mut(cache: &mut Self::Cache) -> &mut $input {
+                &mut cache.0
+            }
+
+            /// `∂J/∂γ`, `∂J/∂β` and the sums from `x` and `dy` first, then `dx` over
+            /// `x` from `x`, `dy` and the saved statistics.
+            fn backward_in_place(&mut self, x: Input<'_, $input>, cache: &mut Self::Cache) {
+                self.backward_rows(x.get().view(), cache.0.view(), &mut cache.1);
+                if let Some(dx) = x.into_grad() {
+                    self.input_grad_rows(dx.view_mut(), cache.0.view(), &cache.1);
+                }
             }
 
             fn commit(&mut self, cache: &Self::Cache) {
@@ -613,8 +659,17 @@ macro_rules! group_norm_layer {
                 &cache.0
             }
 
-            fn backward(&mut self, x: &$input, cache: &mut Self::Cache, dy: &$input, dx: Option<&mut $input>) {
-                self.backward_rows(x.view(), dy.view(), dx.map(|d| d.view_mut()), &mut cache.1);
+            fn output_mut(cache: &mut Self::Cache) -> &mut $input {
+                &mut cache.0
+            }
+
+            /// `∂J/∂γ`, `∂J/∂β` and the sums from `x` and `dy` first, then `dx` over
+            /// `x` from `x`, `dy` and the saved statistics.
+            fn backward_in_place(&mut self, x: Input<'_, $input>, cache: &mut Self::Cache) {
+                self.backward_rows(x.get().view(), cache.0.view(), &mut cache.1);
+                if let Some(dx) = x.into_grad() {
+                    self.input_grad_rows(dx.view_mut(), cache.0.view(), &cache.1);
+                }
             }
         }
     };

@@ -5,8 +5,9 @@
 //! time, as for the convolutions.
 
 use super::conv::{assert_len, checked};
-use super::{Context, Layer, Param, Params};
+use super::{Context, Input, Layer, Param, Params};
 use crate::kernels::conv::{self, ConvShape};
+use crate::kernels::inplace;
 use crate::{Batch, Image};
 
 /// The pooling window `KH × KW` with strides `SH`, `SW` over `C` channels.
@@ -44,7 +45,8 @@ macro_rules! pool_layer {
         $(#[$doc:meta])*
         $name:ident<$($g:ident),*>, [$($dims:tt)*], input $h:tt x $w:tt, output $ho:tt x $wo:tt,
         window ($kh:expr, $kw:expr), stride ($sh:expr, $sw:expr),
-        forward $fwd:ident, backward |$s:ident, $x:ident, $dy:ident, $dx:ident| $bwd:expr
+        forward $fwd:ident, backward |$s:ident, $x:ident, $dy:ident, $dx:ident| $bwd:expr,
+        in place |$s2:ident, $x2:ident, $dy2:ident| $ip:expr, check $ok:expr
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -71,6 +73,20 @@ macro_rules! pool_layer {
                 y
             }
 
+            fn output_mut(y: &mut Self::Cache) -> &mut Self::Output {
+                y
+            }
+
+            fn backward_in_place(&mut self, x: Input<'_, Image<B, $h, $w, C>>, dy: &mut Self::Cache) {
+                const { assert!($ok, "max pooling trains in place with non-overlapping windows only (stride S ≥ window K); a model with overlapping max pooling would need a buffer for the window winners") };
+                if let Some(x) = x.into_grad() {
+                    let $s2 = window(B, $h, $w, C, $ho, $wo, ($kh, $kw), ($sh, $sw));
+                    let ($x2, $dy2) = (x.as_mut_slice(), dy.as_slice());
+                    checked($ip);
+                }
+            }
+
+            /// The two-buffer kernel (it also serves overlapping windows).
             fn backward(&mut self, x: &Image<B, $h, $w, C>, _: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut Image<B, $h, $w, C>>) {
                 if let Some(dx) = dx {
                     let $s = window(B, $h, $w, C, $ho, $wo, ($kh, $kw), ($sh, $sw));
@@ -93,6 +109,20 @@ pool_layer! {
     /// to the window's first maximum in scan order, as PyTorch does. The positions are
     /// found again from the input in backward, so no indices are kept.
     ///
+    /// The in-place backward pass ([`Layer::backward_in_place`]) finds each window's
+    /// winner in `x` before it writes that window's gradient over it, which needs
+    /// windows that do not overlap (`S ≥ K`). Overlapping windows would need a buffer
+    /// for the winners: such a layer has the two-buffer [`Layer::backward`] only, and a
+    /// model that contains it does not compile into a trainer:
+    ///
+    /// ```compile_fail
+    /// use microtrain::layers::{Input, Layer, MaxPool2d};
+    /// use microtrain::{Image, Zeroed};
+    /// let mut x = Image::<1, 3, 3, 1>::ZERO;
+    /// let mut cache = Zeroed::ZERO;
+    /// MaxPool2d::<3, 2, 1, 1>.backward_in_place(Input::Overwrite(&mut x), &mut cache);
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
@@ -104,7 +134,8 @@ pool_layer! {
     /// assert_eq!(y, Image([[[[4.0]]]]));
     /// ```
     MaxPool2d<K, S, HO, WO>, [const B: usize, const H: usize, const W: usize, const C: usize], input H x W, output HO x WO, window (K, K), stride (S, S),
-    forward max_pool_forward, backward |s, x, dy, dx| conv::max_pool_backward(&s, x, dy, dx)
+    forward max_pool_forward, backward |s, x, dy, dx| conv::max_pool_backward(&s, x, dy, dx),
+    in place |s, x, dy| inplace::max_pool_backward_in_place(&s, x, dy), check S >= K
 }
 
 pool_layer! {
@@ -123,7 +154,8 @@ pool_layer! {
     /// assert_eq!(y, Image([[[[2.5]]]]));
     /// ```
     AvgPool2d<K, S, HO, WO>, [const B: usize, const H: usize, const W: usize, const C: usize], input H x W, output HO x WO, window (K, K), stride (S, S),
-    forward avg_pool_forward, backward |s, _x, dy, dx| conv::avg_pool_backward(&s, dy, dx)
+    forward avg_pool_forward, backward |s, _x, dy, dx| conv::avg_pool_backward(&s, dy, dx),
+    in place |s, x, dy| conv::avg_pool_backward(&s, dy, x), check true
 }
 
 pool_layer! {
@@ -141,7 +173,8 @@ pool_layer! {
     /// assert_eq!(y, Image::<1, 1, 2, 1>([[[[4.0], [3.0]]]]));
     /// ```
     MaxPool1d<K, S, LO>, [const B: usize, const W: usize, const C: usize], input 1 x W, output 1 x LO, window (1, K), stride (1, S),
-    forward max_pool_forward, backward |s, x, dy, dx| conv::max_pool_backward(&s, x, dy, dx)
+    forward max_pool_forward, backward |s, x, dy, dx| conv::max_pool_backward(&s, x, dy, dx),
+    in place |s, x, dy| inplace::max_pool_backward_in_place(&s, x, dy), check S >= K
 }
 
 pool_layer! {
@@ -159,7 +192,8 @@ pool_layer! {
     /// assert_eq!(y, Image::<1, 1, 2, 1>([[[[2.5], [2.5]]]]));
     /// ```
     AvgPool1d<K, S, LO>, [const B: usize, const W: usize, const C: usize], input 1 x W, output 1 x LO, window (1, K), stride (1, S),
-    forward avg_pool_forward, backward |s, _x, dy, dx| conv::avg_pool_backward(&s, dy, dx)
+    forward avg_pool_forward, backward |s, _x, dy, dx| conv::avg_pool_backward(&s, dy, dx),
+    in place |s, x, dy| conv::avg_pool_backward(&s, dy, x), check true
 }
 
 /// Global average pooling: each channel of each sample averaged over all its pixels,
@@ -204,14 +238,12 @@ impl<const B: usize, const H: usize, const W: usize, const C: usize> Layer<Image
         y
     }
 
-    fn backward(
-        &mut self,
-        _: &Image<B, H, W, C>,
-        _: &mut Batch<B, C>,
-        dy: &Batch<B, C>,
-        dx: Option<&mut Image<B, H, W, C>>,
-    ) {
-        if let Some(dx) = dx {
+    fn output_mut(y: &mut Batch<B, C>) -> &mut Batch<B, C> {
+        y
+    }
+
+    fn backward_in_place(&mut self, x: Input<'_, Image<B, H, W, C>>, dy: &mut Batch<B, C>) {
+        if let Some(dx) = x.into_grad() {
             checked(conv::global_avg_pool_backward(
                 B,
                 H * W,
@@ -270,14 +302,12 @@ impl<const B: usize, const H: usize, const W: usize, const C: usize, const N: us
         y
     }
 
-    fn backward(
-        &mut self,
-        _: &Image<B, H, W, C>,
-        _: &mut Batch<B, N>,
-        dy: &Batch<B, N>,
-        dx: Option<&mut Image<B, H, W, C>>,
-    ) {
-        if let Some(dx) = dx {
+    fn output_mut(y: &mut Batch<B, N>) -> &mut Batch<B, N> {
+        y
+    }
+
+    fn backward_in_place(&mut self, x: Input<'_, Image<B, H, W, C>>, dy: &mut Batch<B, N>) {
+        if let Some(dx) = x.into_grad() {
             dx.as_mut_slice().copy_from_slice(dy.as_slice());
         }
     }

@@ -1,7 +1,7 @@
 //! Residual (skip) connections (He et al. 2016): `y = x + F(x)`, and `y = P(x) + F(x)`
 //! with a projection `P` where `F` changes the shape.
 
-use super::{Buffer, Context, Layer, Param, Params, Tensor, Zeroed};
+use super::{Buffer, Context, Input, Layer, Param, Params, Tensor, Zeroed};
 use crate::kernels;
 
 /// `y = x + F(x)`: the inner layers fit the residual `F(x) = y − x` instead of `y`.
@@ -43,13 +43,21 @@ impl<X: Tensor + Copy, F: Layer<X, Output = X>> Layer<X> for Residual<F> {
         &cache.1
     }
 
-    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &X, dx: Option<&mut X>) {
-        match dx {
-            Some(dx) => {
-                self.0.backward(x, &mut cache.0, dy, Some(&mut *dx));
-                add_into(dy, dx);
+    fn output_mut(cache: &mut Self::Cache) -> &mut X {
+        &mut cache.1
+    }
+
+    /// `dy` goes to the body's output slot too; the body writes its `dx` over `x`, and
+    /// `dy` is added to it: `dx = dy + (∂F/∂x)ᵀ dy`.
+    fn backward_in_place(&mut self, x: Input<'_, X>, cache: &mut Self::Cache) {
+        *F::output_mut(&mut cache.0) = cache.1;
+        match x {
+            Input::Overwrite(dx) => {
+                self.0
+                    .backward_in_place(Input::Overwrite(&mut *dx), &mut cache.0);
+                add_into(&cache.1, dx);
             }
-            None => self.0.backward(x, &mut cache.0, dy, None),
+            keep => self.0.backward_in_place(keep, &mut cache.0),
         }
     }
 
@@ -110,7 +118,10 @@ impl<F: Zeroed, P: Zeroed> Zeroed for ProjectedResidual<F, P> {
 }
 
 /// The cache of a [`ProjectedResidual`]: the body's and the projection's caches, the
-/// output, and a buffer for the projection's input gradient.
+/// output, and a buffer for the projection's input gradient. `x` has two consumers, the
+/// body and the projection, and each overwrites its input with its own gradient: the
+/// projection runs on a copy of `x` in `grad`, the one `X`-sized buffer the block
+/// needs beyond its activations.
 ///
 /// # Examples
 ///
@@ -165,18 +176,30 @@ where
         &cache.output
     }
 
-    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Y, dx: Option<&mut X>) {
-        match dx {
-            Some(dx) => {
-                self.body.backward(x, &mut cache.body, dy, Some(&mut *dx));
+    fn output_mut(cache: &mut Self::Cache) -> &mut Y {
+        &mut cache.output
+    }
+
+    /// `dy` goes to both output slots. With `x` to overwrite, the projection works on a
+    /// copy of `x` in `grad` and the body on `x` itself; then
+    /// `dx = (∂F/∂x)ᵀ dy + (∂P/∂x)ᵀ dy`.
+    fn backward_in_place(&mut self, x: Input<'_, X>, cache: &mut Self::Cache) {
+        *F::output_mut(&mut cache.body) = cache.output;
+        *P::output_mut(&mut cache.projection) = cache.output;
+        match x {
+            Input::Overwrite(dx) => {
                 let grad = &mut cache.grad;
+                grad.as_mut_slice().copy_from_slice(dx.as_slice());
                 self.projection
-                    .backward(x, &mut cache.projection, dy, Some(&mut *grad));
+                    .backward_in_place(Input::Overwrite(&mut *grad), &mut cache.projection);
+                self.body
+                    .backward_in_place(Input::Overwrite(&mut *dx), &mut cache.body);
                 add_into(grad, dx);
             }
-            None => {
-                self.body.backward(x, &mut cache.body, dy, None);
-                self.projection.backward(x, &mut cache.projection, dy, None);
+            Input::Keep(x) => {
+                self.body.backward_in_place(Input::Keep(x), &mut cache.body);
+                self.projection
+                    .backward_in_place(Input::Keep(x), &mut cache.projection);
             }
         }
     }

@@ -1,9 +1,10 @@
 //! Sequential composition: the pair `(A, B)` is the layer `x ↦ B(A(x))`.
 
-use super::{Buffer, Context, Layer, Param, Params, Tensor, Zeroed};
+use super::{Buffer, Context, Input, Layer, Param, Params, Tensor, Zeroed};
 
-/// The cache of a pair `(A, B)`: each layer's own cache, plus the buffer for the
-/// gradient with respect to the intermediate activation `h = A(x)`.
+/// The cache of a pair `(A, B)`: each layer's own cache. The intermediate activation
+/// `h = A(x)` lives in `A`'s cache only; backward writes `∂J/∂h` over it, so the pair
+/// keeps no gradient buffer of its own.
 ///
 /// # Examples
 ///
@@ -11,30 +12,27 @@ use super::{Buffer, Context, Layer, Param, Params, Tensor, Zeroed};
 /// use microtrain::layers::{Dense, Layer, Relu};
 /// use microtrain::Batch;
 /// type Cache = <(Dense<2, 3>, Relu) as Layer<Batch<4, 2>>>::Cache;
-/// // Dense output 4×3, ReLU output 4×3, gradient of the Dense output 4×3.
-/// assert_eq!(core::mem::size_of::<Cache>(), 3 * 4 * 3 * 4);
+/// // Dense output 4×3 and ReLU output 4×3: nothing else.
+/// assert_eq!(core::mem::size_of::<Cache>(), 2 * 4 * 3 * 4);
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct SeqCache<CA, H, CB> {
+pub struct SeqCache<CA, CB> {
     /// The first layer's cache (its output `h` included).
     pub first: CA,
-    /// `∂J/∂h`, written by the second layer's backward pass.
-    pub grad: H,
     /// The second layer's cache.
     pub second: CB,
 }
 
-impl<CA: Zeroed, H: Zeroed, CB: Zeroed> Zeroed for SeqCache<CA, H, CB> {
+impl<CA: Zeroed, CB: Zeroed> Zeroed for SeqCache<CA, CB> {
     const ZERO: Self = SeqCache {
         first: CA::ZERO,
-        grad: H::ZERO,
         second: CB::ZERO,
     };
 }
 
 impl<X: Tensor, A: Layer<X>, B: Layer<A::Output>> Layer<X> for (A, B) {
     type Output = B::Output;
-    type Cache = SeqCache<A::Cache, A::Output, B::Cache>;
+    type Cache = SeqCache<A::Cache, B::Cache>;
 
     fn forward(&self, x: &X, cache: &mut Self::Cache, ctx: &mut Context) {
         self.0.forward(x, &mut cache.first, ctx);
@@ -46,11 +44,17 @@ impl<X: Tensor, A: Layer<X>, B: Layer<A::Output>> Layer<X> for (A, B) {
         B::output(&cache.second)
     }
 
-    fn backward(&mut self, x: &X, cache: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut X>) {
-        let h = A::output(&cache.first);
+    fn output_mut(cache: &mut Self::Cache) -> &mut Self::Output {
+        B::output_mut(&mut cache.second)
+    }
+
+    /// `B` turns `h` (in `A`'s output slot) into `∂J/∂h`, which `A` then finds as its
+    /// `dy`.
+    fn backward_in_place(&mut self, x: Input<'_, X>, cache: &mut Self::Cache) {
+        let h = A::output_mut(&mut cache.first);
         self.1
-            .backward(h, &mut cache.second, dy, Some(&mut cache.grad));
-        self.0.backward(x, &mut cache.first, &cache.grad, dx);
+            .backward_in_place(Input::Overwrite(h), &mut cache.second);
+        self.0.backward_in_place(x, &mut cache.first);
     }
 
     fn commit(&mut self, cache: &Self::Cache) {

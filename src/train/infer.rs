@@ -92,8 +92,8 @@ where
     /// logits for [`CrossEntropy`](crate::loss::CrossEntropy); the class is the
     /// [`kernels::argmax`] of a row either way.
     ///
-    /// The probabilities are written into the trainer's buffer for the loss gradient
-    /// (no extra memory), valid until the next step or evaluation.
+    /// The probabilities are written over the model output in the trainer's cache (no
+    /// extra memory), valid until the next step or evaluation.
     ///
     /// # Errors
     ///
@@ -112,11 +112,12 @@ where
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn predict_proba(&mut self, x: &X) -> Result<&Batch<B, OUT>, Error> {
-        self.grad = *self.predict(x)?;
-        for row in self.grad.0.iter_mut() {
+        self.predict(x)?;
+        let out = M::output_mut(&mut self.cache);
+        for row in out.0.iter_mut() {
             softmax_in_place(row);
         }
-        Ok(&self.grad)
+        Ok(out)
     }
 
     /// Class probabilities for one sample: the softmax of

@@ -33,7 +33,7 @@ pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
 
 use crate::kernels;
-use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty};
+use crate::layers::{Context, Input, Layer, Mode, ParamKind, Params, Penalty};
 use crate::loss::{Loss, Risk};
 use crate::optim::{Optimizer, Refusal};
 use crate::tensor::{Tensor, Zeroed};
@@ -141,7 +141,6 @@ where
     cache: M::Cache,
     input: X,
     targets: L::Targets,
-    grad: Batch<B, OUT>,
     ctx: Context,
     steps: u64,
     refused: u64,
@@ -164,22 +163,23 @@ where
     /// type T = Trainer<Seq![Dense<2, 8>, Tanh, Dense<8, 1>], Mse, Sgd, 4, 2, 1>;
     /// assert_eq!(T::PARAM_BYTES, 2 * 4 * (2 * 8 + 8 + 8 + 1));
     /// assert_eq!(T::OPTIMIZER_BYTES, 0);
-    /// // Outputs 4×8 + 4×8 + 4×1, gradients of the two intermediate outputs 2 × 4×8,
-    /// // input 4×2, targets 4×1, output gradient 4×1, in f32.
-    /// assert_eq!(T::ACTIVATION_BYTES, 4 * (32 + 32 + 4 + 64 + 8 + 4 + 4));
+    /// // Outputs 4×8 + 4×8 + 4×1, input 4×2, targets 4×1, in f32: every gradient of an
+    /// // activation is written over that activation.
+    /// assert_eq!(T::ACTIVATION_BYTES, 4 * (32 + 32 + 4 + 8 + 4));
     /// assert!(T::BYTES >= T::PARAM_BYTES + T::ACTIVATION_BYTES + T::OPTIMIZER_BYTES);
     /// ```
     pub const PARAM_BYTES: usize = 2 * size_of::<f32>() * M::COUNT;
     /// Bytes of optimizer state (see [`Trainer::PARAM_BYTES`] for an example).
     pub const OPTIMIZER_BYTES: usize = O::STATE_BYTES;
     /// Bytes of activations kept for backprop and batch buffers: every layer's
-    /// cache (outputs, gradients of intermediate outputs, masks), the input batch,
-    /// the batch targets and the gradient of the loss with respect to the output (see
-    /// [`Trainer::PARAM_BYTES`] for an example).
-    pub const ACTIVATION_BYTES: usize = size_of::<M::Cache>()
-        + size_of::<X>()
-        + size_of::<L::Targets>()
-        + size_of::<Batch<B, OUT>>();
+    /// cache (outputs, dropout seeds, normalisation statistics, convolution scratch),
+    /// the input batch of an epoch and the batch targets (see
+    /// [`Trainer::PARAM_BYTES`] for an example). There is no gradient buffer: the
+    /// backward pass writes each gradient over the activation it is the gradient of
+    /// (the loss gradient over the model output, `∂J/∂h` over `h`), see
+    /// [`Layer::backward_in_place`].
+    pub const ACTIVATION_BYTES: usize =
+        size_of::<M::Cache>() + size_of::<X>() + size_of::<L::Targets>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
     /// clipping setting, each layer's penalty strengths, the context (mode, row
@@ -223,7 +223,6 @@ where
             cache: M::Cache::ZERO,
             input: X::ZERO,
             targets: L::Targets::ZERO,
-            grad: Batch::zeros(),
             ctx: Context::new(Mode::Train, seed),
             steps: 0,
             refused: 0,
@@ -279,7 +278,9 @@ where
     }
 
     /// One step on one full batch: forward, loss, backward, update. Returns the risk
-    /// before the update.
+    /// before the update. The model reads `x` where it is (no copy into the trainer) and
+    /// never writes it: the backward pass computes no gradient for the first layer's
+    /// input ([`Input::Keep`]).
     ///
     /// # Errors
     ///
@@ -315,10 +316,9 @@ where
                 index,
             });
         }
-        self.input = *x;
         self.targets = *targets;
         self.model.zero_grad();
-        let data = self.accumulate(B, 1.0)?;
+        let data = self.accumulate(Some(x), B, 1.0)?;
         let penalty = self.update(data)?;
         self.model.commit(&self.cache);
         Ok(Risk { data, penalty })
@@ -453,7 +453,8 @@ where
                         index,
                     });
                 }
-                group_loss += self.accumulate(rows, rows as f32 * share)? * rows as f32 * share;
+                group_loss +=
+                    self.accumulate(None, rows, rows as f32 * share)? * rows as f32 * share;
                 start += rows;
                 if start < end {
                     self.model.commit(&self.cache);
@@ -489,12 +490,16 @@ where
         while start < data.len() {
             let rows = self.load(data, &order, start, data.len())?;
             self.forward(Mode::Eval, rows);
-            let out = M::output(&self.cache);
-            total += self.loss.loss(out, &self.targets, rows, &mut self.grad) * rows as f32;
-            if let Some((h, j)) = self.loss.correct(out, &self.targets, rows) {
+            // The accuracy first: the loss overwrites the output with its gradient.
+            if let Some((h, j)) = self
+                .loss
+                .correct(M::output(&self.cache), &self.targets, rows)
+            {
                 hits += h;
                 judged += j;
             }
+            let out = M::output_mut(&mut self.cache);
+            total += self.loss.loss_in_place(out, &self.targets, rows) * rows as f32;
             start += rows;
         }
         let accuracy = (judged > 0).then(|| hits as f32 / judged as f32);
@@ -606,18 +611,23 @@ where
 
     /// Forward, loss and backward on the loaded batch, adding `weight ×` its gradient
     /// to the parameter gradients; returns the batch's mean loss.
-    fn accumulate(&mut self, rows: usize, weight: f32) -> Result<f32, Error> {
-        self.forward(Mode::Train, rows);
-        let out = M::output(&self.cache);
-        let loss = self.loss.loss(out, &self.targets, rows, &mut self.grad);
+    fn accumulate(&mut self, x: Option<&X>, rows: usize, weight: f32) -> Result<f32, Error> {
+        let x = x.unwrap_or(&self.input);
+        self.ctx.mode = Mode::Train;
+        self.ctx.rows = rows;
+        self.model.forward(x, &mut self.cache, &mut self.ctx);
+        // The loss gradient goes over the output, where the model's backward pass finds
+        // its `dy`; every gradient after it goes over the activation it belongs to.
+        let out = M::output_mut(&mut self.cache);
+        let loss = self.loss.loss_in_place(out, &self.targets, rows);
         if !loss.is_finite() {
             return Err(self.refuse(loss, Refusal::Loss));
         }
         if weight != 1.0 {
-            kernels::scale(weight, self.grad.as_mut_slice());
+            kernels::scale(weight, out.as_mut_slice());
         }
         self.model
-            .backward(&self.input, &mut self.cache, &self.grad, None);
+            .backward_in_place(Input::Keep(x), &mut self.cache);
         Ok(loss)
     }
 

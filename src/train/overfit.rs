@@ -122,7 +122,7 @@ where
         let mut steps = 0;
         loop {
             self.model.zero_grad();
-            let loss = self.accumulate(B, 1.0)?;
+            let loss = self.accumulate(None, B, 1.0)?;
             if steps == 0 {
                 initial_loss = loss;
             }

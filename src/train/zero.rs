@@ -3,8 +3,8 @@
 //!
 //! A `static` goes into `.bss` (zeroed by the start-up code, nothing stored in flash)
 //! only if every byte of its initial value is zero; any other value is copied from
-//! flash into `.data` at start-up, so a 75 KB trainer built by the `const`
-//! [`Trainer::new`] costs 75 KB of flash. `Trainer::ZERO` is all zero bytes; the few
+//! flash into `.data` at start-up, so a 66 KB trainer built by the `const`
+//! [`Trainer::new`] costs 66 KB of flash. `Trainer::ZERO` is all zero bytes; the few
 //! settings that are not zero (the optimizer's configuration, the loss, the seed) are
 //! written in place at run time by [`Trainer::configure`], which copies nothing large
 //! through the stack.
@@ -88,7 +88,6 @@ where
             cache: M::Cache::ZERO,
             input: X::ZERO,
             targets: L::Targets::ZERO,
-            grad: Batch::zeros(),
             ctx: Context::ZEROED,
             steps: 0,
             refused: 0,

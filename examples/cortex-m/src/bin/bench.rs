@@ -3,8 +3,8 @@
 //! no flash for its image), prints its losses and a hash of the trained parameters
 //! (which must equal the host twin's, `examples/mlp_bench.rs`, built by
 //! `Trainer::new`), then counts the instructions of three training steps, of one matrix
-//! product and of one Adam update, and the stack that configuring the trainer used. The
-//! task lives in `examples/common/mlp_bench_task.rs`.
+//! product and of one Adam update, and the stack that configuring the trainer and one
+//! training step used. The task lives in `examples/common/mlp_bench_task.rs`.
 //!
 //! Instruction counts need QEMU's `-icount shift=0` (every instruction advances the
 //! virtual clock by 1 ns): SysTick then counts virtual time, and a calibration loop of
@@ -59,6 +59,28 @@ fn stack_used<A>(f: fn(&mut A), arg: &mut A) -> usize {
         unsafe { core::ptr::write_volatile(addr as *mut u32, PAINT) };
     }
     core::hint::black_box(f)(arg);
+    let lowest = (bottom..sp)
+        .step_by(4)
+        // SAFETY: as above; the words were written just now.
+        .find(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } != PAINT)
+        .unwrap_or(sp);
+    sp - lowest
+}
+
+/// Bytes of stack painted by [`step_stack_used`].
+const STEP_PAINTED: usize = 16384;
+
+/// Runs `f` and returns the bytes of stack it used, as [`stack_used`] measures them,
+/// over `STEP_PAINTED` bytes.
+#[inline(never)]
+fn step_stack_used(f: &mut dyn FnMut()) -> usize {
+    let sp = cortex_m::register::msp::read() as usize;
+    let bottom = sp - STEP_PAINTED;
+    for addr in (bottom..sp).step_by(4) {
+        // SAFETY: as in `stack_used`.
+        unsafe { core::ptr::write_volatile(addr as *mut u32, PAINT) };
+    }
+    core::hint::black_box(&mut *f)();
     let lowest = (bottom..sp)
         .step_by(4)
         // SAFETY: as above; the words were written just now.
@@ -128,6 +150,7 @@ fn run() -> bool {
         trainer,
         &mut board::say,
         Some(&mut clock),
+        Some(&mut step_stack_used),
     );
     board::say(format_args!(
         "instructions per SysTick tick: {}.{:03} (calibrated over {} instructions)",

@@ -14,7 +14,7 @@
 //! accuracies over semihosting, and exits QEMU with success only if the network learned
 //! (see `cnn_task::run`).
 //!
-//! The trainer (`CnnTrainer::BYTES`, about 88 KiB on Cortex-M) is a `static`,
+//! The trainer (`CnnTrainer::BYTES`, about 49 KiB on Cortex-M) is a `static`,
 //! initialised at compile time by the `const fn` `cnn_task::fresh`: it never travels
 //! through the stack. It has non-zero fields (BatchNorm scales, Adam's configuration),
 //! so it lives in `.data`: its initial image costs as much flash as RAM. The pictures

@@ -12,7 +12,7 @@
 //! cargo run --release --bin resume --target thumbv8m.main-none-eabihf
 //! ```
 //!
-//! The two trainers (about 88 KiB each), the flash image and the scratch buffer are
+//! The two trainers (about 49 KiB each), the flash image and the scratch buffer are
 //! statics, initialised at compile time: nothing large travels through the stack. The
 //! trainers have non-zero fields, so they live in `.data` (their image costs flash).
 

@@ -1,0 +1,306 @@
+//! Input gradients written over the forward input (the in-place backward pass of
+//! [`Layer::backward_in_place`](crate::layers::Layer::backward_in_place)).
+//!
+//! Each kernel here computes the same numbers, in the same order, as the input-gradient
+//! part of its two-buffer counterpart ([`activation_backward`](super::activation_backward),
+//! [`conv2d_backward`](super::conv2d_backward), [`depthwise_backward`](super::depthwise_backward),
+//! [`max_pool_backward`](super::max_pool_backward),
+//! [`normalize_backward`](super::norm::normalize_backward)), so both give the same bits;
+//! the layer tests compare them. The parameter gradients still come from the two-buffer
+//! kernels, called without `dx` before `x` is overwritten.
+
+use super::conv::ConvShape;
+use super::gemm::matmul_on;
+use super::norm::{Affine, Sets};
+use super::vector::{add_on, mul_add_on, same_len, zip_mut};
+use super::{Accumulate, Activation, MatMut, MatRef, Path};
+use crate::Error;
+use wide::f32x8;
+
+/// `xᵢ ← dyᵢ · f'(xᵢ)`: the buffer holds the forward input `x` on entry and `∂J/∂x` on
+/// return. ReLU and leaky ReLU take their mask from `x` (`x > 0 ⇔ y > 0`); the other
+/// activations recompute `y = f(x)` with the forward kernel's scalar formula, so the
+/// result is [`activation_backward`](super::activation_backward)'s, bit for bit.
+pub(crate) fn activation_backward_in_place(
+    act: Activation,
+    x: &mut [f32],
+    dy: &[f32],
+) -> Result<(), Error> {
+    same_len("activation output gradient", x.len(), dy.len())?;
+    let path = Path::DEFAULT;
+    let zero = f32x8::ZERO;
+    match act {
+        Activation::Relu => zip_mut(
+            path,
+            x,
+            dy,
+            |x, g| x.simd_le(zero).select(zero, g),
+            |x, g| if x <= 0.0 { 0.0 } else { g },
+        ),
+        Activation::LeakyRelu { slope } => {
+            let s = f32x8::splat(slope);
+            zip_mut(
+                path,
+                x,
+                dy,
+                |x, g| x.simd_gt(zero).select(g, g * s),
+                |x, g| if x > 0.0 { g } else { g * slope },
+            )
+        }
+        _ => {
+            for (v, &g) in x.iter_mut().zip(dy) {
+                let y = act.value(*v);
+                *v = g * act.derivative(*v, y);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first and one-past-last kernel taps of output position `o` that fall inside an
+/// input of length `n` (as the convolution kernels count them).
+fn taps(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
+    let start = o * s;
+    let lo = p.saturating_sub(start).min(k);
+    let hi = (n + p).saturating_sub(start).min(k).max(lo);
+    (lo, hi)
+}
+
+/// `∂J/∂x` of a 2-D convolution into `dx` (overwritten; it needs neither `x` nor the
+/// weight gradient): per output row, `cols = dy_row · W`, then `cols` is folded back
+/// onto the input positions (col2im), output positions and taps in scan order, as
+/// [`conv2d_backward`](super::conv2d_backward) computes its `dx`. `scratch` holds at
+/// least [`ConvShape::scratch_len`] floats.
+pub(crate) fn conv2d_input_grad(
+    s: &ConvShape,
+    weight: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    scratch: &mut [f32],
+) -> Result<(), Error> {
+    s.validate()?;
+    same_len("conv2d weight", s.weight_len(), weight.len())?;
+    same_len("conv2d dy", s.output_elems(), dy.len())?;
+    same_len("conv2d dx", s.input_len(), dx.len())?;
+    let (c, co, k) = (s.c_in, s.c_out, s.kh * s.kw * s.c_in);
+    if scratch.len() < s.scratch_len() {
+        return Err(Error::Length {
+            what: "conv2d scratch (at least)",
+            expected: s.scratch_len(),
+            found: scratch.len(),
+        });
+    }
+    let cols = &mut scratch[..s.wo * k];
+    dx.fill(0.0);
+    let row_len = s.wo * co;
+    let path = Path::DEFAULT;
+    for b in 0..s.batch {
+        for oh in 0..s.ho {
+            let dy_row = &dy[(b * s.ho + oh) * row_len..][..row_len];
+            matmul_on(
+                path,
+                MatMut::from_parts(cols, s.wo, k),
+                MatRef::from_parts(dy_row, s.wo, co),
+                MatRef::from_parts(weight, co, k),
+                Accumulate::Overwrite,
+            )?;
+            let (i0, i1) = taps(oh, s.sh, s.ph, s.kh, s.h);
+            for ow in 0..s.wo {
+                let (j0, j1) = taps(ow, s.sw, s.pw, s.kw, s.w);
+                if j0 == j1 {
+                    continue;
+                }
+                let iw0 = ow * s.sw + j0 - s.pw;
+                for i in i0..i1 {
+                    let ih = oh * s.sh + i - s.ph;
+                    let len = (j1 - j0) * c;
+                    let src = &cols[ow * k + (i * s.kw + j0) * c..][..len];
+                    let dst = &mut dx[((b * s.h + ih) * s.w + iw0) * c..][..len];
+                    add_on(path, src, dst)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `∂J/∂x` of a depthwise convolution into `dx` (overwritten): `dx[q] += w[t]·dy[p]`
+/// over output pixels, then taps, in scan order, as
+/// [`depthwise_backward`](super::depthwise_backward) computes its `dx`.
+pub(crate) fn depthwise_input_grad(
+    s: &ConvShape,
+    weight: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+) -> Result<(), Error> {
+    s.validate()?;
+    same_len(
+        "depthwise channels c_out (must equal c_in)",
+        s.c_in,
+        s.c_out,
+    )?;
+    let c = s.c_in;
+    same_len("depthwise weight", s.kh * s.kw * c, weight.len())?;
+    same_len("depthwise dy", s.output_elems(), dy.len())?;
+    same_len("depthwise dx", s.input_len(), dx.len())?;
+    dx.fill(0.0);
+    let path = Path::DEFAULT;
+    for b in 0..s.batch {
+        for oh in 0..s.ho {
+            let (i0, i1) = taps(oh, s.sh, s.ph, s.kh, s.h);
+            for ow in 0..s.wo {
+                let (j0, j1) = taps(ow, s.sw, s.pw, s.kw, s.w);
+                let p = (b * s.ho + oh) * s.wo + ow;
+                let dy_px = &dy[p * c..][..c];
+                for i in i0..i1 {
+                    let ih = oh * s.sh + i - s.ph;
+                    for j in j0..j1 {
+                        let q = (b * s.h + ih) * s.w + ow * s.sw + j - s.pw;
+                        let t = (i * s.kw + j) * c;
+                        mul_add_on(path, &weight[t..][..c], dy_px, &mut dx[q * c..][..c])?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Max pooling backward over non-overlapping windows (`sh ≥ kh`, `sw ≥ kw`), in place:
+/// `x` holds the forward input on entry and `∂J/∂x` on return. Each window's winner is
+/// found from `x` before the window is written (the first maximum in scan order, or the
+/// last NaN, as [`max_pool_forward`](super::max_pool_forward) chooses it), the window
+/// becomes `+0.0` with `dy` added at the winner, and inputs outside every window become
+/// `+0.0`: the bits of [`max_pool_backward`](super::max_pool_backward).
+///
+/// # Errors
+///
+/// [`Error::Shape`] for overlapping windows or an invalid shape, [`Error::Length`] for a
+/// slice of the wrong length.
+pub(crate) fn max_pool_backward_in_place(
+    s: &ConvShape,
+    x: &mut [f32],
+    dy: &[f32],
+) -> Result<(), Error> {
+    s.validate()?;
+    same_len("pooling channels c_out (must equal c_in)", s.c_in, s.c_out)?;
+    same_len("pooling padding", 0, s.ph.max(s.pw))?;
+    if s.sh < s.kh || s.sw < s.kw {
+        return Err(Error::Shape {
+            what: "in-place max pooling stride (at least the window)",
+            expected: s.kh.max(s.kw),
+            found: s.sh.min(s.sw),
+        });
+    }
+    same_len("pooling x", s.input_len(), x.len())?;
+    same_len("pooling dy", s.output_elems(), dy.len())?;
+    let c = s.c_in;
+    let at = |b: usize, ih: usize, iw: usize| ((b * s.h + ih) * s.w + iw) * c;
+    for b in 0..s.batch {
+        for oh in 0..s.ho {
+            for ow in 0..s.wo {
+                let p = (b * s.ho + oh) * s.wo + ow;
+                for ch in 0..c {
+                    let (mut max, mut winner) = (f32::NEG_INFINITY, (0, 0));
+                    for i in 0..s.kh {
+                        for j in 0..s.kw {
+                            let v = x[at(b, oh * s.sh + i, ow * s.sw + j) + ch];
+                            if v > max || v.is_nan() {
+                                max = v;
+                                winner = (i, j);
+                            }
+                        }
+                    }
+                    for i in 0..s.kh {
+                        for j in 0..s.kw {
+                            x[at(b, oh * s.sh + i, ow * s.sw + j) + ch] = 0.0;
+                        }
+                    }
+                    let q = at(b, oh * s.sh + winner.0, ow * s.sw + winner.1) + ch;
+                    x[q] += dy[p * c + ch];
+                }
+            }
+        }
+        // Inputs that no window covers (a stride longer than the window, or a remainder
+        // at the edge) get no gradient.
+        for ih in 0..s.h {
+            let row_in = ih / s.sh < s.ho && ih % s.sh < s.kh;
+            for iw in 0..s.w {
+                let col_in = iw / s.sw < s.wo && iw % s.sw < s.kw;
+                if !(row_in && col_in) {
+                    x[at(b, ih, iw)..][..c].fill(0.0);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The set of element `(row, channel)` (as [`Sets`] numbers them in the norm kernels).
+fn set_of(sets: Sets, row: usize, channel: usize, channels: usize) -> usize {
+    match sets {
+        Sets::Channels => channel,
+        Sets::Groups { positions, groups } => {
+            row / positions * groups + channel / (channels / groups)
+        }
+    }
+}
+
+/// The number of elements in each set when the first `rows` rows are used.
+fn set_size(sets: Sets, channels: usize, rows: usize) -> f32 {
+    match sets {
+        Sets::Channels => rows as f32,
+        Sets::Groups { positions, groups } => positions.saturating_mul(channels / groups) as f32,
+    }
+}
+
+/// The input gradient of [`normalize`](super::norm::normalize) written over its input:
+/// `x` holds the forward input on entry and `∂J/∂x` on return, given `dy` and the sums
+/// `Σg` and `Σg·x̂` (`sums`, as left by
+/// [`normalize_backward`](super::norm::normalize_backward) called without `dx`):
+/// `dx = σ⁻¹·((g − Σg/m) − x̂·Σg·x̂/m)` with `g = γ·dy` (batch statistics) or
+/// `dx = σ⁻¹·g` (fixed statistics); rows from `rows` on get `+0.0`. The same formula,
+/// element by element, as `normalize_backward`'s `dx`.
+pub(crate) fn normalize_input_grad_in_place(
+    a: &Affine<'_>,
+    mut x: MatMut<'_>,
+    dy: MatRef<'_>,
+    rows: usize,
+    batch_statistics: bool,
+    sums: &[f32],
+) -> Result<(), Error> {
+    let c = x.cols();
+    same_len(
+        "normalisation output gradient",
+        x.as_ref().as_slice().len(),
+        dy.as_slice().len(),
+    )?;
+    same_len("normalisation scratch", 2 * a.mean.len(), sums.len())?;
+    let total_rows = x.rows();
+    if rows > total_rows {
+        return Err(Error::Length {
+            what: "normalised rows",
+            expected: total_rows,
+            found: rows,
+        });
+    }
+    let (sum_g, sum_gx) = sums.split_at(a.mean.len());
+    let m = set_size(a.sets, c, rows);
+    let rows = if c == 0 { 0 } else { rows };
+    let out = x.as_mut_slice();
+    for r in 0..rows {
+        let row = &mut out[r * c..(r + 1) * c];
+        for (j, (o, &d)) in row.iter_mut().zip(dy.row(r)).enumerate() {
+            let k = set_of(a.sets, r, j, c);
+            let xh = (*o - a.mean[k]) * a.inv_std[k];
+            let g = a.gamma[j] * d;
+            *o = if batch_statistics {
+                a.inv_std[k] * ((g - sum_g[k] / m) - xh * (sum_gx[k] / m))
+            } else {
+                a.inv_std[k] * g
+            };
+        }
+    }
+    out[rows * c..].fill(0.0);
+    Ok(())
+}
