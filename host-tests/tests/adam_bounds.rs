@@ -270,3 +270,24 @@ fn the_moment_update_stays_within_the_recorded_factor() {
     }
     assert!(past_max > 0, "rounding never exceeded max(|m|, |g|)");
 }
+
+/// The trainer's steps go through `Adam::step`: ordinary training records bounds after
+/// every step, and a checkpoint round trip of the whole trainer drops them.
+#[test]
+fn trainer_steps_record_and_a_loaded_trainer_scans() {
+    use microtrain::checkpoint::Model;
+    use microtrain::loss::Mse;
+    use microtrain::train::Trainer;
+    use microtrain::Matrix;
+    let mut t: Trainer<Dense<3, 2>, Mse, Adam<8>, 1, 3, 2> =
+        Trainer::new(Dense::zeros(), Mse, Adam::new(AdamConfig::DEFAULT), 0);
+    for _ in 0..3 {
+        t.train_step(&Matrix([[1.0, 2.0, 3.0]]), &Matrix([[0.0, 1.0]]))
+            .unwrap();
+        assert!(t.optimizer.recorded_bounds().is_some());
+    }
+    let mut saved = vec![0u8; checkpoint::bytes::<(Model<Dense<3, 2>>, Adam<8>)>()];
+    checkpoint::save(&mut (Model(&mut t.model), &mut t.optimizer), &mut saved).unwrap();
+    checkpoint::load(&mut (Model(&mut t.model), &mut t.optimizer), &saved).unwrap();
+    assert_eq!(t.optimizer.recorded_bounds(), None);
+}

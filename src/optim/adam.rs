@@ -184,8 +184,9 @@ pub struct Adam<const P: usize, const V: usize = 0> {
     recorded: Recorded,
 }
 
-/// Equal configuration, moments and step count: the [`Recorded`] bounds are a cache
-/// that only decides whether a step scans the state, never its bits.
+/// Equal configuration, moments and step count: the recorded bounds (see
+/// [`Adam::recorded_bounds`]) are a cache that only decides whether a step scans the
+/// state, never its bits.
 impl<const P: usize, const V: usize> PartialEq for Adam<P, V> {
     fn eq(&self, other: &Self) -> bool {
         self.config == other.config
