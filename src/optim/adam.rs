@@ -6,14 +6,14 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{apply_proven, decay, try_then_apply, window, Bounds, Optimizer};
+use super::{decay, try_then_apply, window, Bounds, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{
     magnitude, moments, nonnegative_magnitude, run, run_proven, Decay, Lane, Rule,
 };
-use crate::layers::{ParamKind, Params};
+use crate::layers::{Param, ParamKind, Params};
 use crate::tensor::Zeroed;
 use crate::Error;
 
@@ -600,7 +600,8 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
     /// nothing and keeps it; the configuration, the learning rate and the step count
     /// are not state that a bound covers. No method hands out `&mut` to `m` or `v`.
     fn proven(&self, bounds: Bounds) -> bool {
-        self.prove(bounds, self.scan()).is_some()
+        self.prove(bounds, self.scan(), self.corrections())
+            .is_some()
     }
 
     /// As [`Optimizer::step`], but a proven step takes the bounds of `m` and `v` from
@@ -609,16 +610,24 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
     fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
         self.check()?;
         if let Some(bounds) = Bounds::of(model, Some(P)) {
+            let corrections = self.corrections();
             let after = self
                 .recorded
                 .valid()
-                .and_then(|state| self.prove(bounds, state))
-                .or_else(|| self.prove(bounds, self.scan()));
+                .and_then(|state| self.prove(bounds, state, corrections))
+                .or_else(|| self.prove(bounds, self.scan(), corrections));
             if let Some(after) = after {
-                let all = apply_proven(self, model) == P;
+                let mut offset = 0;
+                model.visit(&mut |p: Param<'_>| {
+                    let rule = self.rule_with(p.kind, corrections);
+                    let done = self.write_proven(rule, offset, p.value, p.grad);
+                    debug_assert!(done.is_ok(), "Bounds::of checked every length");
+                    offset += p.value.len();
+                });
+                self.begin_step();
                 self.recorded = Recorded {
                     m: after.m,
-                    v: if all {
+                    v: if offset == P {
                         after.v
                     } else {
                         after.v.max(after.m_v_old)
@@ -638,25 +647,8 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
         grad: &[f32],
     ) -> Result<(), Error> {
         Self::fits(&self.config)?;
-        self.recorded = Recorded::NONE;
         let rule = self.rule(kind);
-        let decay = rule.decay.factor != 1.0 || rule.decay.l2 != 0.0;
-        let len = value.len();
-        let m = window(&mut self.first_moment, offset, len)?;
-        let v = window(&mut self.second_moment, offset, len)?;
-        if self.config.amsgrad {
-            let v_max = window(&mut self.max_second_moment, offset, len)?;
-            let states = [m, v, v_max];
-            if decay {
-                run_proven(&Proven::<true>(rule), value, grad, states)
-            } else {
-                run_proven(&Proven::<false>(rule), value, grad, states)
-            }
-        } else if decay {
-            run_proven(&Proven::<true>(rule), value, grad, [m, v])
-        } else {
-            run_proven(&Proven::<false>(rule), value, grad, [m, v])
-        }
+        self.write_proven(rule, offset, value, grad)
     }
 }
 
@@ -680,9 +672,9 @@ impl<const P: usize, const V: usize> Adam<P, V> {
     /// The proof of [`Optimizer::proven`] from `bounds` and the bounds `state` of `m`
     /// and `v`: `Some` bounds of the state the step leaves if the update is proven
     /// finite, else `None`.
-    fn prove(&self, bounds: Bounds, state: Recorded) -> Option<After> {
+    fn prove(&self, bounds: Bounds, state: Recorded, corrections: (f32, f32)) -> Option<After> {
         let c = &self.config;
-        let rule = self.rule(ParamKind::Weight);
+        let rule = self.rule_with(ParamKind::Weight, corrections);
         let (m, v) = (state.m, state.v);
         let v_max = if c.amsgrad {
             magnitude(&self.max_second_moment)
@@ -713,16 +705,64 @@ impl<const P: usize, const V: usize> Adam<P, V> {
 
     /// The rule of the next step for a tensor of `kind`: its per-step constants.
     fn rule(&self, kind: ParamKind) -> AdamRule {
+        self.rule_with(kind, self.corrections())
+    }
+
+    /// The next step's `(η/(1 − β₁ᵗ), √(1 − β₂ᵗ))`: the same for every tensor, so a
+    /// step computes them once.
+    fn corrections(&self) -> (f32, f32) {
         let c = &self.config;
         let t = self.steps.saturating_add(1);
+        (
+            c.lr / math::pow_complement(c.betas.0, t).1,
+            math::sqrt(math::pow_complement(c.betas.1, t).1),
+        )
+    }
+
+    /// [`rule`](Adam::rule) with the step's `corrections` given.
+    fn rule_with(
+        &self,
+        kind: ParamKind,
+        (step_size, bias_correction2_sqrt): (f32, f32),
+    ) -> AdamRule {
+        let c = &self.config;
         let wd = decay(c.weight_decay, c.decay_biases, kind);
         AdamRule {
             beta1: c.betas.0,
             beta2: c.betas.1,
             eps: c.eps,
             decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
-            step_size: c.lr / math::pow_complement(c.betas.0, t).1,
-            bias_correction2_sqrt: math::sqrt(math::pow_complement(c.betas.1, t).1),
+            step_size,
+            bias_correction2_sqrt,
+        }
+    }
+
+    /// The proven update of the tensor at `offset` with `rule` (no finiteness test);
+    /// drops the recorded bounds.
+    fn write_proven(
+        &mut self,
+        rule: AdamRule,
+        offset: usize,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        self.recorded = Recorded::NONE;
+        let decay = rule.decay.factor != 1.0 || rule.decay.l2 != 0.0;
+        let len = value.len();
+        let m = window(&mut self.first_moment, offset, len)?;
+        let v = window(&mut self.second_moment, offset, len)?;
+        if self.config.amsgrad {
+            let v_max = window(&mut self.max_second_moment, offset, len)?;
+            let states = [m, v, v_max];
+            if decay {
+                run_proven(&Proven::<true>(rule), value, grad, states)
+            } else {
+                run_proven(&Proven::<false>(rule), value, grad, states)
+            }
+        } else if decay {
+            run_proven(&Proven::<true>(rule), value, grad, [m, v])
+        } else {
+            run_proven(&Proven::<false>(rule), value, grad, [m, v])
         }
     }
 }
