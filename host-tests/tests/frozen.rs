@@ -184,7 +184,8 @@ fn bias_only_trainer_keeps_biases_alone() {
     let removed = full_layers - bias_layers + adam_state(172) - adam_state(12);
     assert_eq!(Full::BYTES - BiasOnlyT::BYTES, removed);
     assert_eq!(BiasOnlyT::PARAM_BYTES, 2 * 12 * F32);
-    assert_eq!(BiasOnlyT::OPTIMIZER_BYTES, adam_state(12) + 4);
+    // The step count (4 bytes) and the recorded bounds of m and v (two floats).
+    assert_eq!(BiasOnlyT::OPTIMIZER_BYTES, adam_state(12) + 4 + 2 * F32);
     assert_eq!(Full::ACTIVATION_BYTES, BiasOnlyT::ACTIVATION_BYTES);
 }
 

@@ -37,9 +37,10 @@ macro_rules! sizes {
         check::<RmsProp<$p, $p, 0>, RmsPropConfig>($p, 2, 0);
         check::<RmsProp<$p, 0, $p>, RmsPropConfig>($p, 2, 0);
         check::<RmsProp<$p, $p, $p>, RmsPropConfig>($p, 3, 0);
-        // first and second moments + step count; + running maximum (AMSGrad)
-        check::<Adam<$p>, AdamConfig>($p, 2, 4);
-        check::<AmsGrad<$p>, AdamConfig>($p, 3, 4);
+        // first and second moments + step count + the bounds of m and v recorded by
+        // the last proven step; + running maximum (AMSGrad)
+        check::<Adam<$p>, AdamConfig>($p, 2, 12);
+        check::<AmsGrad<$p>, AdamConfig>($p, 3, 12);
         // first and second moments + step count
         check::<RAdam<$p>, RAdamConfig>($p, 2, 4);
         // first and second moments + μ product, its previous value, step count

@@ -6,14 +6,14 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{decay, window, Bounds, Optimizer};
+use super::{decay, try_then_apply, window, Bounds, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
 use crate::kernels::optim::{
     magnitude, moments, nonnegative_magnitude, run, run_proven, Decay, Lane, Rule,
 };
-use crate::layers::ParamKind;
+use crate::layers::{Param, ParamKind, Params};
 use crate::tensor::Zeroed;
 use crate::Error;
 
@@ -148,7 +148,8 @@ impl AdamConfig {
 /// `V` is the length of the AMSGrad buffer `v_max`: 0 (the default, PyTorch's default
 /// Adam) or `P` ([`AmsGrad<P>`]); any other `V` does not compile. State: `m`
 /// (PyTorch's `exp_avg`) and `v` (`exp_avg_sq`), `2·4·P` bytes, plus `4·V` bytes of
-/// `v_max` (`max_exp_avg_sq`) and the step count. `Adam<P>` refuses
+/// `v_max` (`max_exp_avg_sq`), the step count and 8 bytes of bounds of `m` and `v`
+/// recorded by the last proven step. `Adam<P>` refuses
 /// `amsgrad: true` ([`Optimizer::check`]); `Adam<P, P>` with `amsgrad: false` steps
 /// exactly as `Adam<P>` and leaves `v_max` alone.
 ///
@@ -170,7 +171,7 @@ impl AdamConfig {
 /// use microtrain::optim::{Adam, AdamConfig};
 /// let _ = Adam::<4, 2>::new(AdamConfig::DEFAULT); // "V must be 0 (Adam) or P (AmsGrad)"
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy)]
 pub struct Adam<const P: usize, const V: usize = 0> {
     /// The configuration; change it between steps at will.
     pub config: AdamConfig,
@@ -178,7 +179,61 @@ pub struct Adam<const P: usize, const V: usize = 0> {
     second_moment: [f32; P],
     max_second_moment: [f32; V],
     steps: u32,
+    /// Bounds of `m` and `v` recorded by the last proven step, if nothing has changed
+    /// them since (see [`Optimizer::proven`] below); all zero (no record) otherwise.
+    recorded: Recorded,
 }
+
+/// Equal configuration, moments and step count: the recorded bounds (see
+/// [`Adam::recorded_bounds`]) are a cache that only decides whether a step scans the
+/// state, never its bits.
+impl<const P: usize, const V: usize> PartialEq for Adam<P, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config
+            && self.first_moment == other.first_moment
+            && self.second_moment == other.second_moment
+            && self.max_second_moment == other.max_second_moment
+            && self.steps == other.steps
+    }
+}
+
+/// The configuration, moments and step count, as `PartialEq` compares them.
+impl<const P: usize, const V: usize> core::fmt::Debug for Adam<P, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Adam")
+            .field("config", &self.config)
+            .field("first_moment", &self.first_moment)
+            .field("second_moment", &self.second_moment)
+            .field("max_second_moment", &self.max_second_moment)
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+/// Upper bounds of the moments, `|m| ≤ m` and `0 ≤ v ≤ v` for every element: a
+/// scan's ([`StateBounds::scan`]) or a record of the last proven step's. A record
+/// is valid only while `m > 0` (a recorded `m` is at least `2⁻¹²⁶`), so all zero bytes,
+/// [`Recorded::NONE`], is no record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Recorded {
+    m: f32,
+    v: f32,
+}
+
+impl Recorded {
+    /// No record: the next step scans the state.
+    const NONE: Recorded = Recorded { m: 0.0, v: 0.0 };
+
+    /// The recorded bounds, if there are any.
+    fn valid(self) -> Option<Recorded> {
+        (self.m > 0.0).then_some(self)
+    }
+}
+
+/// `1 + 2⁻²⁰`: the factor on `max(M, G₁)` that covers the rounding of the moment
+/// update `m + (1 − β₁)(g − m)` (at most `1 + 6u`, `u = 2⁻²⁴`; see
+/// [`Optimizer::proven`] below).
+const ROUNDING: f32 = 1.0 + 1.0 / 1_048_576.0;
 
 /// Adam with the AMSGrad buffer (Reddi, Kale & Kumar; PyTorch: `torch.optim.Adam` with
 /// `amsgrad=True`): [`Adam`] that also keeps `v_max`, the running maximum of `v`
@@ -337,6 +392,7 @@ impl<const P: usize, const V: usize> Adam<P, V> {
             second_moment: [0.0; P],
             max_second_moment: [0.0; V],
             steps: 0,
+            recorded: Recorded::NONE,
         }
     }
 
@@ -383,6 +439,31 @@ impl<const P: usize, const V: usize> Adam<P, V> {
     pub fn moments(&self) -> (&[f32; P], &[f32; P]) {
         (&self.first_moment, &self.second_moment)
     }
+
+    /// The bounds `(M, V)`, `|m| ≤ M` and `0 ≤ v ≤ V` for every moment, that the last
+    /// proven [`Optimizer::step`] recorded for the state it left, if nothing has
+    /// written the moments since; `None` otherwise, and the next step scans them (see
+    /// the recorded bounds in the docs of [`Optimizer::proven`] for `Adam`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::{Dense, Params}, optim::{Adam, AdamConfig, Optimizer}};
+    /// let mut d = Dense::<2, 1>::zeros();
+    /// d.weight_grad.0 = [[0.5, -2.0]];
+    /// let mut adam = Adam::<3>::new(AdamConfig::default());
+    /// assert_eq!(adam.recorded_bounds(), None);
+    /// adam.step(&mut d)?; // proven: records bounds of the new m and v
+    /// let (m, v) = adam.recorded_bounds().unwrap();
+    /// let (ms, vs) = adam.moments();
+    /// assert!(ms.iter().all(|x| x.abs() <= m) && vs.iter().all(|&x| 0.0 <= x && x <= v));
+    /// adam.step_slice(&mut [0.0; 3], &[1.0; 3])?; // a two-pass step drops the record
+    /// assert_eq!(adam.recorded_bounds(), None);
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn recorded_bounds(&self) -> Option<(f32, f32)> {
+        self.recorded.valid().map(|r| (r.m, r.v))
+    }
 }
 
 /// All zero: learning rate, betas and eps 0, empty moments; a placeholder that
@@ -412,12 +493,13 @@ impl<const P: usize, const V: usize> Configure for Adam<P, V> {
         self.second_moment.fill(0.0);
         self.max_second_moment.fill(0.0);
         self.steps = 0;
+        self.recorded = Recorded::NONE;
     }
 }
 
 impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
     const PARAMS: Option<usize> = Some(P);
-    const STATE_BYTES: usize = 2 * 4 * P + 4 * V + 4;
+    const STATE_BYTES: usize = 2 * 4 * P + 4 * V + 4 + 8;
     const PROVES: bool = true;
 
     /// [`AdamConfig::check`], then `amsgrad` only with the `v_max` buffer.
@@ -438,6 +520,9 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
         grad: &[f32],
     ) -> Result<bool, Error> {
         Self::fits(&self.config)?;
+        if pass.writes() {
+            self.recorded = Recorded::NONE;
+        }
         let rule = self.rule(kind);
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
@@ -474,15 +559,123 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
     /// tries first). If `P'`, `M'`, `V'` and `V̄'` are finite, so is every value the
     /// update writes,
     /// and no NaN can arise (no `∞ − ∞` or `0·∞` among finite values, `d > 0`, and
-    /// `√` of a non-negative `v'`). The bounds scan all `P` state values, the whole
-    /// model's included.
+    /// `√` of a non-negative `v'`). This method scans all `P` state values for `M`,
+    /// `V` and `V̄`, the whole model's included.
+    ///
+    /// # Recorded bounds
+    ///
+    /// [`step`](Optimizer::step) takes `M` and `V` from a record of the last proven
+    /// step when there is one, and scans (as here) only when there is none or the
+    /// recorded bounds prove nothing; `P` and `G` are always scanned, since the model
+    /// is the caller's to change, and `V̄` too (AMSGrad only). A proven step that
+    /// saw `M`, `V`, `G₁` records, for the state it leaves:
+    ///
+    /// ```text
+    /// M⁺ = fl(fl(max(M, G₁)·(1 + 2⁻²⁰)) + 2⁻¹²⁶)
+    /// V⁺ = V' if the step wrote all P moments, else max(V, V')
+    /// ```
+    ///
+    /// `V⁺` bounds every new `v` by the argument above, and an element the step did
+    /// not write keeps its `v ≤ V`; every new `v` is `≥ 0` (a sum of `β₂v ≥ 0` and a
+    /// product of two numbers of one sign). For `M⁺`: let `A = max(|m|, |g₁|) ≤
+    /// max(M, G₁)` and `u = 2⁻²⁴`; `c₁ = fl(1 − β₁) ∈ (0, 1]`; every operation is
+    /// finite (the proof above), and rounds as `fl(x) = x(1 + δ) + η` with `|δ| ≤ u`,
+    /// `|η| ≤ 2⁻¹⁵⁰`, and `η = 0` for `±`. With `d = fl(g₁ − m) = (g₁ − m)(1 + δ₁)`,
+    /// `e = fl(c₁d) = c₁d(1 + δ₂) + η₂` and `m' = fl(m + e) = (m + e)(1 + δ₃)`:
+    /// `m + c₁(g₁ − m)` lies between `m` and `g₁` (`0 ≤ c₁ ≤ 1`), so
+    /// `|m + e| ≤ A + 2Au + 2A(1 + u)u + 2⁻¹⁵⁰` and `|m'| ≤ A(1 + 6u) + 2⁻¹⁴⁹`.
+    /// The recorded `M⁺` is at least that: `fl(A'·(1 + 16u)) ≥ A'(1 + 16u)(1 − u) −
+    /// 2⁻¹⁵⁰`, and adding `2⁻¹²⁶` (a normal sum, rounded by at most `u` of it) gives
+    /// at least `A'(1 + 13u) + 2⁻¹²⁷` for `A' = max(M, G₁) ≥ A`. An element not
+    /// written keeps `|m| ≤ M ≤ M⁺`. So after a proven step the record bounds the
+    /// whole state, as a scan would; an infinite or NaN record proves nothing, and the
+    /// next step scans.
+    ///
+    /// Everything else that writes `m` or `v` drops the record (and the next step
+    /// scans): [`update`](Optimizer::update) with [`Pass::Apply`] (the two-pass step,
+    /// [`step_slice`](Optimizer::step_slice)), [`update_proven`](Optimizer::update_proven)
+    /// called by anyone (a proven step records only after all of its writes),
+    /// [`Configure::reset`] and [`Persist::load`] (the record is not saved);
+    /// [`Adam::new`] and [`Zeroed::ZERO`] start without one. A refused step writes
+    /// nothing and keeps it; the configuration, the learning rate and the step count
+    /// are not state that a bound covers. No method hands out `&mut` to `m` or `v`.
     fn proven(&self, bounds: Bounds) -> bool {
+        self.prove(bounds, self.scan(), self.corrections())
+            .is_some()
+    }
+
+    /// As [`Optimizer::step`], but a proven step takes the bounds of `m` and `v` from
+    /// the record of the last proven step when they prove it (no scan of the state),
+    /// and records new ones (see [`proven`](Optimizer::proven) above). The same bits.
+    fn step<M: Params>(&mut self, model: &mut M) -> Result<(), Error> {
+        self.check()?;
+        if let Some(bounds) = Bounds::of(model, Some(P)) {
+            let corrections = self.corrections();
+            let after = self
+                .recorded
+                .valid()
+                .and_then(|state| self.prove(bounds, state, corrections))
+                .or_else(|| self.prove(bounds, self.scan(), corrections));
+            if let Some(after) = after {
+                let mut offset = 0;
+                model.visit(&mut |p: Param<'_>| {
+                    let rule = self.rule_with(p.kind, corrections);
+                    let done = self.write_proven(rule, offset, p.value, p.grad);
+                    debug_assert!(done.is_ok(), "Bounds::of checked every length");
+                    offset += p.value.len();
+                });
+                self.begin_step();
+                self.recorded = Recorded {
+                    m: after.m,
+                    v: if offset == P {
+                        after.v
+                    } else {
+                        after.v.max(after.m_v_old)
+                    },
+                };
+                return Ok(());
+            }
+        }
+        try_then_apply(self, model)
+    }
+
+    fn update_proven(
+        &mut self,
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
+        Self::fits(&self.config)?;
+        let rule = self.rule(kind);
+        self.write_proven(rule, offset, value, grad)
+    }
+}
+
+/// What a proven step leaves: the bound `m` of its new `|m|`, the bound `v` of the
+/// `v` it writes, and `m_v_old`, the `v` bound it started from.
+struct After {
+    m: f32,
+    v: f32,
+    m_v_old: f32,
+}
+
+impl<const P: usize, const V: usize> Adam<P, V> {
+    /// Bounds of `m` and `v` from a scan of the whole state (`v` NaN if some `v < 0`).
+    fn scan(&self) -> Recorded {
+        Recorded {
+            m: magnitude(&self.first_moment),
+            v: nonnegative_magnitude(&self.second_moment),
+        }
+    }
+
+    /// The proof of [`Optimizer::proven`] from `bounds` and the bounds `state` of `m`
+    /// and `v`: `Some` bounds of the state the step leaves if the update is proven
+    /// finite, else `None`.
+    fn prove(&self, bounds: Bounds, state: Recorded, corrections: (f32, f32)) -> Option<After> {
         let c = &self.config;
-        let rule = self.rule(ParamKind::Weight);
-        let (m, v) = (
-            magnitude(&self.first_moment),
-            nonnegative_magnitude(&self.second_moment),
-        );
+        let rule = self.rule_with(ParamKind::Weight, corrections);
+        let (m, v) = (state.m, state.v);
         let v_max = if c.amsgrad {
             magnitude(&self.max_second_moment)
         } else {
@@ -496,24 +689,64 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
         let v_max_new = v_max.max(v_new);
         let p_new = p1 + rule.step_size.abs() * (m_new / c.eps);
         let positive = rule.bias_correction2_sqrt > 0.0 && rule.bias_correction2_sqrt.is_finite();
-        positive
+        let proven = positive
             && c.eps >= f32::MIN_POSITIVE
             && rule.step_size.is_finite()
             && v_max.is_finite()
             && [p_new, m_new, v_new, v_max_new]
                 .iter()
-                .all(|x| x.is_finite())
+                .all(|x| x.is_finite());
+        proven.then(|| After {
+            m: m.max(g1) * ROUNDING + f32::MIN_POSITIVE,
+            v: v_new,
+            m_v_old: v,
+        })
     }
 
-    fn update_proven(
-        &mut self,
-        offset: usize,
+    /// The rule of the next step for a tensor of `kind`: its per-step constants.
+    fn rule(&self, kind: ParamKind) -> AdamRule {
+        self.rule_with(kind, self.corrections())
+    }
+
+    /// The next step's `(η/(1 − β₁ᵗ), √(1 − β₂ᵗ))`: the same for every tensor, so a
+    /// step computes them once.
+    fn corrections(&self) -> (f32, f32) {
+        let c = &self.config;
+        let t = self.steps.saturating_add(1);
+        (
+            c.lr / math::pow_complement(c.betas.0, t).1,
+            math::sqrt(math::pow_complement(c.betas.1, t).1),
+        )
+    }
+
+    /// [`rule`](Adam::rule) with the step's `corrections` given.
+    fn rule_with(
+        &self,
         kind: ParamKind,
+        (step_size, bias_correction2_sqrt): (f32, f32),
+    ) -> AdamRule {
+        let c = &self.config;
+        let wd = decay(c.weight_decay, c.decay_biases, kind);
+        AdamRule {
+            beta1: c.betas.0,
+            beta2: c.betas.1,
+            eps: c.eps,
+            decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
+            step_size,
+            bias_correction2_sqrt,
+        }
+    }
+
+    /// The proven update of the tensor at `offset` with `rule` (no finiteness test);
+    /// drops the recorded bounds.
+    fn write_proven(
+        &mut self,
+        rule: AdamRule,
+        offset: usize,
         value: &mut [f32],
         grad: &[f32],
     ) -> Result<(), Error> {
-        Self::fits(&self.config)?;
-        let rule = self.rule(kind);
+        self.recorded = Recorded::NONE;
         let decay = rule.decay.factor != 1.0 || rule.decay.l2 != 0.0;
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
@@ -530,23 +763,6 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
             run_proven(&Proven::<true>(rule), value, grad, [m, v])
         } else {
             run_proven(&Proven::<false>(rule), value, grad, [m, v])
-        }
-    }
-}
-
-impl<const P: usize, const V: usize> Adam<P, V> {
-    /// The rule of the next step for a tensor of `kind`: its per-step constants.
-    fn rule(&self, kind: ParamKind) -> AdamRule {
-        let c = &self.config;
-        let t = self.steps.saturating_add(1);
-        let wd = decay(c.weight_decay, c.decay_biases, kind);
-        AdamRule {
-            beta1: c.betas.0,
-            beta2: c.betas.1,
-            eps: c.eps,
-            decay: Decay::new(wd, c.decoupled_weight_decay, c.lr),
-            step_size: c.lr / math::pow_complement(c.betas.0, t).1,
-            bias_correction2_sqrt: math::sqrt(math::pow_complement(c.betas.1, t).1),
         }
     }
 }
@@ -570,7 +786,10 @@ impl<const P: usize, const V: usize> Persist for Adam<P, V> {
         }
     }
 
+    /// Reads the state back; the recorded bounds are dropped (they are not saved), so
+    /// the next step scans the loaded moments.
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
+        self.recorded = Recorded::NONE;
         r.f32(&mut self.config.lr)?;
         r.u32(&mut self.steps)?;
         r.f32s(&mut self.first_moment)?;

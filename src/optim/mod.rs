@@ -293,33 +293,11 @@ pub trait Optimizer {
             .flatten()
         {
             if self.proven(bounds) {
-                let mut offset = 0;
-                model.visit(&mut |p: Param<'_>| {
-                    let done = self.update_proven(offset, p.kind, p.value, p.grad);
-                    debug_assert!(done.is_ok(), "Bounds::of checked every length");
-                    offset += p.value.len();
-                });
-                self.begin_step();
+                apply_proven(self, model);
                 return Ok(());
             }
         }
-        let (mut offset, mut tensor, mut outcome) = (0, 0u16, Ok(None));
-        model.visit(&mut |p: Param<'_>| {
-            if let Ok(None) = outcome {
-                outcome = try_tensor(self, offset, tensor, p.kind, p.value, p.grad);
-            }
-            offset += p.value.len();
-            tensor = tensor.saturating_add(1);
-        });
-        refuse(outcome)?;
-        offset = 0;
-        model.visit(&mut |p: Param<'_>| {
-            let done = self.update(Pass::Apply, offset, p.kind, p.value, p.grad);
-            debug_assert!(done.is_ok(), "the try pass checked every length");
-            offset += p.value.len();
-        });
-        self.begin_step();
-        Ok(())
+        try_then_apply(self, model)
     }
 
     /// Whether the next update is proven to leave every parameter and state value
@@ -336,7 +314,9 @@ pub trait Optimizer {
     /// `|fl(x ± y)| ≤ fl(X + Y)`, `|fl(x·y)| ≤ fl(X·Y)`, `|fl(x/y)| ≤ fl(X/Y')` for
     /// `|y| ≥ Y' > 0`, and `fl(√x) ≤ fl(√X)`. A finite final bound proves every
     /// computed value finite; an overflowing or NaN one proves nothing, and the step
-    /// tries first as before.
+    /// tries first as before. ([`Adam`]'s own [`step`](Optimizer::step) also proves
+    /// from bounds of its state that it recorded in its last proven step, and scans
+    /// only when those do not prove the update: see its `proven`.)
     ///
     /// # Examples
     ///
@@ -459,6 +439,46 @@ impl Bounds {
         });
         (same && state.is_none_or(|n| len <= n)).then_some(bounds)
     }
+}
+
+/// The one-pass half of [`Optimizer::step`], for an update that
+/// [`proven`](Optimizer::proven) showed finite: [`update_proven`](Optimizer::update_proven)
+/// on every tensor, then [`begin_step`](Optimizer::begin_step). Returns the number of
+/// parameters updated.
+fn apply_proven<O: Optimizer + ?Sized, M: Params>(opt: &mut O, model: &mut M) -> usize {
+    let mut offset = 0;
+    model.visit(&mut |p: Param<'_>| {
+        let done = opt.update_proven(offset, p.kind, p.value, p.grad);
+        debug_assert!(done.is_ok(), "Bounds::of checked every length");
+        offset += p.value.len();
+    });
+    opt.begin_step();
+    offset
+}
+
+/// The two-pass half of [`Optimizer::step`]: tries every tensor, then applies the
+/// update to every tensor only if no try was refused.
+fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
+    opt: &mut O,
+    model: &mut M,
+) -> Result<(), Error> {
+    let (mut offset, mut tensor, mut outcome) = (0, 0u16, Ok(None));
+    model.visit(&mut |p: Param<'_>| {
+        if let Ok(None) = outcome {
+            outcome = try_tensor(opt, offset, tensor, p.kind, p.value, p.grad);
+        }
+        offset += p.value.len();
+        tensor = tensor.saturating_add(1);
+    });
+    refuse(outcome)?;
+    offset = 0;
+    model.visit(&mut |p: Param<'_>| {
+        let done = opt.update(Pass::Apply, offset, p.kind, p.value, p.grad);
+        debug_assert!(done.is_ok(), "the try pass checked every length");
+        offset += p.value.len();
+    });
+    opt.begin_step();
+    Ok(())
 }
 
 /// Zeros that stand in for a gradient when a refused update is tried again, in pieces
