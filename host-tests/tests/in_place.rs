@@ -380,6 +380,45 @@ fn pooling_matches_its_backward_kernels() {
     kernels::max_pool_backward(&s, x.as_slice(), dy.as_slice(), &mut dx).unwrap();
     assert_bits_eq(&pass.dx, &dx, "MaxPool1d ∂J/∂x");
 
+    // Overlapping windows (PyTorch's MaxPool2d(3, stride=2)): a winner shared by two
+    // windows gathers both gradients, in the two-buffer kernel's order; 8×8 leaves the
+    // last row and column uncovered. 3×3 stride 1 overlaps by two rows.
+    let (x, dy, _) = data::<Image<2, 8, 8, 5>, Image<2, 3, 3, 5>>("maxpool overlap");
+    let (pass, _) = three_ways(
+        "MaxPool2d 3/2",
+        &MaxPool2d::<3, 2, 3, 3>,
+        &x,
+        &dy,
+        Mode::Train,
+    );
+    let s = shape(2, (8, 8, 5), (3, 3, 5), (3, 3), (2, 2), (0, 0));
+    let mut dx = vec![f32::NAN; x.as_slice().len()];
+    kernels::max_pool_backward(&s, x.as_slice(), dy.as_slice(), &mut dx).unwrap();
+    assert_bits_eq(&pass.dx, &dx, "MaxPool2d 3/2 ∂J/∂x");
+    assert!(
+        dx.iter().filter(|v| **v != 0.0).count() < x.as_slice().len() / 2,
+        "most inputs win no window"
+    );
+    let (mut x, dy, _) = data::<Image<1, 5, 6, 3>, Image<1, 3, 4, 3>>("maxpool stride 1");
+    x.0[0][2][2][1] = f32::NAN;
+    let (pass, _) = three_ways(
+        "MaxPool2d 3/1",
+        &MaxPool2d::<3, 1, 3, 4>,
+        &x,
+        &dy,
+        Mode::Train,
+    );
+    let s = shape(1, (5, 6, 3), (3, 4, 3), (3, 3), (1, 1), (0, 0));
+    let mut dx = vec![f32::NAN; x.as_slice().len()];
+    kernels::max_pool_backward(&s, x.as_slice(), dy.as_slice(), &mut dx).unwrap();
+    assert_bits_eq(&pass.dx, &dx, "MaxPool2d 3/1 ∂J/∂x");
+    let (x, dy, _) = data::<Image<2, 1, 12, 4>, Image<2, 1, 5, 4>>("maxpool1d overlap");
+    let (pass, _) = three_ways("MaxPool1d 4/2", &MaxPool1d::<4, 2, 5>, &x, &dy, Mode::Train);
+    let s = shape(2, (1, 12, 4), (1, 5, 4), (1, 4), (1, 2), (0, 0));
+    let mut dx = vec![f32::NAN; x.as_slice().len()];
+    kernels::max_pool_backward(&s, x.as_slice(), dy.as_slice(), &mut dx).unwrap();
+    assert_bits_eq(&pass.dx, &dx, "MaxPool1d 4/2 ∂J/∂x");
+
     // A NaN in a window takes the gradient, as in the forward pass.
     let (mut x, dy, _) = data::<Image<1, 2, 2, 1>, Image<1, 1, 1, 1>>("maxpool nan");
     x.0[0][1][0][0] = f32::NAN;
@@ -792,4 +831,50 @@ fn train_step_reads_the_callers_batch_and_does_not_write_it() {
         "train_step wrote its input",
     );
     let _ = Vector::<1>::zeros();
+}
+
+#[test]
+fn a_trainer_takes_overlapping_max_pooling() {
+    // PyTorch's ResNet stem pools 3×3 with stride 2; a model with it trains in place,
+    // and its step equals the two-buffer backward's gradient applied by plain SGD.
+    type Net =
+        Seq![Conv2d<1, 2, 3, 1, 1, 7, 7>, Relu, MaxPool2d<3, 2, 3, 3>, Flatten<18>, Dense<18, 2>];
+    let mut rng = Rng::for_case("overlapping pool trainer", &[7]);
+    let mut t: Trainer<Net, CrossEntropy, Sgd, 2, 49, 2, Image<2, 7, 7, 1>> = Trainer::new(
+        (
+            Conv2d::zeros(),
+            (Relu, (MaxPool2d, (Flatten, Dense::zeros()))),
+        ),
+        CrossEntropy::default(),
+        Sgd::new(0.5),
+        1,
+    );
+    randomize(&mut t.model, &mut rng);
+    let mut x = Image::<2, 7, 7, 1>::ZERO;
+    fill(&mut x, &mut rng);
+    let labels = [0, 1];
+
+    // The reference: forward, the loss gradient, the two-buffer backward, θ − 0.5·g.
+    let mut model = t.model;
+    let mut cache = <Net as Layer<Image<2, 7, 7, 1>>>::Cache::ZERO;
+    model.forward(&x, &mut cache, &mut Context::new(Mode::Train, 1));
+    let mut dy = Batch::<2, 2>::ZERO;
+    let loss = CrossEntropy::default().loss(
+        <Net as Layer<Image<2, 7, 7, 1>>>::output(&cache),
+        &labels,
+        2,
+        &mut dy,
+    );
+    model.zero_grad();
+    model.backward(&x, &mut cache, &dy, None);
+    let mut expected = Vec::new();
+    model.visit(&mut |p| {
+        expected.extend(p.value.iter().zip(p.grad.iter()).map(|(v, g)| v - 0.5 * g));
+    });
+
+    let risk = t.train_step(&x, &labels).unwrap();
+    assert_eq!(risk.data.to_bits(), loss.to_bits());
+    let mut got = Vec::new();
+    t.model.visit(&mut |p| got.extend_from_slice(p.value));
+    assert_bits_eq(&got, &expected, "overlapping max pooling step");
 }

@@ -166,63 +166,113 @@ pub(crate) fn depthwise_input_grad(
     Ok(())
 }
 
-/// Max pooling backward over non-overlapping windows (`sh ≥ kh`, `sw ≥ kw`), in place:
-/// `x` holds the forward input on entry and `∂J/∂x` on return. Each window's winner is
-/// found from `x` before the window is written (the first maximum in scan order, or the
-/// last NaN, as [`max_pool_forward`](super::max_pool_forward) chooses it), the window
-/// becomes `+0.0` with `dy` added at the winner, and inputs outside every window become
-/// `+0.0`: the bits of [`max_pool_backward`](super::max_pool_backward).
+/// Max pooling backward, in place: `x` holds the forward input on entry and `∂J/∂x` on
+/// return. Each window's winner is found from `x` (the first maximum in scan order, or
+/// the last NaN, as [`max_pool_forward`](super::max_pool_forward) chooses it) before any
+/// input that window reads is overwritten, and `dy` is added at the winner starting from
+/// `+0.0`, window by window in the order of
+/// [`max_pool_backward`](super::max_pool_backward): the same bits. Inputs outside every
+/// window become `+0.0`.
+///
+/// Non-overlapping windows (`sh ≥ kh`, `sw ≥ kw`) need nothing else: each window is
+/// written as soon as its winner is known. Overlapping windows read inputs that an
+/// earlier window's gradient would overwrite, so their gradients gather in `ring`, `kh`
+/// input rows of `w · c` values (the rows the current row of windows reads), and each
+/// input row is written into `x` once no later window reads it. `ring` is not read for
+/// non-overlapping windows (pass `&mut []`).
 ///
 /// # Errors
 ///
-/// [`Error::Shape`] for overlapping windows or an invalid shape, [`Error::Length`] for a
-/// slice of the wrong length.
+/// [`Error::Shape`] for an invalid shape, [`Error::Length`] for a slice of the wrong
+/// length or overlapping windows with a `ring` shorter than `kh · w · c`.
 pub(crate) fn max_pool_backward_in_place(
     s: &ConvShape,
     x: &mut [f32],
     dy: &[f32],
+    ring: &mut [f32],
 ) -> Result<(), Error> {
     s.validate()?;
     same_len("pooling channels c_out (must equal c_in)", s.c_in, s.c_out)?;
     same_len("pooling padding", 0, s.ph.max(s.pw))?;
-    if s.sh < s.kh || s.sw < s.kw {
-        return Err(Error::Shape {
-            what: "in-place max pooling stride (at least the window)",
-            expected: s.kh.max(s.kw),
-            found: s.sh.min(s.sw),
-        });
-    }
     same_len("pooling x", s.input_len(), x.len())?;
     same_len("pooling dy", s.output_elems(), dy.len())?;
     let c = s.c_in;
     let at = |b: usize, ih: usize, iw: usize| ((b * s.h + ih) * s.w + iw) * c;
+    let winner = |x: &[f32], b: usize, oh: usize, ow: usize, ch: usize| {
+        let (mut max, mut winner) = (f32::NEG_INFINITY, (0, 0));
+        for i in 0..s.kh {
+            for j in 0..s.kw {
+                let v = x[at(b, oh * s.sh + i, ow * s.sw + j) + ch];
+                if v > max || v.is_nan() {
+                    max = v;
+                    winner = (i, j);
+                }
+            }
+        }
+        winner
+    };
+    let overlapping = s.sh < s.kh || s.sw < s.kw;
+    let row_len = s.w.saturating_mul(c);
+    let ring = if overlapping {
+        let len = s.kh.saturating_mul(row_len);
+        if ring.len() < len {
+            return Err(Error::Length {
+                what: "overlapping max pooling ring (kh·w·c)",
+                expected: len,
+                found: ring.len(),
+            });
+        }
+        &mut ring[..len]
+    } else {
+        &mut ring[..0]
+    };
     for b in 0..s.batch {
+        if overlapping {
+            ring.fill(0.0);
+        }
         for oh in 0..s.ho {
             for ow in 0..s.wo {
                 let p = (b * s.ho + oh) * s.wo + ow;
                 for ch in 0..c {
-                    let (mut max, mut winner) = (f32::NEG_INFINITY, (0, 0));
-                    for i in 0..s.kh {
-                        for j in 0..s.kw {
-                            let v = x[at(b, oh * s.sh + i, ow * s.sw + j) + ch];
-                            if v > max || v.is_nan() {
-                                max = v;
-                                winner = (i, j);
-                            }
-                        }
+                    let (i, j) = winner(x, b, oh, ow, ch);
+                    let (ih, iw) = (oh * s.sh + i, ow * s.sw + j);
+                    if overlapping {
+                        ring[(ih % s.kh) * row_len + iw * c + ch] += dy[p * c + ch];
+                        continue;
                     }
                     for i in 0..s.kh {
                         for j in 0..s.kw {
                             x[at(b, oh * s.sh + i, ow * s.sw + j) + ch] = 0.0;
                         }
                     }
-                    let q = at(b, oh * s.sh + winner.0, ow * s.sw + winner.1) + ch;
-                    x[q] += dy[p * c + ch];
+                    x[at(b, ih, iw) + ch] += dy[p * c + ch];
+                }
+            }
+            if overlapping {
+                // Rows from oh·sh up to the next row of windows (all the rest after the
+                // last) are read by no later window: their gradients are final.
+                let last = if oh + 1 == s.ho { s.h } else { (oh + 1) * s.sh };
+                for ih in oh * s.sh..last.min(s.h) {
+                    let row = &mut x[at(b, ih, 0)..][..row_len];
+                    if ih < oh * s.sh + s.kh {
+                        let slot = &mut ring[(ih % s.kh) * row_len..][..row_len];
+                        row.copy_from_slice(slot);
+                        slot.fill(0.0);
+                    } else {
+                        row.fill(0.0);
+                    }
                 }
             }
         }
         // Inputs that no window covers (a stride longer than the window, or a remainder
-        // at the edge) get no gradient.
+        // at the edge) get no gradient; overlapping windows wrote every row already.
+        if s.ho == 0 {
+            x[at(b, 0, 0)..][..s.h * row_len].fill(0.0);
+            continue;
+        }
+        if overlapping {
+            continue;
+        }
         for ih in 0..s.h {
             let row_in = ih / s.sh < s.ho && ih % s.sh < s.kh;
             for iw in 0..s.w {

@@ -46,7 +46,7 @@ macro_rules! pool_layer {
         $name:ident<$($g:ident),*>, [$($dims:tt)*], input $h:tt x $w:tt, output $ho:tt x $wo:tt,
         window ($kh:expr, $kw:expr), stride ($sh:expr, $sw:expr),
         forward $fwd:ident, backward |$s:ident, $x:ident, $dy:ident, $dx:ident| $bwd:expr,
-        in place |$s2:ident, $x2:ident, $dy2:ident| $ip:expr, check $ok:expr
+        in place |$s2:ident, $x2:ident, $dy2:ident| $ip:expr
     ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -78,7 +78,6 @@ macro_rules! pool_layer {
             }
 
             fn backward_in_place(&mut self, x: Input<'_, Image<B, $h, $w, C>>, dy: &mut Self::Cache) {
-                const { assert!($ok, "max pooling trains in place with non-overlapping windows only (stride S ≥ window K); a model with overlapping max pooling would need a buffer for the window winners") };
                 if let Some(x) = x.into_grad() {
                     let $s2 = window(B, $h, $w, C, $ho, $wo, ($kh, $kw), ($sh, $sw));
                     let ($x2, $dy2) = (x.as_mut_slice(), dy.as_slice());
@@ -86,7 +85,7 @@ macro_rules! pool_layer {
                 }
             }
 
-            /// The two-buffer kernel (it also serves overlapping windows).
+            /// The two-buffer kernel.
             fn backward(&mut self, x: &Image<B, $h, $w, C>, _: &mut Self::Cache, dy: &Self::Output, dx: Option<&mut Image<B, $h, $w, C>>) {
                 if let Some(dx) = dx {
                     let $s = window(B, $h, $w, C, $ho, $wo, ($kh, $kw), ($sh, $sw));
@@ -110,18 +109,10 @@ pool_layer! {
     /// found again from the input in backward, so no indices are kept.
     ///
     /// The in-place backward pass ([`Layer::backward_in_place`]) finds each window's
-    /// winner in `x` before it writes that window's gradient over it, which needs
-    /// windows that do not overlap (`S ≥ K`). Overlapping windows would need a buffer
-    /// for the winners: such a layer has the two-buffer [`Layer::backward`] only, and a
-    /// model that contains it does not compile into a trainer:
-    ///
-    /// ```compile_fail
-    /// use microtrain::layers::{Input, Layer, MaxPool2d};
-    /// use microtrain::{Image, Zeroed};
-    /// let mut x = Image::<1, 3, 3, 1>::ZERO;
-    /// let mut cache = Zeroed::ZERO;
-    /// MaxPool2d::<3, 2, 1, 1>.backward_in_place(Input::Overwrite(&mut x), &mut cache);
-    /// ```
+    /// winner in `x` before it writes that window's gradient over it. Overlapping
+    /// windows (`S < K`, as PyTorch's `MaxPool2d(3, stride=2)`) read inputs that an
+    /// earlier window's gradient would overwrite: their gradients gather on the stack
+    /// in `K` input rows (`4·K·W·C` bytes) until no later window reads those rows.
     ///
     /// # Examples
     ///
@@ -135,7 +126,12 @@ pool_layer! {
     /// ```
     MaxPool2d<K, S, HO, WO>, [const B: usize, const H: usize, const W: usize, const C: usize], input H x W, output HO x WO, window (K, K), stride (S, S),
     forward max_pool_forward, backward |s, x, dy, dx| conv::max_pool_backward(&s, x, dy, dx),
-    in place |s, x, dy| inplace::max_pool_backward_in_place(&s, x, dy), check S >= K
+    in place |s, x, dy| if S >= K {
+        inplace::max_pool_backward_in_place(&s, x, dy, &mut [])
+    } else {
+        let mut ring = [[[0.0f32; C]; W]; K];
+        inplace::max_pool_backward_in_place(&s, x, dy, ring.as_flattened_mut().as_flattened_mut())
+    }
 }
 
 pool_layer! {
@@ -155,7 +151,7 @@ pool_layer! {
     /// ```
     AvgPool2d<K, S, HO, WO>, [const B: usize, const H: usize, const W: usize, const C: usize], input H x W, output HO x WO, window (K, K), stride (S, S),
     forward avg_pool_forward, backward |s, _x, dy, dx| conv::avg_pool_backward(&s, dy, dx),
-    in place |s, x, dy| conv::avg_pool_backward(&s, dy, x), check true
+    in place |s, x, dy| conv::avg_pool_backward(&s, dy, x)
 }
 
 pool_layer! {
@@ -174,7 +170,12 @@ pool_layer! {
     /// ```
     MaxPool1d<K, S, LO>, [const B: usize, const W: usize, const C: usize], input 1 x W, output 1 x LO, window (1, K), stride (1, S),
     forward max_pool_forward, backward |s, x, dy, dx| conv::max_pool_backward(&s, x, dy, dx),
-    in place |s, x, dy| inplace::max_pool_backward_in_place(&s, x, dy), check S >= K
+    in place |s, x, dy| if S >= K {
+        inplace::max_pool_backward_in_place(&s, x, dy, &mut [])
+    } else {
+        let mut ring = [[0.0f32; C]; W];
+        inplace::max_pool_backward_in_place(&s, x, dy, ring.as_flattened_mut())
+    }
 }
 
 pool_layer! {
@@ -193,7 +194,7 @@ pool_layer! {
     /// ```
     AvgPool1d<K, S, LO>, [const B: usize, const W: usize, const C: usize], input 1 x W, output 1 x LO, window (1, K), stride (1, S),
     forward avg_pool_forward, backward |s, _x, dy, dx| conv::avg_pool_backward(&s, dy, dx),
-    in place |s, x, dy| conv::avg_pool_backward(&s, dy, x), check true
+    in place |s, x, dy| conv::avg_pool_backward(&s, dy, x)
 }
 
 /// Global average pooling: each channel of each sample averaged over all its pixels,
