@@ -438,7 +438,7 @@ impl ConvShape {
 /// window `k`) that fall inside an input of length `n`; tap `t` reads input index
 /// `o·s + t − p`. Empty (`lo = hi`) if every tap is padded.
 #[inline]
-fn taps(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
+pub(crate) fn taps(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
     let start = o * s;
     let lo = p.saturating_sub(start).min(k);
     let hi = (n + p).saturating_sub(start).min(k).max(lo);
@@ -566,7 +566,14 @@ impl<'a> PatchRows<'a> {
 /// col2im of output row `(b, oh)`: adds `dcols[ow][(i·kw + j)·c_in + ci]` to
 /// `dx[b][oh·sh + i − ph][ow·sw + j − pw][ci]` for every unpadded tap, in `(ow, i, j)`
 /// order.
-fn col2im_row(path: Path, s: &ConvShape, dcols: &[f32], b: usize, oh: usize, dx: &mut [f32]) {
+pub(crate) fn col2im_row(
+    path: Path,
+    s: &ConvShape,
+    dcols: &[f32],
+    b: usize,
+    oh: usize,
+    dx: &mut [f32],
+) {
     let (c, k) = (s.c_in, s.patch_len());
     let (i0, i1) = taps(oh, s.sh, s.ph, s.kh, s.h);
     for ow in 0..s.wo {

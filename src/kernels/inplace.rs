@@ -9,10 +9,10 @@
 //! the layer tests compare them. The parameter gradients still come from the two-buffer
 //! kernels, called without `dx` before `x` is overwritten.
 
-use super::conv::ConvShape;
+use super::conv::{taps, ConvShape};
 use super::gemm::matmul_on;
 use super::norm::{Affine, Sets};
-use super::vector::{add_on, mul_add_on, same_len, zip_mut};
+use super::vector::{mul_add_on, same_len, zip_mut};
 use super::{Accumulate, Activation, MatMut, MatRef, Path};
 use crate::Error;
 use wide::f32x8;
@@ -57,15 +57,6 @@ pub(crate) fn activation_backward_in_place(
     Ok(())
 }
 
-/// The first and one-past-last kernel taps of output position `o` that fall inside an
-/// input of length `n` (as the convolution kernels count them).
-fn taps(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
-    let start = o * s;
-    let lo = p.saturating_sub(start).min(k);
-    let hi = (n + p).saturating_sub(start).min(k).max(lo);
-    (lo, hi)
-}
-
 /// `∂J/∂x` of a 2-D convolution into `dx` (overwritten; it needs neither `x` nor the
 /// weight gradient): per output row, `cols = dy_row · W`, then `cols` is folded back
 /// onto the input positions (col2im), output positions and taps in scan order, as
@@ -82,7 +73,7 @@ pub(crate) fn conv2d_input_grad(
     same_len("conv2d weight", s.weight_len(), weight.len())?;
     same_len("conv2d dy", s.output_elems(), dy.len())?;
     same_len("conv2d dx", s.input_len(), dx.len())?;
-    let (c, co, k) = (s.c_in, s.c_out, s.kh * s.kw * s.c_in);
+    let (co, k) = (s.c_out, s.kh * s.kw * s.c_in);
     if scratch.len() < s.scratch_len() {
         return Err(Error::Length {
             what: "conv2d scratch (at least)",
@@ -104,21 +95,7 @@ pub(crate) fn conv2d_input_grad(
                 MatRef::from_parts(weight, co, k),
                 Accumulate::Overwrite,
             )?;
-            let (i0, i1) = taps(oh, s.sh, s.ph, s.kh, s.h);
-            for ow in 0..s.wo {
-                let (j0, j1) = taps(ow, s.sw, s.pw, s.kw, s.w);
-                if j0 == j1 {
-                    continue;
-                }
-                let iw0 = ow * s.sw + j0 - s.pw;
-                for i in i0..i1 {
-                    let ih = oh * s.sh + i - s.ph;
-                    let len = (j1 - j0) * c;
-                    let src = &cols[ow * k + (i * s.kw + j0) * c..][..len];
-                    let dst = &mut dx[((b * s.h + ih) * s.w + iw0) * c..][..len];
-                    add_on(path, src, dst)?;
-                }
-            }
+            super::conv::col2im_row(path, s, cols, b, oh, dx);
         }
     }
     Ok(())
