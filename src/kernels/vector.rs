@@ -236,6 +236,38 @@ pub(crate) fn abs_sum_on(path: Path, x: &[f32]) -> f32 {
     reduce(path, x, x, |a, _| a.abs(), |a, _| a.abs())
 }
 
+/// The index of the first element of `x` that is NaN or infinite, or `None` if every
+/// element is finite (PyTorch: `torch.isfinite(x).all()` for the check). The trainer
+/// checks every input batch and every gradient with it before a step. With SIMD it
+/// first adds up `xᵢ·0` in one vectorised pass, `±0` if every `xᵢ` is finite and NaN
+/// otherwise, and scans for the position only when that sum is NaN; without SIMD it
+/// scans directly.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::first_non_finite;
+/// assert_eq!(first_non_finite(&[1.0, -2.0, 3e38]), None);
+/// assert_eq!(first_non_finite(&[1.0, f32::INFINITY, f32::NAN]), Some(1));
+/// assert_eq!(first_non_finite(&[0.0; 20].map(|_| f32::MAX)), None);
+/// ```
+pub fn first_non_finite(x: &[f32]) -> Option<usize> {
+    first_non_finite_on(Path::DEFAULT, x)
+}
+
+pub(crate) fn first_non_finite_on(path: Path, x: &[f32]) -> Option<usize> {
+    let scan = || x.iter().position(|v| !v.is_finite());
+    if !path.simd() {
+        return scan();
+    }
+    let zero = f32x8::ZERO;
+    if reduce(path, x, x, |a, _| a * zero, |a, _| a * 0.0) == 0.0 {
+        None
+    } else {
+        scan()
+    }
+}
+
 /// `xᵢ ← min(max(xᵢ, lo), hi)` (PyTorch: `x.clamp_(lo, hi)`); NaN stays NaN.
 ///
 /// # Examples

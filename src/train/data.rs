@@ -104,7 +104,7 @@ impl<'a, T> Dataset<'a, T> {
             });
         };
         same_len("targets", target_count, targets.len())?;
-        if let Some(index) = inputs.iter().position(|v| !v.is_finite()) {
+        if let Some(index) = crate::kernels::first_non_finite(inputs) {
             return Err(Error::NonFinite {
                 what: "inputs",
                 index,

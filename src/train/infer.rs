@@ -16,7 +16,7 @@ use crate::{Batch, Error};
 
 /// Refuses a NaN or infinite input value, naming its index.
 pub(super) fn check_input(x: &[f32]) -> Result<(), Error> {
-    match x.iter().position(|v| !v.is_finite()) {
+    match crate::kernels::first_non_finite(x) {
         Some(index) => Err(Error::NonFinite {
             what: "prediction input",
             index,

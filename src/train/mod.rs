@@ -309,7 +309,7 @@ where
     pub fn train_step(&mut self, x: &X, targets: &L::Targets) -> Result<Risk, Error> {
         self.check_settings()?;
         self.loss.check_targets(targets, B)?;
-        if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
+        if let Some(index) = kernels::first_non_finite(x.as_slice()) {
             self.refused = self.refused.saturating_add(1);
             return Err(Error::NonFinite {
                 what: "batch input",
@@ -447,7 +447,7 @@ where
             while start < end {
                 let rows = self.load(data, &order, start, end)?;
                 augment(&mut self.input, &self.targets, rows, rng);
-                if let Some(index) = self.input.as_slice().iter().position(|v| !v.is_finite()) {
+                if let Some(index) = kernels::first_non_finite(self.input.as_slice()) {
                     return Err(Error::NonFinite {
                         what: "augmented input",
                         index,
@@ -678,7 +678,7 @@ where
                 );
             }
             if cause.is_none() {
-                if !p.grad.iter().all(|g| g.is_finite()) {
+                if kernels::first_non_finite(p.grad).is_some() {
                     cause = Some(Refusal::Gradient {
                         tensor,
                         kind: p.kind,

@@ -110,7 +110,7 @@ where
                 rule: "finite and not negative",
             });
         }
-        if let Some(index) = x.as_slice().iter().position(|v| !v.is_finite()) {
+        if let Some(index) = crate::kernels::first_non_finite(x.as_slice()) {
             return Err(Error::NonFinite {
                 what: "batch input",
                 index,
