@@ -521,3 +521,66 @@ fn normal_init_std_that_overflows_is_refused() {
         assert!(big.weight.as_slice().iter().all(|w| w.is_finite()));
     }
 }
+
+/// A batch or group norm whose `momentum` or `ε` was set to a bad value between steps,
+/// anywhere in the model (inside a residual body here), is refused by `train_step`,
+/// `evaluate` and `predict` with the setting's name, before anything moves.
+#[test]
+fn layer_settings_changed_between_steps_are_refused_before_anything_moves() {
+    use microtrain::layers::{BatchNorm, LayerNorm, Relu, Residual};
+    use microtrain::train::Dataset;
+    type Net = (
+        Dense<2, 3>,
+        (Residual<(BatchNorm<3>, Relu)>, (LayerNorm<3>, Dense<3, 1>)),
+    );
+    type T = Trainer<Net, Mse, Sgd, 2, 2, 1>;
+    type Spoil = (&'static str, fn(&mut T));
+    let fresh = || -> T {
+        let mut t = Trainer::new(
+            (
+                Dense::zeros(),
+                (
+                    Residual((BatchNorm::new(), Relu)),
+                    (LayerNorm::new(), Dense::zeros()),
+                ),
+            ),
+            Mse,
+            Sgd::new(0.1),
+            0,
+        );
+        t.model.0.weight.0 = [[0.5, -0.25], [0.1, 0.2], [-0.3, 0.4]];
+        t.model.1 .1 .1.weight.0 = [[1.0, -1.0, 0.5]];
+        t
+    };
+    let x = Matrix([[1.0, 2.0], [-1.0, 0.5]]);
+    let y = Matrix([[1.0], [0.0]]);
+    let inputs = [1.0, 2.0, -1.0, 0.5];
+    let targets = [1.0, 0.0];
+    let data = Dataset::new(&inputs, 2, &targets, 1).unwrap();
+    let cases: [Spoil; 4] = [
+        ("BatchNorm eps", |t| t.model.1 .0 .0 .0.eps = 0.0),
+        ("BatchNorm momentum", |t| {
+            t.model.1 .0 .0 .0.momentum = f32::NAN
+        }),
+        ("BatchNorm momentum", |t| t.model.1 .0 .0 .0.momentum = 1.5),
+        ("GroupNorm eps", |t| t.model.1 .1 .0.eps = -1e-5),
+    ];
+    for (name, spoil) in cases {
+        let mut t = fresh();
+        t.train_step(&x, &y).unwrap();
+        spoil(&mut t);
+        let before = param_bits(&mut t.model);
+        let err = t.train_step(&x, &y).unwrap_err();
+        assert!(is_setting(err, name), "{name}: {err}");
+        assert_eq!(param_bits(&mut t.model), before, "{name}: parameters moved");
+        assert_eq!((t.steps(), t.refused_steps()), (1, 0), "{name}: counted");
+        assert!(
+            is_setting(t.evaluate(&data).unwrap_err(), name),
+            "{name}: evaluate"
+        );
+        assert!(
+            is_setting(t.predict(&x).unwrap_err(), name),
+            "{name}: predict"
+        );
+    }
+}

@@ -480,6 +480,29 @@ pub trait Params {
         let _ = f;
     }
 
+    /// Checks the layers' own settings, which are public fields a caller may change
+    /// between steps: batch and group normalisation's `momentum` and `ε`
+    /// ([`BatchNorm::check`], [`GroupNorm::check`]). The trainer calls it before every
+    /// step, with the optimizer's check, so a bad setting is refused before anything
+    /// moves. Layers without such settings accept; compositions check every part.
+    ///
+    /// # Errors
+    ///
+    /// The first layer's [`Error::Setting`](crate::Error::Setting).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::{BatchNorm, Dense, Params, Relu};
+    /// let mut net = (Dense::<2, 3>::zeros(), (BatchNorm::<3>::new(), Relu));
+    /// assert!(net.check_settings().is_ok());
+    /// net.1 .0.momentum = f32::NAN;
+    /// assert!(net.check_settings().is_err());
+    /// ```
+    fn check_settings(&self) -> Result<(), crate::Error> {
+        Ok(())
+    }
+
     /// Sets every gradient to zero (PyTorch: `optimizer.zero_grad(set_to_none=False)`).
     fn zero_grad(&mut self) {
         self.visit(&mut |p| p.grad.fill(0.0));

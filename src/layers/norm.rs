@@ -705,6 +705,10 @@ impl<const C: usize> Params for BatchNorm<C> {
     const COUNT: usize = 2 * C;
     const BUFFERS: usize = 2 * C;
 
+    fn check_settings(&self) -> Result<(), Error> {
+        self.check()
+    }
+
     fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
         visit_affine(
             f,
@@ -731,6 +735,10 @@ impl<const C: usize> Params for BatchNorm<C> {
 
 impl<const G: usize, const C: usize> Params for GroupNorm<G, C> {
     const COUNT: usize = 2 * C;
+
+    fn check_settings(&self) -> Result<(), Error> {
+        self.check()
+    }
 
     fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
         visit_affine(

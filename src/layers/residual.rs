@@ -75,6 +75,9 @@ impl<F: Params> Params for Residual<F> {
     fn visit_buffers(&mut self, f: &mut impl FnMut(Buffer<'_>)) {
         self.0.visit_buffers(f);
     }
+    fn check_settings(&self) -> Result<(), crate::Error> {
+        self.0.check_settings()
+    }
 }
 
 /// `y = P(x) + F(x)`: a residual connection whose body `F` changes the shape (more
@@ -220,6 +223,10 @@ impl<F: Params, P: Params> Params for ProjectedResidual<F, P> {
     fn visit_buffers(&mut self, f: &mut impl FnMut(Buffer<'_>)) {
         self.body.visit_buffers(f);
         self.projection.visit_buffers(f);
+    }
+    fn check_settings(&self) -> Result<(), crate::Error> {
+        self.body.check_settings()?;
+        self.projection.check_settings()
     }
 }
 

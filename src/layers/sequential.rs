@@ -77,4 +77,9 @@ impl<A: Params, B: Params> Params for (A, B) {
         self.0.visit_buffers(f);
         self.1.visit_buffers(f);
     }
+
+    fn check_settings(&self) -> Result<(), crate::Error> {
+        self.0.check_settings()?;
+        self.1.check_settings()
+    }
 }

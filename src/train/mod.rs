@@ -477,13 +477,15 @@ where
     ///
     /// # Errors
     ///
-    /// As [`Trainer::check`].
+    /// As [`Trainer::check`]; [`Error::Setting`] for a layer setting that
+    /// [`Params::check_settings`] refuses (a batch norm's `ε`, say).
     ///
     /// # Examples
     ///
     /// See [`Trainer`].
     pub fn evaluate(&mut self, data: &Dataset<'_, L::Target>) -> Result<Evaluation, Error> {
         self.check(data)?;
+        self.model.check_settings()?;
         let order = Permutation::identity(data.len());
         let (mut total, mut hits, mut judged) = (0.0, 0, 0);
         let mut start = 0;
@@ -518,7 +520,8 @@ where
     ///
     /// [`Error::NonFinite`] naming `"prediction input"` and the index of the first NaN
     /// or infinite value of `x`, as [`train_step`](Trainer::train_step) refuses one;
-    /// the model does not run then.
+    /// the model does not run then. [`Error::Setting`] for a layer setting that
+    /// [`Params::check_settings`] refuses.
     ///
     /// # Examples
     ///
@@ -534,6 +537,7 @@ where
     /// # Ok::<(), microtrain::Error>(())
     /// ```
     pub fn predict(&mut self, x: &X) -> Result<&Batch<B, OUT>, Error> {
+        self.model.check_settings()?;
         infer::check_input(x.as_slice())?;
         self.input = *x;
         Ok(self.forward(Mode::Eval, B))
@@ -648,6 +652,7 @@ where
             }
         });
         setting?;
+        self.model.check_settings()?;
         self.optimizer.check()
     }
 
