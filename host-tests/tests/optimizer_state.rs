@@ -12,7 +12,7 @@
 //! (The hand count of every optimizer's state is in `optim_state.rs`.)
 
 use host_tests::Rng;
-use microtrain::checkpoint::{self, CheckpointFault, Model, Persist};
+use microtrain::checkpoint::{self, CheckpointFault, Model, Persist, Reader, Writer};
 use microtrain::layers::{Dense, ParamKind, Params, Relu};
 use microtrain::loss::{CrossEntropy, Mse};
 use microtrain::optim::{Adam, AdamConfig, AmsGrad, Optimizer, Pass, RmsProp, RmsPropConfig};
@@ -398,4 +398,101 @@ fn every_variant_survives_a_checkpoint_round_trip() {
     never_loads(RmsProp::<P, P, 0>::new(c), RmsProp::<P, 0, P>::new(c));
     never_loads(RmsProp::<P, 0, P>::new(c), RmsProp::<P, P, 0>::new(c));
     never_loads(RmsProp::<P>::new(c), RmsProp::<P, P, P>::new(c));
+}
+
+/// Loads `bytes` into `opt` as `checkpoint::load` does: a pass that checks every field,
+/// then one that stores them.
+fn load_two_pass<O: Persist>(opt: &mut O, bytes: &[u8]) -> Result<(), Error> {
+    opt.load(&mut Reader::new(bytes, Pass::Try))?;
+    opt.load(&mut Reader::new(bytes, Pass::Apply))
+}
+
+/// Saves `opt` after a few steps, spoils its last saved value with each of `bad` (must
+/// be refused, the state unchanged) and `fine` (must load), through the two passes.
+fn check_last_state_value<O: Optimizer + Persist + Clone + PartialEq + core::fmt::Debug>(
+    name: &str,
+    mut opt: O,
+    bad: &[f32],
+    fine: &[f32],
+) {
+    let mut w = [1.0f32, -2.0, 0.5, 3.0];
+    for g in [[0.5, -1.0, 2.0, 0.25], [-0.5, 1.5, 0.0, 1.0]] {
+        opt.step_slice(&mut w, &g).unwrap();
+    }
+    let mut bytes = vec![0u8; O::BYTES];
+    opt.save(&mut Writer::new(&mut bytes));
+    let at = bytes.len() - 4;
+    for &v in bad {
+        let mut spoiled = bytes.clone();
+        spoiled[at..].copy_from_slice(&v.to_bits().to_le_bytes());
+        let mut back = opt.clone();
+        let err = load_two_pass(&mut back, &spoiled).unwrap_err();
+        assert!(matches!(err, Error::Checkpoint(_)), "{name} {v}: {err}");
+        assert_eq!(back, opt, "{name} {v}: state changed by a refused load");
+    }
+    for &v in fine {
+        let mut spoiled = bytes.clone();
+        spoiled[at..].copy_from_slice(&v.to_bits().to_le_bytes());
+        load_two_pass(&mut opt.clone(), &spoiled).unwrap_or_else(|e| panic!("{name} {v}: {e}"));
+    }
+}
+
+#[test]
+fn a_checkpoint_with_state_no_step_produces_is_refused_on_loading() {
+    use microtrain::optim::{
+        Adagrad, AdagradConfig, NAdam, NAdamConfig, RAdam, RAdamConfig, SgdMomentum,
+        SgdMomentumConfig,
+    };
+    let nan = f32::NAN;
+    let inf = f32::INFINITY;
+    // The last saved array: v (≥ 0) for the Adam family, the sum of squares for
+    // Adagrad, the momentum buffer (any sign) for RMSprop with momentum and SGD.
+    check_last_state_value(
+        "Adam",
+        Adam::<4>::new(AdamConfig::default()),
+        &[nan, inf, -1.0],
+        &[0.0, 2.0],
+    );
+    check_last_state_value(
+        "AmsGrad",
+        AmsGrad::<4>::new(AdamConfig {
+            amsgrad: true,
+            ..Default::default()
+        }),
+        &[nan, -inf, -1.0],
+        &[3.0],
+    );
+    check_last_state_value(
+        "NAdam",
+        NAdam::<4>::new(NAdamConfig::default()),
+        &[nan, -0.5],
+        &[0.5],
+    );
+    check_last_state_value(
+        "RAdam",
+        RAdam::<4>::new(RAdamConfig::default()),
+        &[inf, -0.5],
+        &[0.5],
+    );
+    check_last_state_value(
+        "Adagrad",
+        Adagrad::<4>::new(AdagradConfig::default()),
+        &[nan, -1.0],
+        &[1.0],
+    );
+    check_last_state_value(
+        "RmsProp momentum",
+        RmsProp::<4, 0, 4>::new(RmsPropConfig {
+            momentum: 0.9,
+            ..Default::default()
+        }),
+        &[nan, inf],
+        &[-5.0, 5.0],
+    );
+    check_last_state_value(
+        "SGD momentum",
+        SgdMomentum::<4>::new(SgdMomentumConfig::default()),
+        &[nan, -inf],
+        &[-5.0],
+    );
 }

@@ -428,6 +428,48 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Reads `dst.len()` values of `f32` into `dst` if every one passes `valid`: for
+    /// state whose writer never produces other values (an optimizer's moments are
+    /// finite, its second moments are also at least 0), so that a crafted or stale
+    /// checkpoint is refused on loading instead of on every later step.
+    ///
+    /// # Errors
+    ///
+    /// As [`Reader::f32s`]; [`CheckpointFault::Value`] naming `what` and the bits of the
+    /// first value that fails `valid`. `dst` is untouched and nothing is consumed then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{checkpoint::{Reader, Writer}, optim::Pass, Error};
+    /// let mut buf = [0u8; 8];
+    /// Writer::new(&mut buf).f32s(&[1.0, f32::NAN]);
+    /// let mut v = [0.0; 2];
+    /// let err = Reader::new(&buf, Pass::Apply).f32s_where(&mut v, "moment", f32::is_finite);
+    /// assert!(matches!(err, Err(Error::Checkpoint(_))));
+    /// assert_eq!(v, [0.0, 0.0]);
+    /// ```
+    pub fn f32s_where(
+        &mut self,
+        dst: &mut [f32],
+        what: &'static str,
+        valid: impl Fn(f32) -> bool,
+    ) -> Result<(), Error> {
+        let end = self.pos.saturating_add(dst.len().saturating_mul(4));
+        if let Some(src) = self.bytes.get(self.pos..end) {
+            for s in src.chunks_exact(4) {
+                let bits = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                if !valid(f32::from_bits(bits)) {
+                    return Err(Error::Checkpoint(CheckpointFault::Value {
+                        what,
+                        found: bits,
+                    }));
+                }
+            }
+        }
+        self.f32s(dst)
+    }
+
     /// Reads a `bool` written by [`Writer::bool`].
     ///
     /// # Errors

@@ -261,7 +261,11 @@ impl<const P: usize> Persist for Adagrad<P> {
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
         r.f32(&mut self.config.lr)?;
         r.u32(&mut self.steps)?;
-        r.f32s(&mut self.sum_of_squares)?;
+        r.f32s_where(
+            &mut self.sum_of_squares,
+            "Adagrad sum of squares",
+            |v: f32| v.is_finite() && v >= 0.0,
+        )?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{decay, try_then_apply, window, Bounds, Optimizer};
+use super::{decay, non_negative, try_then_apply, window, Bounds, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
@@ -792,9 +792,9 @@ impl<const P: usize, const V: usize> Persist for Adam<P, V> {
         self.recorded = Recorded::NONE;
         r.f32(&mut self.config.lr)?;
         r.u32(&mut self.steps)?;
-        r.f32s(&mut self.first_moment)?;
-        r.f32s(&mut self.second_moment)?;
-        r.f32s(&mut self.max_second_moment)?;
+        r.f32s_where(&mut self.first_moment, "Adam m", f32::is_finite)?;
+        r.f32s_where(&mut self.second_moment, "Adam v", non_negative)?;
+        r.f32s_where(&mut self.max_second_moment, "Adam v_max", non_negative)?;
         Ok(())
     }
 }

@@ -552,3 +552,9 @@ fn decay(weight_decay: f32, decay_biases: bool, kind: ParamKind) -> f32 {
         weight_decay
     }
 }
+
+/// Whether `v` is a value a second-moment estimate can hold: finite and at least 0
+/// (checked when a checkpoint is loaded).
+fn non_negative(v: f32) -> bool {
+    v.is_finite() && v >= 0.0
+}

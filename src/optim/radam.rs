@@ -2,7 +2,7 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{decay, window, Optimizer};
+use super::{decay, non_negative, window, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::math;
@@ -289,8 +289,8 @@ impl<const P: usize> Persist for RAdam<P> {
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
         r.f32(&mut self.config.lr)?;
         r.u32(&mut self.steps)?;
-        r.f32s(&mut self.first_moment)?;
-        r.f32s(&mut self.second_moment)?;
+        r.f32s_where(&mut self.first_moment, "RAdam m", f32::is_finite)?;
+        r.f32s_where(&mut self.second_moment, "RAdam v", non_negative)?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 
 use super::configure::Configure;
 use super::Pass;
-use super::{decay, window, Optimizer};
+use super::{decay, non_negative, window, Optimizer};
 use crate::check;
 use crate::checkpoint::{Persist, Reader, Writer};
 use crate::kernels::optim::{run, Lane, Rule};
@@ -436,9 +436,13 @@ impl<const P: usize, const C: usize, const M: usize> Persist for RmsProp<P, C, M
 
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
         r.f32(&mut self.config.lr)?;
-        r.f32s(&mut self.square_avg)?;
-        r.f32s(&mut self.grad_avg)?;
-        r.f32s(&mut self.momentum_buffer)?;
+        r.f32s_where(&mut self.square_avg, "RmsProp square_avg", non_negative)?;
+        r.f32s_where(&mut self.grad_avg, "RmsProp grad_avg", f32::is_finite)?;
+        r.f32s_where(
+            &mut self.momentum_buffer,
+            "RmsProp momentum",
+            f32::is_finite,
+        )?;
         Ok(())
     }
 }

@@ -563,7 +563,7 @@ impl<const P: usize> Persist for SgdMomentum<P> {
     fn load(&mut self, r: &mut Reader<'_>) -> Result<(), Error> {
         r.f32(&mut self.config.lr)?;
         r.u32(&mut self.steps)?;
-        r.f32s(&mut self.momentum_buffer)?;
+        r.f32s_where(&mut self.momentum_buffer, "SGD momentum", f32::is_finite)?;
         Ok(())
     }
 }
