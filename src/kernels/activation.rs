@@ -116,7 +116,7 @@ fn relu(x: f32) -> f32 {
 }
 
 #[inline(always)]
-fn relu_grad(x: f32, dy: f32) -> f32 {
+pub(super) fn relu_grad(x: f32, dy: f32) -> f32 {
     if x <= 0.0 {
         0.0
     } else {
@@ -134,12 +134,22 @@ fn leaky(x: f32, slope: f32) -> f32 {
 }
 
 #[inline(always)]
-fn leaky_grad(x: f32, dy: f32, slope: f32) -> f32 {
+pub(super) fn leaky_grad(x: f32, dy: f32, slope: f32) -> f32 {
     if x > 0.0 {
         dy
     } else {
         dy * slope
     }
+}
+
+/// [`relu_grad`] on eight lanes.
+pub(super) fn relu_grad_lanes(x: f32x8, dy: f32x8) -> f32x8 {
+    x.simd_le(f32x8::ZERO).select(f32x8::ZERO, dy)
+}
+
+/// [`leaky_grad`] on eight lanes, `slope` splatted.
+pub(super) fn leaky_grad_lanes(x: f32x8, dy: f32x8, slope: f32x8) -> f32x8 {
+    x.simd_gt(f32x8::ZERO).select(dy, dy * slope)
 }
 
 /// `yᵢ = f(xᵢ)` for every element (PyTorch: the module's forward).
@@ -224,13 +234,12 @@ pub(crate) fn activation_backward_on(
     same_len("activation forward output", dx.len(), y.len())?;
     same_len("activation output gradient", dx.len(), dy.len())?;
     dx.copy_from_slice(dy);
-    let zero = f32x8::ZERO;
     match act {
         Activation::Relu => zip_mut(
             path,
             dx,
             x,
-            |g, x| x.simd_le(zero).select(zero, g),
+            |g, x| relu_grad_lanes(x, g),
             |g, x| relu_grad(x, g),
         ),
         Activation::LeakyRelu { slope } => {
@@ -239,7 +248,7 @@ pub(crate) fn activation_backward_on(
                 path,
                 dx,
                 x,
-                |g, x| x.simd_gt(zero).select(g, g * s),
+                |g, x| leaky_grad_lanes(x, g, s),
                 |g, x| leaky_grad(x, g, slope),
             )
         }

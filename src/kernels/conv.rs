@@ -415,7 +415,7 @@ impl ConvShape {
     }
 
     /// Inner dimension of the convolution as a matrix product: `kh·kw·c_in`.
-    fn patch_len(&self) -> usize {
+    pub(super) fn patch_len(&self) -> usize {
         self.kh * self.kw * self.c_in
     }
 
@@ -446,7 +446,7 @@ pub(crate) fn taps(o: usize, s: usize, p: usize, k: usize, n: usize) -> (usize, 
 }
 
 /// The `scratch.len() ≥ len` prefix of `scratch`.
-fn scratch_prefix<'s>(
+pub(super) fn scratch_prefix<'s>(
     what: &'static str,
     scratch: &'s mut [f32],
     len: usize,

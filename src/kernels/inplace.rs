@@ -9,7 +9,8 @@
 //! the layer tests compare them. The parameter gradients still come from the two-buffer
 //! kernels, called without `dx` before `x` is overwritten.
 
-use super::conv::{taps, ConvShape};
+use super::activation::{leaky_grad, leaky_grad_lanes, relu_grad, relu_grad_lanes};
+use super::conv::{scratch_prefix, taps, ConvShape};
 use super::gemm::matmul_on;
 use super::norm::{Affine, Sets};
 use super::vector::{mul_add_on, same_len, zip_mut};
@@ -28,23 +29,16 @@ pub(crate) fn activation_backward_in_place(
 ) -> Result<(), Error> {
     same_len("activation output gradient", x.len(), dy.len())?;
     let path = Path::DEFAULT;
-    let zero = f32x8::ZERO;
     match act {
-        Activation::Relu => zip_mut(
-            path,
-            x,
-            dy,
-            |x, g| x.simd_le(zero).select(zero, g),
-            |x, g| if x <= 0.0 { 0.0 } else { g },
-        ),
+        Activation::Relu => zip_mut(path, x, dy, relu_grad_lanes, relu_grad),
         Activation::LeakyRelu { slope } => {
             let s = f32x8::splat(slope);
             zip_mut(
                 path,
                 x,
                 dy,
-                |x, g| x.simd_gt(zero).select(g, g * s),
-                |x, g| if x > 0.0 { g } else { g * slope },
+                |x, g| leaky_grad_lanes(x, g, s),
+                |x, g| leaky_grad(x, g, slope),
             )
         }
         _ => {
@@ -73,15 +67,8 @@ pub(crate) fn conv2d_input_grad(
     same_len("conv2d weight", s.weight_len(), weight.len())?;
     same_len("conv2d dy", s.output_elems(), dy.len())?;
     same_len("conv2d dx", s.input_len(), dx.len())?;
-    let (co, k) = (s.c_out, s.kh * s.kw * s.c_in);
-    if scratch.len() < s.scratch_len() {
-        return Err(Error::Length {
-            what: "conv2d scratch (at least)",
-            expected: s.scratch_len(),
-            found: scratch.len(),
-        });
-    }
-    let cols = &mut scratch[..s.wo * k];
+    let (co, k) = (s.c_out, s.patch_len());
+    let cols = scratch_prefix("conv2d scratch (at least)", scratch, s.scratch_len())?;
     dx.fill(0.0);
     let row_len = s.wo * co;
     let path = Path::DEFAULT;
