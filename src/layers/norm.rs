@@ -200,26 +200,22 @@ impl<const C: usize> BatchNorm<C> {
                 }
             }
         }
-        let affine = Affine {
-            sets: Sets::Channels,
-            mean: &s.mean.0,
-            inv_std: &s.inv_std.0,
-            gamma: &self.gamma.0,
-            beta: &self.beta.0,
-        };
+        let affine = affine(
+            Sets::Channels,
+            (&s.mean.0, &s.inv_std.0),
+            (&self.gamma.0, &self.beta.0),
+        );
         let done = norm::normalize(&affine, x, y);
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 
     fn backward_rows(&mut self, x: MatRef<'_>, dy: MatRef<'_>, s: &mut BatchStats<C>) {
         let rows = if s.train { s.count } else { x.rows() };
-        let affine = Affine {
-            sets: Sets::Channels,
-            mean: &s.mean.0,
-            inv_std: &s.inv_std.0,
-            gamma: &self.gamma.0,
-            beta: &self.beta.0,
-        };
+        let affine = affine(
+            Sets::Channels,
+            (&s.mean.0, &s.inv_std.0),
+            (&self.gamma.0, &self.beta.0),
+        );
         let done = norm::normalize_backward(
             &affine,
             x,
@@ -237,13 +233,11 @@ impl<const C: usize> BatchNorm<C> {
     /// `∂J/∂x` over `x`, from the sums that [`backward_rows`](Self::backward_rows) left.
     fn input_grad_rows(&self, x: MatMut<'_>, dy: MatRef<'_>, s: &BatchStats<C>) {
         let rows = if s.train { s.count } else { x.rows() };
-        let affine = Affine {
-            sets: Sets::Channels,
-            mean: &s.mean.0,
-            inv_std: &s.inv_std.0,
-            gamma: &self.gamma.0,
-            beta: &self.beta.0,
-        };
+        let affine = affine(
+            Sets::Channels,
+            (&s.mean.0, &s.inv_std.0),
+            (&self.gamma.0, &self.beta.0),
+        );
         let done = inplace::normalize_input_grad_in_place(
             &affine,
             x,
@@ -504,13 +498,11 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
         let done = norm::moments(sets, x, x.rows(), mean, inv);
         debug_assert!(done.is_ok(), "shapes are checked by the types");
         norm::inverse_std(inv, self.eps);
-        let affine = Affine {
+        let affine = affine(
             sets,
-            mean: s.mean.as_slice(),
-            inv_std: s.inv_std.as_slice(),
-            gamma: &self.gamma.0,
-            beta: &self.beta.0,
-        };
+            (s.mean.as_slice(), s.inv_std.as_slice()),
+            (&self.gamma.0, &self.beta.0),
+        );
         let done = norm::normalize(&affine, x, y);
         debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
@@ -521,13 +513,11 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
         dy: MatRef<'_>,
         s: &mut GroupStats<B, G>,
     ) {
-        let affine = Affine {
-            sets: Self::sets(x.rows() / B),
-            mean: s.mean.as_slice(),
-            inv_std: s.inv_std.as_slice(),
-            gamma: &self.gamma.0,
-            beta: &self.beta.0,
-        };
+        let affine = affine(
+            Self::sets(x.rows() / B),
+            (s.mean.as_slice(), s.inv_std.as_slice()),
+            (&self.gamma.0, &self.beta.0),
+        );
         let done = norm::normalize_backward(
             &affine,
             x,
@@ -545,13 +535,11 @@ impl<const G: usize, const C: usize> GroupNorm<G, C> {
     /// `∂J/∂x` over `x`, from the sums that [`backward_rows`](Self::backward_rows) left.
     fn input_grad_rows<const B: usize>(&self, x: MatMut<'_>, dy: MatRef<'_>, s: &GroupStats<B, G>) {
         let rows = x.rows();
-        let affine = Affine {
-            sets: Self::sets(rows / B),
-            mean: s.mean.as_slice(),
-            inv_std: s.inv_std.as_slice(),
-            gamma: &self.gamma.0,
-            beta: &self.beta.0,
-        };
+        let affine = affine(
+            Self::sets(rows / B),
+            (s.mean.as_slice(), s.inv_std.as_slice()),
+            (&self.gamma.0, &self.beta.0),
+        );
         let done = inplace::normalize_input_grad_in_place(
             &affine,
             x,
@@ -748,5 +736,21 @@ impl<const G: usize, const C: usize> Params for GroupNorm<G, C> {
             &mut self.beta,
             &mut self.beta_grad,
         );
+    }
+}
+
+/// The normalisation and affine map of one forward pass: the statistics `(mean, 1/σ)` and
+/// the parameters `(γ, β)` over `sets`.
+fn affine<'a>(
+    sets: Sets,
+    (mean, inv_std): (&'a [f32], &'a [f32]),
+    (gamma, beta): (&'a [f32], &'a [f32]),
+) -> Affine<'a> {
+    Affine {
+        sets,
+        mean,
+        inv_std,
+        gamma,
+        beta,
     }
 }
