@@ -105,11 +105,20 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
     fn backward_in_place(&mut self, mut x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
         self.weight_grad
             .set_product_at(dy, x.reborrow().get(), Accumulate::Add);
-        for row in dy.0.iter() {
-            let done = kernels::add(row, &mut self.bias_grad.0);
-            debug_assert!(done.is_ok(), "shapes are checked by the types");
-        }
+        add_bias_gradient(dy, &mut self.bias_grad);
         input_gradient(&self.weight, dy, x.into_grad());
+    }
+}
+
+/// `∂J/∂b += Σ_rows ∂J/∂Y`, row by row: the bias gradient of [`Dense`],
+/// [`ReluDense`](super::ReluDense) and [`BiasOnly`](super::BiasOnly).
+pub(super) fn add_bias_gradient<const B: usize, const OUT: usize>(
+    dy: &Batch<B, OUT>,
+    bias_grad: &mut Vector<OUT>,
+) {
+    for row in dy.0.iter() {
+        let done = kernels::add(row, &mut bias_grad.0);
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 }
 

@@ -39,7 +39,7 @@ use crate::kernels;
 use crate::tensor::Tensor;
 use crate::{Batch, Error, Matrix, Vector};
 
-use super::dense::{affine, input_gradient};
+use super::dense::{add_bias_gradient, affine, input_gradient};
 use super::Dense;
 
 /// A fully connected layer `y = x·Wᵀ + b` whose weight and bias are fixed: no
@@ -310,10 +310,7 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
     }
 
     fn backward_in_place(&mut self, x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
-        for row in dy.0.iter() {
-            let done = kernels::add(row, &mut self.bias_grad.0);
-            debug_assert!(done.is_ok(), "shapes are checked by the types");
-        }
+        add_bias_gradient(dy, &mut self.bias_grad);
         input_gradient(self.weight, dy, x.into_grad());
     }
 }

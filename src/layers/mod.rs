@@ -24,6 +24,7 @@ mod dropout;
 mod frozen;
 mod norm;
 mod pool;
+mod relu_dense;
 mod residual;
 mod sequential;
 
@@ -34,6 +35,7 @@ pub use dropout::Dropout;
 pub use dropout::DropoutCache;
 pub use frozen::{extract_features, BiasOnly, FrozenDense};
 pub use norm::{BatchNorm, BatchStats, GroupNorm, GroupStats, InstanceNorm, LayerNorm};
+pub use relu_dense::{ReluDense, BLOCK_ROWS};
 pub use pool::{AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool, MaxPool1d, MaxPool2d};
 pub use residual::{
     basic_block, down_block, BasicBlock, DownBlock, ProjectedResidual, ProjectedResidualCache,

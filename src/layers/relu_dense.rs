@@ -1,0 +1,173 @@
+//! A ReLU followed by a fully connected layer, `y = max(0, x)·Wᵀ + b`, as one layer
+//! (PyTorch: `nn.Sequential(nn.ReLU(), nn.Linear(IN, OUT))`): the hidden layer of an
+//! MLP at the analytic minimum of activation memory.
+//!
+//! In `Seq![Dense<64, 32>, Relu, Dense<32, 10>]` each hidden unit keeps two activations,
+//! the pre-activation `h` (the first `Dense`'s output) and `a = max(0, h)` (the `Relu`'s
+//! output), because every layer keeps its own output. Only one is needed:
+//! `Seq![Dense<64, 32>, ReluDense<32, 10>]` keeps `h` alone. The ReLU's output is never
+//! stored; it is recomputed from `h`, a few rows of the batch at a time, into a block on
+//! the stack, and its mask (`h > 0 ⇔ a > 0`) is read from `h` as the input gradient is
+//! written over it.
+//!
+//! The ReLU sits on the consumer's side so that every gradient still goes over the
+//! activation it belongs to (`∂J/∂h` over `h`) and the layer keeps the [`Layer`]
+//! contract unchanged: it composes with everything a `Dense` composes with (a model's
+//! last layer, a [`Residual`](super::Residual) body, which is then a pre-activation
+//! block, a [`FrozenDense`](super::FrozenDense) before it), and nothing outside it has
+//! to know its mask.
+
+use super::dense::{add_bias_gradient, Dense};
+use super::{Context, Input, Layer, Param, Params, Zeroed};
+use crate::kernels::{self, inplace, Accumulate, Activation, MatMut, MatRef};
+use crate::Batch;
+
+/// Rows of the batch per block: the stack block holds `BLOCK_ROWS × IN` floats
+/// (512 bytes for `IN = 32`). Four rows are one register tile of the matrix products'
+/// SIMD path.
+pub const BLOCK_ROWS: usize = 4;
+
+/// A ReLU on the input, then a fully connected layer: `Y = max(0, X)·Wᵀ + 1·bᵀ`
+/// (PyTorch: `nn.Sequential(nn.ReLU(), nn.Linear(IN, OUT))`), with the [`Dense`] it
+/// wraps holding `W`, `b`, their gradients and the penalty. Backward, given `∂J/∂Y`,
+/// with `A = max(0, X)`:
+///
+/// ```text
+/// ∂J/∂W += (∂J/∂Y)ᵀ · A      ∂J/∂b += Σ_rows ∂J/∂Y      ∂J/∂X = relu'(X) ⊙ (∂J/∂Y · W)
+/// ```
+///
+/// with `relu'(x) = 0` for `x ≤ 0` (so `∂J/∂x` is `+0.0` there, for `x = -0.0` too) and
+/// `1` otherwise, NaN included: [`Relu`](super::Relu)'s rule. The layer keeps only its
+/// output; `A` is recomputed, [`BLOCK_ROWS`] rows at a time, in a block on the stack.
+/// Every element is computed by the same kernels in the same order as by
+/// `(Relu, Dense<IN, OUT>)`, so the two train to the same bits with `IN·B` floats less
+/// kept: `Seq![Dense<64, 32>, ReluDense<32, 10>]` is `Seq![Dense<64, 32>, Relu,
+/// Dense<32, 10>]` with one cache buffer instead of two. Its parameters come in
+/// [`Dense`]'s order, so checkpoints and optimizer state carry over.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::layers::{Context, Dense, Layer, Mode, ReluDense, Zeroed};
+/// use microtrain::{Batch, Matrix};
+/// let mut d = Dense::<2, 1>::zeros();
+/// d.weight = Matrix([[2.0, -1.0]]);
+/// d.bias.0 = [0.5];
+/// let layer = ReluDense(d);
+/// let x: Batch<1, 2> = Matrix([[1.0, -3.0]]); // max(0, x) = [1, 0]
+/// let mut cache = Zeroed::ZERO;
+/// layer.forward(&x, &mut cache, &mut Context::new(Mode::Eval, 0));
+/// assert_eq!(cache.0, [[2.5]]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReluDense<const IN: usize, const OUT: usize>(pub Dense<IN, OUT>);
+
+impl<const IN: usize, const OUT: usize> ReluDense<IN, OUT> {
+    /// A layer with all parameters and gradients zero, usable in a `static` (see
+    /// [`Dense::zeros`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::layers::ReluDense;
+    /// static mut LAYER: ReluDense<32, 10> = ReluDense::zeros();
+    /// ```
+    pub const fn zeros() -> Self {
+        ReluDense(Dense::zeros())
+    }
+}
+
+/// [`ReluDense::zeros`]: every byte zero.
+impl<const IN: usize, const OUT: usize> Zeroed for ReluDense<IN, OUT> {
+    const ZERO: Self = ReluDense::zeros();
+}
+
+/// `a ← max(0, x)` for a block of rows, with [`Relu`](super::Relu)'s forward kernel.
+fn relu_rows<const IN: usize>(x: &[[f32; IN]], a: &mut [[f32; IN]]) {
+    let done = kernels::activate(Activation::Relu, x.as_flattened(), a.as_flattened_mut());
+    debug_assert!(done.is_ok(), "the block has the rows of x");
+}
+
+impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
+    for ReluDense<IN, OUT>
+{
+    type Output = Batch<B, OUT>;
+    type Cache = Batch<B, OUT>;
+
+    /// Per block of rows: `A = max(0, X)` into the stack block, then each row of `Y`
+    /// starts from the bias and the product `A·Wᵀ` is added in the canonical order, as
+    /// [`Dense`] does for the whole batch (the rows of a product are independent).
+    fn forward(&self, x: &Batch<B, IN>, y: &mut Batch<B, OUT>, _: &mut Context) {
+        let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+        for (xs, ys) in x.0.chunks(BLOCK_ROWS).zip(y.0.chunks_mut(BLOCK_ROWS)) {
+            let (n, a) = (xs.len(), &mut block[..xs.len()]);
+            relu_rows(xs, a);
+            ys.fill(self.0.bias.0);
+            let done = kernels::matmul_bt(
+                MatMut::from_parts(ys.as_flattened_mut(), n, OUT),
+                MatRef::from_parts(a.as_flattened(), n, IN),
+                self.0.weight.view(),
+                Accumulate::Add,
+            );
+            debug_assert!(done.is_ok(), "shapes are checked by the types");
+        }
+    }
+
+    fn output(y: &Batch<B, OUT>) -> &Batch<B, OUT> {
+        y
+    }
+
+    fn output_mut(y: &mut Batch<B, OUT>) -> &mut Batch<B, OUT> {
+        y
+    }
+
+    /// `∂J/∂W += dyᵀ·A` a block of rows at a time: each block's product continues every
+    /// element's sum over the rows where the previous block left it (the canonical
+    /// order adds the rows in increasing order onto the old value), so the bits are
+    /// those of one product over the batch. Then `∂J/∂b`, then, for
+    /// [`Input::Overwrite`], per block: `dy·W` into the stack block and
+    /// `x ← relu'(x) ⊙ block` over `x` with [`Relu`](super::Relu)'s in-place kernel.
+    fn backward_in_place(&mut self, mut x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
+        let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+        let dense = &mut self.0;
+        for (xs, dys) in x.get().0.chunks(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
+            let (n, a) = (xs.len(), &mut block[..xs.len()]);
+            relu_rows(xs, a);
+            let done = kernels::matmul_at(
+                dense.weight_grad.view_mut(),
+                MatRef::from_parts(dys.as_flattened(), n, OUT),
+                MatRef::from_parts(a.as_flattened(), n, IN),
+                Accumulate::Add,
+            );
+            debug_assert!(done.is_ok(), "shapes are checked by the types");
+        }
+        add_bias_gradient(dy, &mut dense.bias_grad);
+        let Some(dx) = x.reborrow().into_grad() else {
+            return;
+        };
+        for (xs, dys) in dx.0.chunks_mut(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
+            let (n, g) = (xs.len(), &mut block[..xs.len()]);
+            let product = kernels::matmul(
+                MatMut::from_parts(g.as_flattened_mut(), n, IN),
+                MatRef::from_parts(dys.as_flattened(), n, OUT),
+                dense.weight.view(),
+                Accumulate::Overwrite,
+            );
+            debug_assert!(product.is_ok(), "shapes are checked by the types");
+            let masked = inplace::activation_backward_in_place(
+                Activation::Relu,
+                xs.as_flattened_mut(),
+                g.as_flattened(),
+            );
+            debug_assert!(masked.is_ok(), "the block has the rows of x");
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize> Params for ReluDense<IN, OUT> {
+    const COUNT: usize = <Dense<IN, OUT> as Params>::COUNT;
+
+    fn visit(&mut self, f: &mut impl FnMut(Param<'_>)) {
+        self.0.visit(f);
+    }
+}
