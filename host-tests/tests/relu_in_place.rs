@@ -143,7 +143,11 @@ fn compare_layer<const B: usize, const IN: usize, const OUT: usize>(seed: usize,
         &flat_grads(&mut pair),
         &format!("{what}: Keep parameter gradients"),
     );
-    same_bits(h.as_slice(), h_before.as_slice(), &format!("{what}: Keep wrote h"));
+    same_bits(
+        h.as_slice(),
+        h_before.as_slice(),
+        &format!("{what}: Keep wrote h"),
+    );
 
     // Two buffers.
     let mut dh_two = Batch::<B, IN>::ZERO;
@@ -199,8 +203,8 @@ fn mask_at_zero_negative_zero_and_nan() {
 /// steps of the same batches on both and compares every parameter bit for bit.
 macro_rules! train_both {
     ($opt:expr, $opt_ty:ty, $steps:expr, $label:expr) => {{
-        type Old = Seq![Dense<64, 32>, Relu, Dense<32, 10>];
-        type New = Seq![Dense<64, 32>, ReluDense<32, 10>];
+    type Old = Seq![Dense<64, 32>, Relu, Dense<32, 10>];
+    type New = Seq![Dense<64, 32>, ReluDense<32, 10>];
         let mut rng = Rng::for_case($label, &[]);
         let loss = CrossEntropy {
             label_smoothing: 0.0,
@@ -342,7 +346,11 @@ where
     let (mut dxa, mut dxb) = (*x, *x);
     a.backward_in_place(Input::Overwrite(&mut dxa), &mut ca);
     b.backward_in_place(Input::Overwrite(&mut dxb), &mut cb);
-    same_bits(&flat_grads(a), &flat_grads(b), &format!("{what}: gradients"));
+    same_bits(
+        &flat_grads(a),
+        &flat_grads(b),
+        &format!("{what}: gradients"),
+    );
     same_bits(dxa.as_slice(), dxb.as_slice(), &format!("{what}: ∂J/∂x"));
 }
 

@@ -4,6 +4,8 @@
 //! kept by the layer before it. Backward writes `dx = dy·f'(x)` over the input: ReLU
 //! and leaky ReLU take their mask from `x` (`x > 0 ⇔ y > 0`), the others recompute
 //! `y = f(x)` with the forward kernel's formula (the same bits) where `f'` needs it.
+//! So `(Dense, (Relu, Dense))` keeps both the pre-activation and the ReLU output;
+//! [`ReluDense`](super::ReluDense) keeps only the first.
 
 use super::{Context, Input, Layer, Param, Params, Tensor};
 use crate::kernels::{self, inplace, Activation};

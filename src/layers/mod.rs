@@ -13,7 +13,9 @@
 //! A sequential model is a pair `(first, rest)`, nested as deep as needed; [`seq!`]
 //! writes the nesting for you. Every activation kept for backprop is stored once, in the
 //! [`Layer::Cache`] of the layer that produced it, and the whole cache is one value
-//! whose size the types fix.
+//! whose size the types fix. A hidden ReLU that feeds a fully connected layer keeps one
+//! buffer instead of two as [`ReluDense`] (`Seq![Dense<64, 32>, ReluDense<32, 10>]`
+//! for `Seq![Dense<64, 32>, Relu, Dense<32, 10>]`, the same bits).
 //!
 //! [`seq!`]: crate::seq
 
@@ -35,8 +37,8 @@ pub use dropout::Dropout;
 pub use dropout::DropoutCache;
 pub use frozen::{extract_features, BiasOnly, FrozenDense};
 pub use norm::{BatchNorm, BatchStats, GroupNorm, GroupStats, InstanceNorm, LayerNorm};
-pub use relu_dense::{ReluDense, BLOCK_ROWS};
 pub use pool::{AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool, MaxPool1d, MaxPool2d};
+pub use relu_dense::{ReluDense, BLOCK_ROWS};
 pub use residual::{
     basic_block, down_block, BasicBlock, DownBlock, ProjectedResidual, ProjectedResidualCache,
     Residual,

@@ -96,9 +96,7 @@ fn relu_rows<const IN: usize>(x: &[[f32; IN]], a: &mut [[f32; IN]]) {
     debug_assert!(done.is_ok(), "the block has the rows of x");
 }
 
-impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>>
-    for ReluDense<IN, OUT>
-{
+impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for ReluDense<IN, OUT> {
     type Output = Batch<B, OUT>;
     type Cache = Batch<B, OUT>;
 
