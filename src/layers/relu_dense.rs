@@ -23,17 +23,26 @@ use crate::kernels::{self, inplace, Accumulate, Activation, MatMut, MatRef};
 use crate::Batch;
 
 /// Rows of the batch per block: the stack block holds `BLOCK_ROWS × IN` floats
-/// (1,024 bytes for `IN = 32`), the one buffer [`ReluDense`] adds, and only while its
-/// forward or backward pass runs. Fewer rows mean more, smaller matrix products: in
-/// the 64-32-10 benchmark step (batch 32, Adam), counted by callgrind on x86-64,
-/// `(Relu, Dense)` takes 309.1k instructions and `ReluDense` 349.0k with 4 rows,
-/// 328.0k with 8, 318.0k with 16 (474.2k and 508.1k / 490.1k / 481.2k on the scalar
-/// path, the Cortex-M one).
+/// (512 bytes for `IN = 32`), the one buffer [`ReluDense`] adds, and only while its
+/// forward or backward pass runs. Fewer rows mean more, smaller matrix products. The
+/// firmware benchmark's step (64-32-10, batch 32, Adam) on the Cortex-M4F, with
+/// `Seq![Dense<64, 32>, ReluDense<32, 10>]` in place of `Seq![Dense<64, 32>, Relu,
+/// Dense<32, 10>]` (596.2k instructions, 1 120 bytes of stack, 4 096 bytes more cache),
+/// measured 2026-11-30:
+///
+/// | rows | instructions per step | stack of `train_step` |
+/// |--:|--:|--:|
+/// | 2 | 727.6k | 1 176 |
+/// | **4** | **648.0k** | **1 528** |
+/// | 8 | 628.0k | 2 040 |
+///
+/// On x86-64 (callgrind, default build) the step takes 309.1k instructions with `Relu`
+/// and `Dense`, 349.0k / 328.0k / 318.0k with 4 / 8 / 16 rows.
 ///
 /// ```
-/// assert_eq!(microtrain::layers::BLOCK_ROWS, 8);
+/// assert_eq!(microtrain::layers::BLOCK_ROWS, 4);
 /// ```
-pub const BLOCK_ROWS: usize = 8;
+pub const BLOCK_ROWS: usize = 4;
 
 /// A ReLU on the input, then a fully connected layer: `Y = max(0, X)·Wᵀ + 1·bᵀ`
 /// (PyTorch: `nn.Sequential(nn.ReLU(), nn.Linear(IN, OUT))`), with the [`Dense`] it
@@ -103,6 +112,9 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
     /// Per block of rows: `A = max(0, X)` into the stack block, then each row of `Y`
     /// starts from the bias and the product `A·Wᵀ` is added in the canonical order, as
     /// [`Dense`] does for the whole batch (the rows of a product are independent).
+    /// Never inlined, so that the blocks of the forward and backward passes never share
+    /// a caller's stack frame.
+    #[inline(never)]
     fn forward(&self, x: &Batch<B, IN>, y: &mut Batch<B, OUT>, _: &mut Context) {
         let mut block = [[0.0f32; IN]; BLOCK_ROWS];
         for (xs, ys) in x.0.chunks(BLOCK_ROWS).zip(y.0.chunks_mut(BLOCK_ROWS)) {
@@ -133,6 +145,8 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
     /// those of one product over the batch. Then `∂J/∂b`, then, for
     /// [`Input::Overwrite`], per block: `dy·W` into the stack block and
     /// `x ← relu'(x) ⊙ block` over `x` with [`Relu`](super::Relu)'s in-place kernel.
+    /// Never inlined (see `forward`).
+    #[inline(never)]
     fn backward_in_place(&mut self, mut x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
         let mut block = [[0.0f32; IN]; BLOCK_ROWS];
         let dense = &mut self.0;
