@@ -2,7 +2,7 @@
 //! (PyTorch: `nn.Sequential(nn.ReLU(), nn.Linear(IN, OUT))`): the hidden layer of an
 //! MLP at the analytic minimum of activation memory.
 //!
-//! In `Seq![Dense<64, 32>, Relu, Dense<32, 10>]` each hidden unit keeps two activations,
+//! In `Seq![Dense<64, 32>, Relu, Dense<32, 10>]` the hidden layer keeps two buffers,
 //! the pre-activation `h` (the first `Dense`'s output) and `a = max(0, h)` (the `Relu`'s
 //! output), because every layer keeps its own output. Only one is needed:
 //! `Seq![Dense<64, 32>, ReluDense<32, 10>]` keeps `h` alone. The ReLU's output is never
