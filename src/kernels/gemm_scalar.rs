@@ -53,7 +53,13 @@ pub(super) fn product(
         i += 4;
     }
     while i < m {
-        row_block::<1>(c, a, b, i, k, n, mode);
+        if SMALL {
+            for j in 0..n {
+                tile::<1, 1>(c, a, b, i, j, k, n, mode);
+            }
+        } else {
+            row_block::<1>(c, a, b, i, k, n, mode);
+        }
         i += 1;
     }
 }
@@ -77,10 +83,21 @@ fn row_block<const R: usize>(
         j += 4;
     }
     while j < n {
-        tile::<R, 1>(c, a, b, i, j, k, n, mode);
+        if SMALL {
+            for r in i..i + R {
+                tile::<1, 1>(c, a, b, r, j, k, n, mode);
+            }
+        } else {
+            tile::<R, 1>(c, a, b, i, j, k, n, mode);
+        }
         j += 1;
     }
 }
+
+/// With the `small` feature, the edges of `C` (its last `N mod 4` columns and `M mod 4`
+/// rows) are computed in `1 × 1` tiles, so that a product compiles two tile shapes
+/// instead of four: less code, more instructions per multiply-add at the edges.
+const SMALL: bool = cfg!(feature = "small");
 
 /// One `R × T` tile of `C` at `(i, j)`, dispatched on the operands' layouts.
 #[allow(clippy::too_many_arguments)]
