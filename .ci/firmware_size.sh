@@ -40,13 +40,14 @@ by_family() {
     "$LLVM_NM" --print-size --demangle --radix=d "$1" | awk '
         NF >= 4 && $3 ~ /^[tTrR]$/ && $2 + 0 > 0 {
             name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+            # Legacy-mangled generic names keep `..` for `::` after demangling.
             if (name ~ /gemm/)                                   f = "matrix products"
-            else if (name ~ /optim|pow_complement|math::Pair/)   f = "optimizer (Adam)"
-            else if (name ~ /microtrain::train/)                 f = "trainer"
-            else if (name ~ /microtrain::loss/)                  f = "loss"
-            else if (name ~ /microtrain::layers/)                f = "layers"
-            else if (name ~ /microtrain::init/)                  f = "initialisation"
-            else if (name ~ /microtrain::kernels/)               f = "other kernels"
+            else if (name ~ /optim|pow_complement|math(::|\.\.)Pair/) f = "optimizer (Adam)"
+            else if (name ~ /microtrain(::|\.\.)train/)         f = "trainer"
+            else if (name ~ /microtrain(::|\.\.)loss/)          f = "loss"
+            else if (name ~ /microtrain(::|\.\.)layers/)        f = "layers"
+            else if (name ~ /microtrain(::|\.\.)init/)          f = "initialisation"
+            else if (name ~ /microtrain(::|\.\.)kernels/)       f = "other kernels"
             else if (name ~ /libm|^f(max|min)f$/)                f = "libm"
             else if (name ~ /mem(cpy|set|clr|move)/)             f = "memcpy, memclr"
             else if (name ~ /panic|slice_index|len_mismatch/)    f = "panics"

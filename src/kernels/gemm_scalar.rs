@@ -127,28 +127,7 @@ fn tile<const R: usize, const T: usize>(
     match (a, b) {
         _ if !fit => {}
         (Operand::AlongK(a), Operand::AlongK(b)) => {
-            // Pairs of `k`, then the last one if `K` is odd: the same sums in the same
-            // order, with one address per row for two loads.
-            <Shape as Kernel<R, T>>::run2(
-                &mut acc,
-                core::array::from_fn(|r| pairs(a, i + r, k)),
-                core::array::from_fn(|t| pairs(b, j + t, k)),
-            );
-            if k % 2 == 1 {
-                // The last `k` through the same loop, as one pair whose second product
-                // is `(−0)·(+0) = −0`: adding `−0` leaves every sum as it is (`+0`,
-                // `−0`, NaN included), so the sums are those of the canonical order,
-                // and no second loop is compiled for it.
-                let (xs, ys) = (
-                    last_pairs::<R>(a, i, k, -0.0),
-                    last_pairs::<T>(b, j, k, 0.0),
-                );
-                <Shape as Kernel<R, T>>::run2(
-                    &mut acc,
-                    xs.each_ref().map(core::slice::from_ref),
-                    ys.each_ref().map(core::slice::from_ref),
-                );
-            }
+            <Shape as Kernel<R, T>>::run(&mut acc, along::<R>(a, i, k), along::<T>(b, j, k))
         }
         (Operand::AlongK(a), Operand::Across(b, sb)) => {
             <Shape as Kernel<R, T>>::run(&mut acc, along::<R>(a, i, k), across::<T>(b, sb, j, k))
@@ -179,27 +158,11 @@ where
     <Shape as Along<T>>::along(x, o, k)
 }
 
-/// The last value of each of the `T` rows `o .. o + T` (of `K` values, `K` odd),
-/// each paired with `pad`.
-#[inline(always)]
-fn last_pairs<const T: usize>(x: &[f32], o: usize, k: usize, pad: f32) -> [[f32; 2]; T] {
-    core::array::from_fn(|r| [row(x, o + r, k).last().copied().unwrap_or(0.0), pad])
-}
-
 /// Zips `T` slices of `K` values, written out per `T` (a loop over them would not be
 /// unrolled when optimising for size).
 trait Along<const T: usize> {
     /// The values of rows `o .. o + T` at each `k`.
     fn along(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [f32; T]> + '_;
-    /// The rows `o .. o + T` at `k = 2p, 2p + 1` for each whole pair `p`.
-    /// The rows' values at `k = 2p, 2p + 1` for each whole pair `p`, zipped.
-    fn zip_pairs(rows: [&[[f32; 2]]; T]) -> impl Iterator<Item = [&[f32; 2]; T]>;
-}
-
-/// Row `o` of `x` in whole pairs of values.
-#[inline(always)]
-fn pairs(x: &[f32], o: usize, k: usize) -> &[[f32; 2]] {
-    row(x, o, k).as_chunks::<2>().0
 }
 
 /// Row `o` of `x`, `K` values long (empty if out of range, which the callers' shape
@@ -213,10 +176,6 @@ impl Along<1> for Shape {
     #[inline(always)]
     fn along(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [f32; 1]> + '_ {
         row(x, o, k).iter().map(|&v| [v])
-    }
-    #[inline(always)]
-    fn zip_pairs([x]: [&[[f32; 2]]; 1]) -> impl Iterator<Item = [&[f32; 2]; 1]> {
-        x.iter().map(|q| [q])
     }
 }
 
@@ -235,14 +194,6 @@ impl Along<4> for Shape {
             .zip(rows.2)
             .zip(rows.3)
             .map(|(((&a, &b), &c), &d)| [a, b, c, d])
-    }
-    #[inline(always)]
-    fn zip_pairs([a, b, c, d]: [&[[f32; 2]]; 4]) -> impl Iterator<Item = [&[f32; 2]; 4]> {
-        a.iter()
-            .zip(b)
-            .zip(c)
-            .zip(d)
-            .map(|(((a, b), c), d)| [a, b, c, d])
     }
 }
 
@@ -294,10 +245,6 @@ trait Kernel<const R: usize, const T: usize> {
         xs: impl Iterator<Item = [f32; R]>,
         ys: impl Iterator<Item = [f32; T]>,
     );
-    /// Runs the loop over pairs of `k` (each row's two values in one array), written
-    /// out: one loop test and one address per row for two `k`. Not inlined, and given
-    /// the rows as slices (zipped inside), so that a call costs a few registers.
-    fn run2(acc: &mut [[f32; T]; R], xs: [&[[f32; 2]]; R], ys: [&[[f32; 2]]; T]);
 }
 
 macro_rules! kernel {
@@ -312,18 +259,6 @@ macro_rules! kernel {
                 let mut sums = *acc;
                 for (x, y) in xs.zip(ys) {
                     $(sums[$row][$col] += x[$row] * y[$col];)+
-                }
-                *acc = sums;
-            }
-
-            #[inline(never)]
-            fn run2(acc: &mut [[f32; $t]; $r], xs: [&[[f32; 2]]; $r], ys: [&[[f32; 2]]; $t]) {
-                let mut sums = *acc;
-                let xs = <Shape as Along<$r>>::zip_pairs(xs);
-                let ys = <Shape as Along<$t>>::zip_pairs(ys);
-                for (x, y) in xs.zip(ys) {
-                    $(sums[$row][$col] += x[$row][0] * y[$col][0];)+
-                    $(sums[$row][$col] += x[$row][1] * y[$col][1];)+
                 }
                 *acc = sums;
             }
