@@ -9,7 +9,8 @@
 //! single-precision registers, no SIMD, and a multiply-accumulate `vmla.f32` that
 //! rounds the product like a separate multiply) that is about 1.9 to 2.1 instructions
 //! per multiply-add in the loops instead of about 26. Tiles at the right and bottom edges are `4 × 1`, `1 × 4` or
-//! `1 × 1`, so a product instantiates four tile shapes per operand layout.
+//! `1 × 1`, so a product instantiates four tile shapes per operand layout (two with the
+//! `small` feature, whose edges are all `1 × 1`: less code, more instructions there).
 //!
 //! Each operand is read either along `k` (`A[i][k]`, `B[j][k]`: one slice of `K` values
 //! per row of the tile, bounds checked once) or across the tile (`A[k][i]`, `B[k][j]`:
