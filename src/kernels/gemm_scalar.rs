@@ -9,7 +9,8 @@
 //! single-precision registers, no SIMD, and a multiply-accumulate `vmla.f32` that
 //! rounds the product like a separate multiply) that is about 1.9 to 2.1 instructions
 //! per multiply-add in the loops instead of about 26. Tiles at the right and bottom edges are `4 × 1`, `1 × 4` or
-//! `1 × 1`, so a product instantiates four tile shapes per operand layout.
+//! `1 × 1`, so a product instantiates four tile shapes per operand layout (two with the
+//! `small` feature, whose edges are all `1 × 1`: less code, more instructions there).
 //!
 //! Each operand is read either along `k` (`A[i][k]`, `B[j][k]`: one slice of `K` values
 //! per row of the tile, bounds checked once) or across the tile (`A[k][i]`, `B[k][j]`:
@@ -53,7 +54,13 @@ pub(super) fn product(
         i += 4;
     }
     while i < m {
-        row_block::<1>(c, a, b, i, k, n, mode);
+        if SMALL {
+            for j in 0..n {
+                tile::<1, 1>(c, a, b, i, j, k, n, mode);
+            }
+        } else {
+            row_block::<1>(c, a, b, i, k, n, mode);
+        }
         i += 1;
     }
 }
@@ -77,10 +84,21 @@ fn row_block<const R: usize>(
         j += 4;
     }
     while j < n {
-        tile::<R, 1>(c, a, b, i, j, k, n, mode);
+        if SMALL {
+            for r in i..i + R {
+                tile::<1, 1>(c, a, b, r, j, k, n, mode);
+            }
+        } else {
+            tile::<R, 1>(c, a, b, i, j, k, n, mode);
+        }
         j += 1;
     }
 }
+
+/// With the `small` feature, the edges of `C` (its last `N mod 4` columns and `M mod 4`
+/// rows) are computed in `1 × 1` tiles, so that a product compiles two tile shapes
+/// instead of four: less code, more instructions per multiply-add at the edges.
+const SMALL: bool = cfg!(feature = "small");
 
 /// One `R × T` tile of `C` at `(i, j)`, dispatched on the operands' layouts.
 #[allow(clippy::too_many_arguments)]
@@ -110,19 +128,7 @@ fn tile<const R: usize, const T: usize>(
     match (a, b) {
         _ if !fit => {}
         (Operand::AlongK(a), Operand::AlongK(b)) => {
-            // Pairs of `k`, then the last one if `K` is odd: the same sums in the same
-            // order, with one address per row for two loads.
-            <Shape as Kernel<R, T>>::run2(
-                &mut acc,
-                <Shape as Along<R>>::pairs(a, i, k),
-                <Shape as Along<T>>::pairs(b, j, k),
-            );
-            let last = k - k % 2;
-            <Shape as Kernel<R, T>>::run(
-                &mut acc,
-                <Shape as Along<R>>::tail(a, i, k, last),
-                <Shape as Along<T>>::tail(b, j, k, last),
-            )
+            <Shape as Kernel<R, T>>::run(&mut acc, along::<R>(a, i, k), along::<T>(b, j, k))
         }
         (Operand::AlongK(a), Operand::Across(b, sb)) => {
             <Shape as Kernel<R, T>>::run(&mut acc, along::<R>(a, i, k), across::<T>(b, sb, j, k))
@@ -158,16 +164,6 @@ where
 trait Along<const T: usize> {
     /// The values of rows `o .. o + T` at each `k`.
     fn along(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [f32; T]> + '_;
-    /// The rows `o .. o + T` at `k = 2p, 2p + 1` for each whole pair `p`.
-    fn pairs(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [&[f32; 2]; T]> + '_;
-    /// The values of rows `o .. o + T` at each `k` from `from` on.
-    fn tail(x: &[f32], o: usize, k: usize, from: usize) -> impl Iterator<Item = [f32; T]> + '_;
-}
-
-/// Row `o` of `x` in whole pairs of values.
-#[inline(always)]
-fn pairs(x: &[f32], o: usize, k: usize) -> &[[f32; 2]] {
-    row(x, o, k).as_chunks::<2>().0
 }
 
 /// Row `o` of `x`, `K` values long (empty if out of range, which the callers' shape
@@ -181,14 +177,6 @@ impl Along<1> for Shape {
     #[inline(always)]
     fn along(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [f32; 1]> + '_ {
         row(x, o, k).iter().map(|&v| [v])
-    }
-    #[inline(always)]
-    fn pairs(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [&[f32; 2]; 1]> + '_ {
-        pairs(x, o, k).iter().map(|q| [q])
-    }
-    #[inline(always)]
-    fn tail(x: &[f32], o: usize, k: usize, from: usize) -> impl Iterator<Item = [f32; 1]> + '_ {
-        row(x, o, k).get(from..).unwrap_or(&[]).iter().map(|&v| [v])
     }
 }
 
@@ -206,25 +194,6 @@ impl Along<4> for Shape {
             .zip(rows.1)
             .zip(rows.2)
             .zip(rows.3)
-            .map(|(((&a, &b), &c), &d)| [a, b, c, d])
-    }
-    #[inline(always)]
-    fn pairs(x: &[f32], o: usize, k: usize) -> impl Iterator<Item = [&[f32; 2]; 4]> + '_ {
-        pairs(x, o, k)
-            .iter()
-            .zip(pairs(x, o + 1, k))
-            .zip(pairs(x, o + 2, k))
-            .zip(pairs(x, o + 3, k))
-            .map(|(((a, b), c), d)| [a, b, c, d])
-    }
-    #[inline(always)]
-    fn tail(x: &[f32], o: usize, k: usize, from: usize) -> impl Iterator<Item = [f32; 4]> + '_ {
-        let rest = |r: usize| row(x, o + r, k).get(from..).unwrap_or(&[]);
-        rest(0)
-            .iter()
-            .zip(rest(1))
-            .zip(rest(2))
-            .zip(rest(3))
             .map(|(((&a, &b), &c), &d)| [a, b, c, d])
     }
 }
@@ -277,13 +246,6 @@ trait Kernel<const R: usize, const T: usize> {
         xs: impl Iterator<Item = [f32; R]>,
         ys: impl Iterator<Item = [f32; T]>,
     );
-    /// Runs the loop over pairs of `k` (each row's two values in one array), written
-    /// out: one loop test and one address per row for two `k`.
-    fn run2<'a>(
-        acc: &mut [[f32; T]; R],
-        xs: impl Iterator<Item = [&'a [f32; 2]; R]>,
-        ys: impl Iterator<Item = [&'a [f32; 2]; T]>,
-    );
 }
 
 macro_rules! kernel {
@@ -298,20 +260,6 @@ macro_rules! kernel {
                 let mut sums = *acc;
                 for (x, y) in xs.zip(ys) {
                     $(sums[$row][$col] += x[$row] * y[$col];)+
-                }
-                *acc = sums;
-            }
-
-            #[inline(never)]
-            fn run2<'a>(
-                acc: &mut [[f32; $t]; $r],
-                xs: impl Iterator<Item = [&'a [f32; 2]; $r]>,
-                ys: impl Iterator<Item = [&'a [f32; 2]; $t]>,
-            ) {
-                let mut sums = *acc;
-                for (x, y) in xs.zip(ys) {
-                    $(sums[$row][$col] += x[$row][0] * y[$col][0];)+
-                    $(sums[$row][$col] += x[$row][1] * y[$col][1];)+
                 }
                 *acc = sums;
             }

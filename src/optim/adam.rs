@@ -527,7 +527,7 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        if self.config.amsgrad {
+        if Self::amsgrad(&self.config) {
             let v_max = window(&mut self.max_second_moment, offset, len)?;
             run(pass.writes(), &rule, value, grad, [m, v, v_max])
         } else {
@@ -676,7 +676,7 @@ impl<const P: usize, const V: usize> Adam<P, V> {
         let c = &self.config;
         let rule = self.rule_with(ParamKind::Weight, corrections);
         let (m, v) = (state.m, state.v);
-        let v_max = if c.amsgrad {
+        let v_max = if Self::amsgrad(&self.config) {
             magnitude(&self.max_second_moment)
         } else {
             0.0
@@ -701,6 +701,13 @@ impl<const P: usize, const V: usize> Adam<P, V> {
             v: v_new,
             m_v_old: v,
         })
+    }
+
+    /// Whether the update keeps `v_max`: `config.amsgrad`, known false at compile time
+    /// for a plain `Adam<P>` (whose configuration `fits` refuses with `amsgrad` on
+    /// before any update), so that its firmware carries no AMSGrad loops.
+    const fn amsgrad(config: &AdamConfig) -> bool {
+        V > 0 && config.amsgrad
     }
 
     /// The rule of the next step for a tensor of `kind`: its per-step constants.
@@ -751,7 +758,7 @@ impl<const P: usize, const V: usize> Adam<P, V> {
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
-        if self.config.amsgrad {
+        if Self::amsgrad(&self.config) {
             let v_max = window(&mut self.max_second_moment, offset, len)?;
             let states = [m, v, v_max];
             if decay {

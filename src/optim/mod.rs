@@ -481,9 +481,10 @@ fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
     Ok(())
 }
 
-/// Zeros that stand in for a gradient when a refused update is tried again, in pieces
-/// of this length, to tell whether the batch caused it.
-const ZEROS: [f32; 64] = [0.0; 64];
+/// Length of the pieces in which a refused update is tried again with a zero gradient,
+/// to tell whether the batch caused it. The zeros are on the stack of that rare path
+/// (128 bytes), not a constant in flash.
+const PIECE: usize = 32;
 
 /// Tries the update of one tensor; `Some` cause if it is refused.
 fn try_tensor<O: Optimizer + ?Sized>(
@@ -503,9 +504,10 @@ fn try_tensor<O: Optimizer + ?Sized>(
     // Refused although the gradient is finite: would a zero gradient be refused too?
     // Then the parameters, the state or the settings overflow by themselves.
     let mut lasting = false;
-    for (k, piece) in value.chunks_mut(ZEROS.len()).enumerate() {
-        let zeros = &ZEROS[..piece.len()];
-        let at = offset + k * ZEROS.len();
+    let zeros = [0.0; PIECE];
+    for (k, piece) in value.chunks_mut(PIECE).enumerate() {
+        let zeros = &zeros[..piece.len()];
+        let at = offset + k * PIECE;
         if !opt.update(Pass::Try, at, kind, piece, zeros)? {
             lasting = true;
             break;
