@@ -289,7 +289,6 @@ fn a_trainer_zero_without_a_buffer_refuses_until_configured_then_trains_as_new()
     }
     assert_eq!(zero.steps(), 2 * BATCHES as u64);
     assert_same_bits(&params(&mut zero.model), &params(&mut new.model), "ZERO");
-    drop(stored);
     assert_ne!(batches, before, "trained epochs shuffled the store");
 }
 
@@ -323,7 +322,6 @@ fn bad_targets_are_refused_before_anything_moves() {
         label.to_string(),
         "sample 7: label 3 is not below the 3 classes"
     );
-    drop(stored);
     assert_eq!((batches, batch_labels), before, "the data keeps its order");
     assert_eq!(snapshot(&mut c), state);
 
@@ -338,7 +336,6 @@ fn bad_targets_are_refused_before_anything_moves() {
             found: 2
         })
     );
-    drop(stored);
     assert_eq!(batches, before.0);
     assert_eq!(snapshot(&mut c), state);
 }
@@ -366,7 +363,6 @@ fn drop_last_without_a_full_batch_and_bad_settings_are_refused_unchanged() {
         .epoch_in_place(&mut stored, &mut Pcg32::seed_from_u64(0))
         .unwrap_err();
     assert!(matches!(err, Error::Setting { .. }), "{err}");
-    drop(stored);
     assert_eq!(y, [0, 1, 2, 0]);
     assert_eq!(x[0].0[..3], [[0.5; 4]; 3]);
     assert_eq!(snapshot(&mut c), state);
@@ -458,7 +454,6 @@ fn batches_refuse_bad_stores_by_name_and_change_nothing() {
     // last batch is nothing.
     let ok = Batches::with_len(&mut x, &mut y, 1, 2).unwrap();
     assert_eq!(ok.batches(), 1);
-    drop(ok);
     assert!(
         x[1].0[0][0].is_nan(),
         "rows of unused batches are not touched"
@@ -480,7 +475,6 @@ fn a_partial_store_zeroes_its_padding_and_shuffles_only_its_samples() {
         seen.sort();
         assert_eq!(seen, [1, 2, 3, 4]);
     }
-    drop(stored);
     assert_eq!(x[1].0[1..], [[0.0], [0.0]], "padding zeroed and left alone");
     assert_eq!(y[4..], [5, 6], "targets of padding rows left alone");
 }

@@ -184,7 +184,6 @@ impl<'a, X: Tensor, T> Batches<'a, X, T> {
     /// let mut y = [0.0f32; 4];
     /// let data = Batches::with_len(&mut x, &mut y, 1, 3)?; // the NaN row is not a sample
     /// assert_eq!(data.len(), 3);
-    /// drop(data);
     /// assert_eq!(x[1].0, [[3.0], [0.0]]);                   // padding set to zero
     /// assert_eq!(
     ///     Batches::with_len(&mut x, &mut y, 1, 5).unwrap_err(),
