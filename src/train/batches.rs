@@ -76,8 +76,9 @@ impl Zeroed for CallerBatches {
 /// A [`Trainer`] that holds no input batch: it trains on batches the caller holds,
 /// [`train_step`](Trainer::train_step) on one, [`epoch_in_place`](Trainer::epoch_in_place)
 /// on [`Batches`]. `size_of::<X>()` bytes smaller than the gathering trainer of the same
-/// model; everything but the [`Dataset`](super::Dataset) methods (`epoch`, `evaluate`,
-/// their accumulated and augmented forms, `predict_one`) is the same code.
+/// model; everything but what needs a batch of the trainer's own (`epoch` and
+/// `evaluate` over a [`Dataset`](super::Dataset), the accumulated and augmented epochs,
+/// `predict_one` and `predict_proba_one`) is the same code.
 ///
 /// # Examples
 ///
