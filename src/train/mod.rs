@@ -310,7 +310,7 @@ where
     /// One step on one full batch: forward, loss, backward, update. Returns the risk
     /// before the update. The model reads `x` where it is (no copy into the trainer) and
     /// never writes it: the backward pass computes no gradient for the first layer's
-    /// input ([`Input::Keep`]).
+    /// input ([`Input::Keep`](crate::layers::Input::Keep)).
     ///
     /// # Errors
     ///
