@@ -1,6 +1,8 @@
 //! The host twin of the firmware benchmark (`examples/cortex-m`, binary `bench`): the
 //! same 64→32→10 MLP, Adam, batch 32 and seed, from `examples/common/mlp_bench_task.rs`,
-//! so its loss lines and final parameter hash must equal the firmware's, bit for bit
+//! the same trainer without an input batch of its own (`CallerBatchTrainer`, trained
+//! on the task's batches in place), so its loss lines and final parameter hash must
+//! equal the firmware's, bit for bit
 //! (`.ci/firmware_bench.sh` checks it, and runs it on x86-64 and aarch64 builds too).
 //!
 //! ```text

@@ -7,7 +7,10 @@
 //!
 //! The data: 128 samples of 64 values in 10 classes; class `c`'s samples are a fixed
 //! binary pattern plus noise in `[0, 0.5)`, all from an integer hash, so host and device
-//! see the same bits. `core` only: it builds for the microcontroller as it is.
+//! see the same bits. The task holds them in whole batches ([`Batches`]) and the trainer
+//! holds no input batch of its own ([`CallerBatchTrainer`]): each epoch shuffles the
+//! samples in place and trains on each batch where it is. `core` only: it builds for the
+//! microcontroller as it is.
 
 use core::fmt::Arguments;
 use microtrain::init::{init_params, HeNormal};
@@ -15,7 +18,7 @@ use microtrain::kernels::{matmul_bt, Accumulate};
 use microtrain::layers::{Dense, Params, Relu};
 use microtrain::loss::CrossEntropy;
 use microtrain::optim::{Adam, AdamConfig, Optimizer};
-use microtrain::train::{Dataset, Trainer};
+use microtrain::train::{Batches, CallerBatchTrainer, Trainer};
 use microtrain::{seq, Batch, Error, MatMut, MatRef, Seq};
 use rand_core::SeedableRng;
 use rand_pcg::Pcg32;
@@ -30,6 +33,8 @@ pub const CLASSES: usize = 10;
 pub const BATCH: usize = 32;
 /// Samples in the training set (four steps per epoch).
 pub const SAMPLES: usize = 128;
+/// Batches in the training set.
+pub const BATCHES: usize = SAMPLES / BATCH;
 /// Passes over the training set.
 pub const EPOCHS: usize = 10;
 /// Seed of the weight initialisation and of the sample order.
@@ -39,8 +44,10 @@ pub const SEED: u64 = 7;
 pub type Net = Seq![Dense<FEATURES, HIDDEN>, Relu, Dense<HIDDEN, CLASSES>];
 /// Its parameters: 64·32 + 32 + 32·10 + 10 = 2 410.
 pub const PARAMS: usize = <Net as Params>::COUNT;
-/// The network with cross-entropy, Adam and buffers for a batch of [`BATCH`] samples.
-pub type BenchTrainer = Trainer<Net, CrossEntropy, Adam<PARAMS>, BATCH, FEATURES, CLASSES>;
+/// The network with cross-entropy, Adam and the activations of a batch of [`BATCH`]
+/// samples; the batches are the caller's (no input buffer in the trainer).
+pub type BenchTrainer =
+    CallerBatchTrainer<Net, CrossEntropy, Adam<PARAMS>, BATCH, FEATURES, CLASSES>;
 
 /// The loss: cross-entropy without label smoothing.
 pub const LOSS: CrossEntropy = CrossEntropy {
@@ -83,9 +90,11 @@ const fn hash(mut x: u32) -> u32 {
     x
 }
 
-/// Fills the training set: sample `s` is of class `s mod CLASSES`.
-pub fn make_data(inputs: &mut [f32; SAMPLES * FEATURES], labels: &mut [u32; SAMPLES]) {
-    for (s, (x, label)) in inputs.chunks_exact_mut(FEATURES).zip(labels).enumerate() {
+/// Fills the training set: sample `s` (row `s mod BATCH` of batch `s / BATCH`) is of
+/// class `s mod CLASSES`.
+pub fn make_data(inputs: &mut [Batch<BATCH, FEATURES>; BATCHES], labels: &mut [u32; SAMPLES]) {
+    let rows = inputs.iter_mut().flat_map(|batch| batch.0.iter_mut());
+    for (s, (x, label)) in rows.zip(labels).enumerate() {
         let class = s % CLASSES;
         *label = class as u32;
         for (f, value) in x.iter_mut().enumerate() {
@@ -136,7 +145,7 @@ pub fn run(
          batch {BATCH} of {SAMPLES}, {EPOCHS} epochs, seed {SEED}"
     ));
     say(format_args!(
-        "trainer RAM: {} bytes (parameters + gradients {}, activations and batch buffers {}, \
+        "trainer RAM: {} bytes (parameters + gradients {}, activations and batch targets {}, \
          optimizer state {}); {PARAMS} parameters",
         BenchTrainer::BYTES,
         BenchTrainer::PARAM_BYTES,
@@ -158,20 +167,20 @@ fn train(
     measure: Option<&mut dyn FnMut() -> u64>,
     stack: Option<StackProbe<'_>>,
 ) -> Result<bool, Error> {
-    let mut inputs = [0.0; SAMPLES * FEATURES];
+    let mut inputs = [Batch::zeros(); BATCHES];
     let mut labels = [0; SAMPLES];
     make_data(&mut inputs, &mut labels);
-    let data = Dataset::new(&inputs, FEATURES, &labels, 1)?;
+    let mut data = Batches::new(&mut inputs, &mut labels, 1)?;
     let mut rng = Pcg32::seed_from_u64(SEED);
     init_params(&mut trainer.model, HeNormal, &mut rng);
 
-    let first = trainer.evaluate(&data)?.loss;
+    let first = trainer.evaluate_batches(&data)?.loss;
     let mut last = first;
     for epoch in 0..EPOCHS {
-        last = trainer.epoch(&data, &mut rng)?.data;
+        last = trainer.epoch_in_place(&mut data, &mut rng)?.data;
         say(format_args!("epoch {epoch:2}  loss {last:?}"));
     }
-    let eval = trainer.evaluate(&data)?;
+    let eval = trainer.evaluate_batches(&data)?;
     say(format_args!(
         "loss {first:?} -> {:?}, accuracy {:?}; parameter hash {:08x}",
         eval.loss,
@@ -181,16 +190,14 @@ fn train(
     if let Some(clock) = measure {
         // After the recorded run, so the counted steps change nothing it reports.
         let mut clock = move || clock();
-        let mut x = Batch::<BATCH, FEATURES>::zeros();
-        x.as_mut_slice()
-            .copy_from_slice(&inputs[..BATCH * FEATURES]);
-        let mut y = [0u32; BATCH];
-        y.copy_from_slice(&labels[..BATCH]);
+        // The first batch, as the last epoch left it; `train_step` reads it in place.
+        let x = data.batch(0);
+        let y: [u32; BATCH] = core::array::from_fn(|i| data.target(i)[0]);
         let mut step = [0u64; 3];
         for s in step.iter_mut() {
             let mut result = Ok(());
             *s = count(&mut clock, || {
-                result = trainer.train_step(&x, &y).map(|_| ())
+                result = trainer.train_step(x, &y).map(|_| ())
             });
             result?;
         }
@@ -200,7 +207,7 @@ fn train(
         ));
         if let Some(stack) = stack {
             let mut result = Ok(());
-            let used = stack(&mut || result = trainer.train_step(&x, &y).map(|_| ()));
+            let used = stack(&mut || result = trainer.train_step(x, &y).map(|_| ()));
             result?;
             say(format_args!(
                 "stack used by train_step: {used} bytes (the batch is the caller's)"

@@ -6,7 +6,7 @@
 //! into class probabilities by a softmax. Every one refuses a NaN or infinite input
 //! with [`Error::NonFinite`] before the model runs, as training does.
 
-use super::Trainer;
+use super::{InputBuffer, Trainer};
 use crate::kernels;
 use crate::layers::{Layer, Mode};
 use crate::loss::Loss;
@@ -82,9 +82,48 @@ where
         let (first, padding) = self.input.as_mut_slice().split_at_mut(IN);
         first.copy_from_slice(x);
         padding.fill(0.0);
-        Ok(self.forward(Mode::Eval, 1).0[0])
+        let (pass, input) = self.split();
+        Ok(pass.forward(input, Mode::Eval, 1).0[0])
     }
 
+    /// Class probabilities for one sample: the softmax of
+    /// [`predict_one`](Trainer::predict_one)'s output (PyTorch:
+    /// `torch.softmax(model(x.unsqueeze(0))[0], dim=0)`), as
+    /// [`predict_proba`](Trainer::predict_proba) computes each row.
+    ///
+    /// # Errors
+    ///
+    /// As [`predict_one`](Trainer::predict_one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{kernels::argmax, layers::Dense, loss::CrossEntropy, optim::Sgd, train::Trainer};
+    /// let mut t: Trainer<Dense<1, 3>, CrossEntropy, Sgd, 4, 1, 3> =
+    ///     Trainer::new(Dense::zeros(), CrossEntropy::default(), Sgd::new(0.1), 0);
+    /// t.model.bias.0 = [0.0, 2.0, 0.0];
+    /// let p = t.predict_proba_one(&[1.0])?;
+    /// assert_eq!(argmax(&p), Some(1));
+    /// assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    /// assert!(t.predict_proba_one(&[f32::NAN]).is_err());
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn predict_proba_one(&mut self, x: &[f32; IN]) -> Result<[f32; OUT], Error> {
+        let mut p = self.predict_one(x)?;
+        softmax_in_place(&mut p);
+        Ok(p)
+    }
+}
+
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>
+    Trainer<M, L, O, B, IN, OUT, X, S>
+where
+    X: Tensor + Copy,
+    M: Layer<X, Output = Batch<B, OUT>>,
+    L: Loss<B, OUT>,
+    O: Optimizer,
+    S: InputBuffer<X>,
+{
     /// Class probabilities for a batch: the softmax of each row of
     /// [`predict`](Trainer::predict)'s outputs, `pᵢ = e^(zᵢ − m)/Σⱼ e^(zⱼ − m)` with
     /// `m = maxⱼ zⱼ` (PyTorch: `torch.softmax(model(x), dim=1)`;
@@ -118,33 +157,5 @@ where
             softmax_in_place(row);
         }
         Ok(out)
-    }
-
-    /// Class probabilities for one sample: the softmax of
-    /// [`predict_one`](Trainer::predict_one)'s output (PyTorch:
-    /// `torch.softmax(model(x.unsqueeze(0))[0], dim=0)`), as
-    /// [`predict_proba`](Trainer::predict_proba) computes each row.
-    ///
-    /// # Errors
-    ///
-    /// As [`predict_one`](Trainer::predict_one).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::{kernels::argmax, layers::Dense, loss::CrossEntropy, optim::Sgd, train::Trainer};
-    /// let mut t: Trainer<Dense<1, 3>, CrossEntropy, Sgd, 4, 1, 3> =
-    ///     Trainer::new(Dense::zeros(), CrossEntropy::default(), Sgd::new(0.1), 0);
-    /// t.model.bias.0 = [0.0, 2.0, 0.0];
-    /// let p = t.predict_proba_one(&[1.0])?;
-    /// assert_eq!(argmax(&p), Some(1));
-    /// assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-    /// assert!(t.predict_proba_one(&[f32::NAN]).is_err());
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub fn predict_proba_one(&mut self, x: &[f32; IN]) -> Result<[f32; OUT], Error> {
-        let mut p = self.predict_one(x)?;
-        softmax_in_place(&mut p);
-        Ok(p)
     }
 }

@@ -14,16 +14,19 @@
 //! anything between mini-batch SGD. An epoch that does not divide into batches ends
 //! with a partial batch whose padding rows carry no gradient.
 
+mod batches;
 mod data;
 mod early_stopping;
 mod history;
 mod infer;
 mod overfit;
+mod pass;
 mod resume;
 mod scale;
 mod shuffle;
 mod zero;
 
+pub use batches::{Batches, CallerBatchTrainer, CallerBatches, InputBuffer};
 pub use data::Dataset;
 pub use early_stopping::{Decision, Direction, EarlyStopper, EarlyStopping, StopReason};
 pub use history::{Charset, EpochRecord, History, Sparklines, Table};
@@ -33,7 +36,7 @@ pub use scale::{MinMax, Standardize};
 pub use shuffle::Permutation;
 
 use crate::kernels;
-use crate::layers::{Context, Input, Layer, Mode, ParamKind, Params, Penalty};
+use crate::layers::{Context, Layer, Mode, ParamKind, Params, Penalty};
 use crate::loss::{Loss, Risk};
 use crate::optim::{Optimizer, Refusal};
 use crate::tensor::{Tensor, Zeroed};
@@ -79,6 +82,15 @@ pub struct Evaluation {
 /// network: `Trainer<Net, CrossEntropy, Sgd, 32, 784, 10, Image<32, 28, 28, 1>>`.
 /// Datasets hold each sample's `IN` values in the input's storage order either way.
 ///
+/// `S` is where the batch being trained on lives ([`InputBuffer`]). By default it is
+/// `X` itself: the trainer holds one batch, into which [`epoch`](Trainer::epoch) and
+/// [`evaluate`](Trainer::evaluate) gather the samples of a [`Dataset`] in shuffled
+/// order (and which [`epoch_augmented`](Trainer::epoch_augmented) augments). With
+/// [`CallerBatches`] it holds none ([`CallerBatchTrainer`]): the caller keeps the data
+/// in whole batches ([`Batches`]), which
+/// [`epoch_in_place`](Trainer::epoch_in_place) shuffles in place and trains on where
+/// they are, saving `size_of::<X>()` bytes of RAM.
+///
 /// # Examples
 ///
 /// ```
@@ -105,8 +117,16 @@ pub struct Evaluation {
 /// assert!(t.evaluate(&data)?.loss < before / 10.0);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
-pub struct Trainer<M, L, O, const B: usize, const IN: usize, const OUT: usize, X = Batch<B, IN>>
-where
+pub struct Trainer<
+    M,
+    L,
+    O,
+    const B: usize,
+    const IN: usize,
+    const OUT: usize,
+    X = Batch<B, IN>,
+    S = X,
+> where
     X: Tensor + Copy,
     M: Layer<X, Output = Batch<B, OUT>>,
     L: Loss<B, OUT>,
@@ -139,7 +159,8 @@ where
     /// ```
     pub drop_last: bool,
     cache: M::Cache,
-    input: X,
+    /// The gathered batch (`X`), or nothing ([`CallerBatches`]).
+    input: S,
     targets: L::Targets,
     ctx: Context,
     steps: u64,
@@ -149,12 +170,14 @@ where
     configured: bool,
 }
 
-impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>
+    Trainer<M, L, O, B, IN, OUT, X, S>
 where
     X: Tensor + Copy,
     M: Layer<X, Output = Batch<B, OUT>>,
     L: Loss<B, OUT>,
     O: Optimizer,
+    S: InputBuffer<X>,
 {
     /// Bytes of parameters and their gradients: `2 · 4 · M::COUNT`.
     ///
@@ -167,19 +190,26 @@ where
     /// // activation is written over that activation.
     /// assert_eq!(T::ACTIVATION_BYTES, 4 * (32 + 32 + 4 + 8 + 4));
     /// assert!(T::BYTES >= T::PARAM_BYTES + T::ACTIVATION_BYTES + T::OPTIMIZER_BYTES);
+    ///
+    /// // Without the gathered batch: the caller holds its batches.
+    /// use microtrain::train::CallerBatchTrainer;
+    /// type U = CallerBatchTrainer<Seq![Dense<2, 8>, Tanh, Dense<8, 1>], Mse, Sgd, 4, 2, 1>;
+    /// assert_eq!(U::ACTIVATION_BYTES, 4 * (32 + 32 + 4 + 4));
+    /// assert_eq!(U::BYTES, T::BYTES - 4 * 8);
     /// ```
     pub const PARAM_BYTES: usize = 2 * size_of::<f32>() * M::COUNT;
     /// Bytes of optimizer state (see [`Trainer::PARAM_BYTES`] for an example).
     pub const OPTIMIZER_BYTES: usize = O::STATE_BYTES;
     /// Bytes of activations kept for backprop and batch buffers: every layer's
     /// cache (outputs, dropout seeds, normalisation statistics, convolution scratch),
-    /// the input batch of an epoch and the batch targets (see
-    /// [`Trainer::PARAM_BYTES`] for an example). There is no gradient buffer: the
+    /// the input batch an epoch gathers into (`size_of::<X>()`; none with
+    /// [`CallerBatches`]) and the batch targets (see [`Trainer::PARAM_BYTES`] for an
+    /// example). There is no gradient buffer: the
     /// backward pass writes each gradient over the activation it is the gradient of
     /// (the loss gradient over the model output, `∂J/∂h` over `h`), see
     /// [`Layer::backward_in_place`].
     pub const ACTIVATION_BYTES: usize =
-        size_of::<M::Cache>() + size_of::<X>() + size_of::<L::Targets>();
+        size_of::<M::Cache>() + size_of::<S>() + size_of::<L::Targets>();
     /// Everything a trainer occupies in RAM: `size_of::<Trainer<…>>()`, which is the
     /// three figures above plus bookkeeping: the loss and optimizer configuration, the
     /// clipping setting, each layer's penalty strengths, the context (mode, row
@@ -221,7 +251,7 @@ where
             clip: None,
             drop_last: false,
             cache: M::Cache::ZERO,
-            input: X::ZERO,
+            input: S::ZERO,
             targets: L::Targets::ZERO,
             ctx: Context::new(Mode::Train, seed),
             steps: 0,
@@ -280,7 +310,7 @@ where
     /// One step on one full batch: forward, loss, backward, update. Returns the risk
     /// before the update. The model reads `x` where it is (no copy into the trainer) and
     /// never writes it: the backward pass computes no gradient for the first layer's
-    /// input ([`Input::Keep`]).
+    /// input ([`Input::Keep`](crate::layers::Input::Keep)).
     ///
     /// # Errors
     ///
@@ -318,12 +348,184 @@ where
         }
         self.targets = *targets;
         self.model.zero_grad();
-        let data = self.accumulate(Some(x), B, 1.0)?;
+        let data = self.accumulate(x, B, 1.0)?;
         let penalty = self.update(data)?;
         self.model.commit(&self.cache);
         Ok(Risk { data, penalty })
     }
 
+    /// The model's output for a batch, in evaluation mode (dropout off, batch norm on
+    /// its running statistics; PyTorch: `model.eval(); with torch.no_grad(): model(x)`).
+    /// One sample: [`predict_one`](Trainer::predict_one); class probabilities:
+    /// [`predict_proba`](Trainer::predict_proba).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFinite`] naming `"prediction input"` and the index of the first NaN
+    /// or infinite value of `x`, as [`train_step`](Trainer::train_step) refuses one;
+    /// the model does not run then. [`Error::Setting`] for a layer setting that
+    /// [`Params::check_settings`] refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Error, Matrix};
+    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 2, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
+    /// t.model.bias.0 = [3.0];
+    /// assert_eq!(t.predict(&Matrix([[1.0], [2.0]]))?.0, [[3.0], [3.0]]);
+    /// assert_eq!(
+    ///     t.predict(&Matrix([[1.0], [f32::NAN]])),
+    ///     Err(Error::NonFinite { what: "prediction input", index: 1 })
+    /// );
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn predict(&mut self, x: &X) -> Result<&Batch<B, OUT>, Error> {
+        self.model.check_settings()?;
+        infer::check_input(x.as_slice())?;
+        Ok(self.split().0.forward(x, Mode::Eval, B))
+    }
+
+    /// Checks every sample of `data` (sizes and targets) before anything is trained.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shape`] if the samples do not have `IN` features or the loss's number
+    /// of targets; [`Error::Label`] or [`Error::NonFinite`] for a bad target.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use microtrain::{layers::Dense, loss::CrossEntropy, optim::Sgd, train::{Dataset, Trainer}, Error};
+    /// let t: Trainer<Dense<1, 2>, CrossEntropy, Sgd, 1, 1, 2> =
+    ///     Trainer::new(Dense::zeros(), CrossEntropy::default(), Sgd::new(0.1), 0);
+    /// let data = Dataset::new(&[0.5, 0.7], 1, &[1u32, 2], 1)?;
+    /// assert_eq!(t.check(&data), Err(Error::Label { sample: 1, label: 2, classes: 2 }));
+    /// # Ok::<(), microtrain::Error>(())
+    /// ```
+    pub fn check(&self, data: &Dataset<'_, L::Target>) -> Result<(), Error> {
+        if data.features() != IN {
+            return Err(Error::Shape {
+                what: "features per sample",
+                expected: IN,
+                found: data.features(),
+            });
+        }
+        self.check_targets(data.targets_per_sample(), data.len(), |i| data.target(i))
+    }
+
+    /// Checks that samples have the loss's number of targets, and every target of
+    /// samples `0..len` (`target(i)`) with [`Loss::set_target`].
+    fn check_targets<'d>(
+        &self,
+        per_sample: usize,
+        len: usize,
+        target: impl Fn(usize) -> &'d [L::Target],
+    ) -> Result<(), Error>
+    where
+        L::Target: 'd,
+    {
+        if per_sample != L::TARGETS_PER_SAMPLE {
+            return Err(Error::Shape {
+                what: "targets per sample",
+                expected: L::TARGETS_PER_SAMPLE,
+                found: per_sample,
+            });
+        }
+        let mut scratch = L::Targets::ZERO;
+        for i in 0..len {
+            self.loss.set_target(&mut scratch, 0, i, target(i))?;
+        }
+        Ok(())
+    }
+
+    /// Checks every setting a step uses: the clipping bound, each layer's [`Penalty`]
+    /// and the optimizer's configuration. Called before a step's forward pass, so a
+    /// step refused for a setting is neither counted nor refused as a divergence.
+    fn check_settings(&mut self) -> Result<(), Error> {
+        if !self.configured {
+            return Err(zero::UNCONFIGURED);
+        }
+        if let Some(clip) = self.clip {
+            clip.check()?;
+        }
+        let mut setting = Ok(Penalty::NONE);
+        self.model.visit(&mut |p| {
+            if setting.is_ok() {
+                setting = p.penalty.check();
+            }
+        });
+        setting?;
+        self.model.check_settings()?;
+        self.optimizer.check()
+    }
+
+    /// A refused step: counts it and names it.
+    fn refuse(&mut self, loss: f32, cause: Refusal) -> Error {
+        self.refused = self.refused.saturating_add(1);
+        Error::Diverged {
+            step: self.steps.saturating_add(1),
+            loss,
+            cause,
+        }
+    }
+
+    /// Adds the penalty gradients, checks that every gradient and the penalty are
+    /// finite, clips, and lets the optimizer update; returns the penalty `λΩ(θ)`.
+    /// Nothing is updated if a gradient, the penalty, or a parameter or optimizer state
+    /// value after the update would not be finite; `loss` is the data loss reported in
+    /// that error. The settings were checked before the forward pass.
+    fn update(&mut self, loss: f32) -> Result<f32, Error> {
+        let (mut penalty, mut tensor, mut cause) = (0.0f32, 0u16, None);
+        self.model.visit(&mut |p| {
+            if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
+                penalty += p.penalty.value(p.value);
+                let done = p.penalty.add_gradient(p.value, p.grad);
+                debug_assert!(
+                    done.is_ok(),
+                    "a parameter and its gradient have equal length"
+                );
+            }
+            if cause.is_none() {
+                if kernels::first_non_finite(p.grad).is_some() {
+                    cause = Some(Refusal::Gradient {
+                        tensor,
+                        kind: p.kind,
+                    });
+                } else if !penalty.is_finite() {
+                    cause = Some(Refusal::Penalty { tensor });
+                }
+            }
+            tensor = tensor.saturating_add(1);
+        });
+        // Checked here, before clipping: clipping by value would turn an infinite
+        // gradient into a finite one. The optimizer's own all-or-nothing check then
+        // covers the update itself.
+        if let Some(cause) = cause {
+            return Err(self.refuse(loss, cause));
+        }
+        if let Some(clip) = self.clip {
+            clip.apply(&mut self.model);
+        }
+        match self.optimizer.step(&mut self.model) {
+            Err(Error::Diverged { cause, .. }) => Err(self.refuse(loss, cause)),
+            other => {
+                self.steps = other.map(|()| self.steps.saturating_add(1))?;
+                Ok(penalty)
+            }
+        }
+    }
+}
+
+/// What only a trainer with a batch buffer of its own can do: gather the samples of a
+/// [`Dataset`] into it (epochs, evaluation, augmentation). A [`CallerBatchTrainer`]
+/// trains on [`Batches`] instead.
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
+where
+    X: Tensor + Copy,
+    M: Layer<X, Output = Batch<B, OUT>>,
+    L: Loss<B, OUT>,
+    O: Optimizer,
+{
     /// One pass over `data` in a fresh random order drawn from `rng`, in batches of
     /// `B`; returns the mean training loss over the epoch's samples.
     ///
@@ -425,50 +627,20 @@ where
     {
         self.check(data)?;
         self.check_settings()?;
-        let used = if self.drop_last {
-            data.len() - data.len() % B
-        } else {
-            data.len()
-        };
-        if used == 0 {
-            return Err(Error::Empty {
-                what: "epoch (drop_last with fewer samples than one batch)",
-            });
-        }
+        let used = self.samples_used(data.len())?;
         let order = Permutation::new(data.len(), rng);
-        let group = B.saturating_mul(micro_batches.max(1));
-        let (mut total, mut penalty, mut updates) = (0.0, 0.0, 0);
-        let mut start = 0;
-        while start < used {
-            let end = used.min(start.saturating_add(group));
-            let share = 1.0 / (end - start) as f32;
-            self.model.zero_grad();
-            let mut group_loss = 0.0;
-            while start < end {
-                let rows = self.load(data, &order, start, end)?;
-                augment(&mut self.input, &self.targets, rows, rng);
-                if let Some(index) = kernels::first_non_finite(self.input.as_slice()) {
-                    return Err(Error::NonFinite {
-                        what: "augmented input",
-                        index,
-                    });
-                }
-                group_loss +=
-                    self.accumulate(None, rows, rows as f32 * share)? * rows as f32 * share;
-                start += rows;
-                if start < end {
-                    self.model.commit(&self.cache);
-                }
+        self.train_groups(used, micro_batches, |t, start, rows, weight| {
+            t.load(data, &order, start, start + rows)?;
+            augment(&mut t.input, &t.targets, rows, rng);
+            if let Some(index) = kernels::first_non_finite(t.input.as_slice()) {
+                return Err(Error::NonFinite {
+                    what: "augmented input",
+                    index,
+                });
             }
-            penalty += self.update(group_loss)?;
-            self.model.commit(&self.cache);
-            total += group_loss / share;
-            updates += 1;
-        }
-        let n = used as f32;
-        Ok(Risk {
-            data: total / n,
-            penalty: penalty / updates as f32,
+            let (pass, input) = t.split();
+            let loss = pass.accumulate(input, rows, weight);
+            t.accepted(loss)
         })
     }
 
@@ -487,99 +659,11 @@ where
         self.check(data)?;
         self.model.check_settings()?;
         let order = Permutation::identity(data.len());
-        let (mut total, mut hits, mut judged) = (0.0, 0, 0);
-        let mut start = 0;
-        while start < data.len() {
-            let rows = self.load(data, &order, start, data.len())?;
-            self.forward(Mode::Eval, rows);
-            // The accuracy first: the loss overwrites the output with its gradient.
-            if let Some((h, j)) = self
-                .loss
-                .correct(M::output(&self.cache), &self.targets, rows)
-            {
-                hits += h;
-                judged += j;
-            }
-            let out = M::output_mut(&mut self.cache);
-            total += self.loss.loss_in_place(out, &self.targets, rows) * rows as f32;
-            start += rows;
-        }
-        let accuracy = (judged > 0).then(|| hits as f32 / judged as f32);
-        Ok(Evaluation {
-            loss: total / data.len() as f32,
-            accuracy,
+        self.score_batches(data.len(), |t, start, rows| {
+            t.load(data, &order, start, start + rows)?;
+            let (pass, input) = t.split();
+            Ok(pass.score(input, rows))
         })
-    }
-
-    /// The model's output for a batch, in evaluation mode (dropout off, batch norm on
-    /// its running statistics; PyTorch: `model.eval(); with torch.no_grad(): model(x)`).
-    /// One sample: [`predict_one`](Trainer::predict_one); class probabilities:
-    /// [`predict_proba`](Trainer::predict_proba).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NonFinite`] naming `"prediction input"` and the index of the first NaN
-    /// or infinite value of `x`, as [`train_step`](Trainer::train_step) refuses one;
-    /// the model does not run then. [`Error::Setting`] for a layer setting that
-    /// [`Params::check_settings`] refuses.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::{layers::Dense, loss::Mse, optim::Sgd, train::Trainer, Error, Matrix};
-    /// let mut t: Trainer<Dense<1, 1>, Mse, Sgd, 2, 1, 1> = Trainer::new(Dense::zeros(), Mse, Sgd::new(0.1), 0);
-    /// t.model.bias.0 = [3.0];
-    /// assert_eq!(t.predict(&Matrix([[1.0], [2.0]]))?.0, [[3.0], [3.0]]);
-    /// assert_eq!(
-    ///     t.predict(&Matrix([[1.0], [f32::NAN]])),
-    ///     Err(Error::NonFinite { what: "prediction input", index: 1 })
-    /// );
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub fn predict(&mut self, x: &X) -> Result<&Batch<B, OUT>, Error> {
-        self.model.check_settings()?;
-        infer::check_input(x.as_slice())?;
-        self.input = *x;
-        Ok(self.forward(Mode::Eval, B))
-    }
-
-    /// Checks every sample of `data` (sizes and targets) before anything is trained.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Shape`] if the samples do not have `IN` features or the loss's number
-    /// of targets; [`Error::Label`] or [`Error::NonFinite`] for a bad target.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use microtrain::{layers::Dense, loss::CrossEntropy, optim::Sgd, train::{Dataset, Trainer}, Error};
-    /// let t: Trainer<Dense<1, 2>, CrossEntropy, Sgd, 1, 1, 2> =
-    ///     Trainer::new(Dense::zeros(), CrossEntropy::default(), Sgd::new(0.1), 0);
-    /// let data = Dataset::new(&[0.5, 0.7], 1, &[1u32, 2], 1)?;
-    /// assert_eq!(t.check(&data), Err(Error::Label { sample: 1, label: 2, classes: 2 }));
-    /// # Ok::<(), microtrain::Error>(())
-    /// ```
-    pub fn check(&self, data: &Dataset<'_, L::Target>) -> Result<(), Error> {
-        if data.features() != IN {
-            return Err(Error::Shape {
-                what: "features per sample",
-                expected: IN,
-                found: data.features(),
-            });
-        }
-        if data.targets_per_sample() != L::TARGETS_PER_SAMPLE {
-            return Err(Error::Shape {
-                what: "targets per sample",
-                expected: L::TARGETS_PER_SAMPLE,
-                found: data.targets_per_sample(),
-            });
-        }
-        let mut scratch = L::Targets::ZERO;
-        for i in 0..data.len() {
-            self.loss.set_target(&mut scratch, 0, i, data.target(i))?;
-        }
-        Ok(())
     }
 
     /// Copies samples `order[start..end]` (at most `B`) into the batch buffers;
@@ -603,113 +687,6 @@ where
             }
         }
         Ok(rows)
-    }
-
-    fn forward(&mut self, mode: Mode, rows: usize) -> &Batch<B, OUT> {
-        self.ctx.mode = mode;
-        self.ctx.rows = rows;
-        self.model
-            .forward(&self.input, &mut self.cache, &mut self.ctx);
-        M::output(&self.cache)
-    }
-
-    /// Forward, loss and backward on the loaded batch, adding `weight ×` its gradient
-    /// to the parameter gradients; returns the batch's mean loss.
-    fn accumulate(&mut self, x: Option<&X>, rows: usize, weight: f32) -> Result<f32, Error> {
-        let x = x.unwrap_or(&self.input);
-        self.ctx.mode = Mode::Train;
-        self.ctx.rows = rows;
-        self.model.forward(x, &mut self.cache, &mut self.ctx);
-        // The loss gradient goes over the output, where the model's backward pass finds
-        // its `dy`; every gradient after it goes over the activation it belongs to.
-        let out = M::output_mut(&mut self.cache);
-        let loss = self.loss.loss_in_place(out, &self.targets, rows);
-        if !loss.is_finite() {
-            return Err(self.refuse(loss, Refusal::Loss));
-        }
-        if weight != 1.0 {
-            kernels::scale(weight, out.as_mut_slice());
-        }
-        self.model
-            .backward_in_place(Input::Keep(x), &mut self.cache);
-        Ok(loss)
-    }
-
-    /// Checks every setting a step uses: the clipping bound, each layer's [`Penalty`]
-    /// and the optimizer's configuration. Called before a step's forward pass, so a
-    /// step refused for a setting is neither counted nor refused as a divergence.
-    fn check_settings(&mut self) -> Result<(), Error> {
-        if !self.configured {
-            return Err(zero::UNCONFIGURED);
-        }
-        if let Some(clip) = self.clip {
-            clip.check()?;
-        }
-        let mut setting = Ok(Penalty::NONE);
-        self.model.visit(&mut |p| {
-            if setting.is_ok() {
-                setting = p.penalty.check();
-            }
-        });
-        setting?;
-        self.model.check_settings()?;
-        self.optimizer.check()
-    }
-
-    /// A refused step: counts it and names it.
-    fn refuse(&mut self, loss: f32, cause: Refusal) -> Error {
-        self.refused = self.refused.saturating_add(1);
-        Error::Diverged {
-            step: self.steps.saturating_add(1),
-            loss,
-            cause,
-        }
-    }
-
-    /// Adds the penalty gradients, checks that every gradient and the penalty are
-    /// finite, clips, and lets the optimizer update; returns the penalty `λΩ(θ)`.
-    /// Nothing is updated if a gradient, the penalty, or a parameter or optimizer state
-    /// value after the update would not be finite; `loss` is the data loss reported in
-    /// that error. The settings were checked before the forward pass.
-    fn update(&mut self, loss: f32) -> Result<f32, Error> {
-        let (mut penalty, mut tensor, mut cause) = (0.0f32, 0u16, None);
-        self.model.visit(&mut |p| {
-            if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
-                penalty += p.penalty.value(p.value);
-                let done = p.penalty.add_gradient(p.value, p.grad);
-                debug_assert!(
-                    done.is_ok(),
-                    "a parameter and its gradient have equal length"
-                );
-            }
-            if cause.is_none() {
-                if kernels::first_non_finite(p.grad).is_some() {
-                    cause = Some(Refusal::Gradient {
-                        tensor,
-                        kind: p.kind,
-                    });
-                } else if !penalty.is_finite() {
-                    cause = Some(Refusal::Penalty { tensor });
-                }
-            }
-            tensor = tensor.saturating_add(1);
-        });
-        // Checked here, before clipping: clipping by value would turn an infinite
-        // gradient into a finite one. The optimizer's own all-or-nothing check then
-        // covers the update itself.
-        if let Some(cause) = cause {
-            return Err(self.refuse(loss, cause));
-        }
-        if let Some(clip) = self.clip {
-            clip.apply(&mut self.model);
-        }
-        match self.optimizer.step(&mut self.model) {
-            Err(Error::Diverged { cause, .. }) => Err(self.refuse(loss, cause)),
-            other => {
-                self.steps = other.map(|()| self.steps.saturating_add(1))?;
-                Ok(penalty)
-            }
-        }
     }
 }
 

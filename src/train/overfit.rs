@@ -4,7 +4,7 @@
 //! layer, labels that do not match the inputs, a learning rate far off), and no amount
 //! of data or epochs will fix it.
 
-use super::Trainer;
+use super::{InputBuffer, Trainer};
 use crate::layers::{Layer, Params};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
@@ -32,9 +32,11 @@ pub struct OverfitReport {
     pub final_loss: f32,
 }
 
-impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>
+    Trainer<M, L, O, B, IN, OUT, X, S>
 where
     X: Tensor + Copy,
+    S: InputBuffer<X>,
     M: Layer<X, Output = Batch<B, OUT>> + Params,
     L: Loss<B, OUT>,
     O: Optimizer,
@@ -47,7 +49,7 @@ where
     /// as a [`train_step`](Trainer::train_step) does; if `J ≤ target_loss` it stops,
     /// otherwise it applies that step's update. So the loss reported last is the loss
     /// of the parameters the model is left with, and no update is taken after the
-    /// target is reached. The batch is copied once into the trainer's input buffer.
+    /// target is reached. The batch is read where it is (no copy).
     ///
     /// This changes the model, its batch-norm running statistics and the optimizer's
     /// state: run it on a throw-away trainer (or re-initialise the model and build a
@@ -116,13 +118,12 @@ where
                 index,
             });
         }
-        self.input = *x;
         self.targets = *targets;
         let mut initial_loss = f32::NAN;
         let mut steps = 0;
         loop {
             self.model.zero_grad();
-            let loss = self.accumulate(None, B, 1.0)?;
+            let loss = self.accumulate(x, B, 1.0)?;
             if steps == 0 {
                 initial_loss = loss;
             }

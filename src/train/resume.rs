@@ -2,7 +2,7 @@
 //! the step (always), and optionally roll back to the last good checkpoint with a
 //! lower learning rate.
 
-use super::Trainer;
+use super::{InputBuffer, Trainer};
 use crate::checkpoint::{self, Model, Persist, Reader, Writer};
 use crate::layers::Layer;
 use crate::loss::Loss;
@@ -35,10 +35,11 @@ use crate::{Batch, Error};
 /// assert_eq!(b.steps(), 2);
 /// # Ok::<(), microtrain::Error>(())
 /// ```
-impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Persist
-    for Trainer<M, L, O, B, IN, OUT, X>
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S> Persist
+    for Trainer<M, L, O, B, IN, OUT, X, S>
 where
     X: Tensor + Copy,
+    S: InputBuffer<X>,
     M: Layer<X, Output = Batch<B, OUT>>,
     L: Loss<B, OUT>,
     O: Optimizer + Persist,
@@ -185,12 +186,13 @@ impl<'a> Guard<'a> {
     /// # Examples
     ///
     /// See [`Guard`].
-    pub fn commit<M, L, O, const B: usize, const IN: usize, const OUT: usize, X>(
+    pub fn commit<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>(
         &mut self,
-        trainer: &mut Trainer<M, L, O, B, IN, OUT, X>,
+        trainer: &mut Trainer<M, L, O, B, IN, OUT, X, S>,
     ) -> Result<(), Error>
     where
         X: Tensor + Copy,
+        S: InputBuffer<X>,
         M: Layer<X, Output = Batch<B, OUT>>,
         L: Loss<B, OUT>,
         O: Optimizer + Persist,
@@ -235,13 +237,14 @@ impl<'a> Guard<'a> {
     /// assert_eq!((t.model.weight.0, guard.rollbacks()), ([[3e38]], 0));
     /// # Ok::<(), microtrain::Error>(())
     /// ```
-    pub fn recover<M, L, O, const B: usize, const IN: usize, const OUT: usize, X>(
+    pub fn recover<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>(
         &mut self,
-        trainer: &mut Trainer<M, L, O, B, IN, OUT, X>,
+        trainer: &mut Trainer<M, L, O, B, IN, OUT, X, S>,
         error: Error,
     ) -> Result<f32, Error>
     where
         X: Tensor + Copy,
+        S: InputBuffer<X>,
         M: Layer<X, Output = Batch<B, OUT>>,
         L: Loss<B, OUT>,
         O: Optimizer + Persist,

@@ -9,7 +9,7 @@
 //! written in place at run time by [`Trainer::configure`], which copies nothing large
 //! through the stack.
 
-use super::Trainer;
+use super::{InputBuffer, Trainer};
 use crate::layers::{Context, Layer, Mode};
 use crate::loss::Loss;
 use crate::optim::Configure;
@@ -23,9 +23,11 @@ pub(super) const UNCONFIGURED: Error = Error::Setting {
     rule: "configured before training: call Trainer::configure(loss, optimizer config, seed)",
 };
 
-impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>
+    Trainer<M, L, O, B, IN, OUT, X, S>
 where
     X: Tensor + Copy,
+    S: InputBuffer<X>,
     M: Layer<X, Output = Batch<B, OUT>> + Zeroed,
     L: Loss<B, OUT> + Zeroed,
     O: Configure,
@@ -78,7 +80,7 @@ where
     pub const ZERO: Self = {
         // `new`'s compile-time checks; the value is then built field by field, with
         // the zero context (`new`'s has `rows = usize::MAX`).
-        Trainer::<M, L, O, B, IN, OUT, X>::check_sizes();
+        Self::check_sizes();
         Trainer {
             model: M::ZERO,
             optimizer: O::ZERO,
@@ -86,7 +88,7 @@ where
             clip: None,
             drop_last: false,
             cache: M::Cache::ZERO,
-            input: X::ZERO,
+            input: S::ZERO,
             targets: L::Targets::ZERO,
             ctx: Context::ZEROED,
             steps: 0,
@@ -96,9 +98,11 @@ where
     };
 }
 
-impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X> Trainer<M, L, O, B, IN, OUT, X>
+impl<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>
+    Trainer<M, L, O, B, IN, OUT, X, S>
 where
     X: Tensor + Copy,
+    S: InputBuffer<X>,
     M: Layer<X, Output = Batch<B, OUT>>,
     L: Loss<B, OUT>,
     O: Configure,

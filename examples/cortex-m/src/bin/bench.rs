@@ -1,6 +1,7 @@
 //! The firmware benchmark: trains a 64→32 ReLU→10 MLP with cross-entropy and Adam,
 //! batch 32, from a `static` trainer (`Trainer::ZERO` in `.bss`, configured in place:
-//! no flash for its image), prints its losses and a hash of the trained parameters
+//! no flash for its image; a `CallerBatchTrainer`, which holds no input batch: each
+//! epoch shuffles the task's batches in place and trains on them where they are), prints its losses and a hash of the trained parameters
 //! (which must equal the host twin's, `examples/mlp_bench.rs`, built by
 //! `Trainer::new`), then counts the instructions of three training steps, of one matrix
 //! product and of one Adam update, and the stack that configuring the trainer and one
