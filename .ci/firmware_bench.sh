@@ -76,11 +76,27 @@ for entry in "${TARGETS[@]}"; do
         status=1
     fi
     # Without printing (no formatting code), against a firmware that only exits.
-    cargo build --quiet --release --bin bench --bin empty --no-default-features \
-        --target "$target" --target-dir target/no-print
-    silent=$("$LLVM_SIZE" "target/no-print/$target/release/bench" | awk 'NR == 2 { print $1 }')
-    empty=$("$LLVM_SIZE" "target/no-print/$target/release/empty" | awk 'NR == 2 { print $1 }')
+    cargo build --quiet --release --bin bench --bin empty --bin train_only --bin train_base \
+        --no-default-features --target "$target" --target-dir target/no-print
+    text() { "$LLVM_SIZE" "target/no-print/$target/release/$1" | awk 'NR == 2 { print $1 }'; }
+    silent=$(text bench)
+    empty=$(text empty)
     echo "    without printing: text $silent bytes; an empty firmware: $empty; training adds $((silent - empty))"
+    # The bench's own probes and data are not training: train_only trains the same task
+    # and train_base makes the same data and hash without training (.ci/firmware_size.sh
+    # breaks the difference down by symbol family).
+    echo "    training alone (train_only above train_base): $(($(text train_only) - $(text train_base))) bytes"
+    # The table's second speed figure: the same firmware at opt-level 3.
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=3 cargo build --quiet --release --bin bench \
+        --target "$target" --target-dir target/opt3
+    o3=$(timeout 300 qemu-system-arm -machine "$machine" -cpu "$cpu" -icount shift=0 -nographic \
+        -semihosting-config enable=on,target=native -kernel "target/opt3/$target/release/bench" |
+        grep -e '^instructions per train_step' -e 'parameter hash')
+    echo "    opt-level 3: $(echo "$o3" | sed -n 's/^instructions per train_step[^:]*: //p')"
+    if [ "$(echo "$o3" | grep -o 'hash [0-9a-f]*')" != "$(grep -o 'hash [0-9a-f]*' "$OUT/device.log")" ]; then
+        summary+=("FAIL  bench: $target at opt-level 3 ends with other parameters")
+        status=1
+    fi
     summary+=("$(printf '      %-26s %s; silent text above empty %d; %s' "$target" \
         "$("$LLVM_SIZE" "$elf" | awk 'NR == 2 { printf "text %d, data %d, bss %d", $1, $2, $3 }')" \
         "$((silent - empty))" \

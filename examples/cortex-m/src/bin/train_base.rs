@@ -30,7 +30,8 @@ mod mlp_bench_task;
 #[path = "../board.rs"]
 mod board;
 
-use mlp_bench_task::{make_data, parameter_hash, FEATURES, SAMPLES};
+use microtrain::Batch;
+use mlp_bench_task::{make_data, parameter_hash, BATCHES, SAMPLES};
 
 /// The trainer, in `.bss` as in `train_only`; here only its parameters are hashed.
 static mut TRAINER: mlp_bench_task::BenchTrainer = Trainer::ZERO;
@@ -40,7 +41,7 @@ fn main() -> ! {
     // SAFETY: `main` runs once and nothing else (no interrupt handler) touches
     // `TRAINER`, so this is the only reference to it.
     let trainer = unsafe { &mut *addr_of_mut!(TRAINER) };
-    let mut inputs = [0.0; SAMPLES * FEATURES];
+    let mut inputs = [Batch::zeros(); BATCHES];
     let mut labels = [0; SAMPLES];
     make_data(&mut inputs, &mut labels);
     black_box((&mut inputs, &mut labels));
