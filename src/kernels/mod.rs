@@ -28,6 +28,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod dispatch;
 pub mod gemm;
 mod gemm_scalar;
 pub(crate) mod inplace;

@@ -1,0 +1,334 @@
+//! Run-time choice of the vector width on x86-64.
+//!
+//! `wide` picks its vectors when the crate is compiled: a build without target flags
+//! gets SSE2, four lanes, even on a CPU with AVX2 or AVX-512. The hot kernels (the
+//! matrix products and the optimizer update loops) are therefore compiled a second and
+//! a third time inside functions with `#[target_feature(enable = "avx2")]` and
+//! `#[target_feature(enable = "avx512f")]`, and the first call asks the CPU (`cpuid`,
+//! and `xgetbv` for the registers the operating system saves) which of them it may run.
+//! The answer is cached in an atomic; every later call costs one relaxed load.
+//!
+//! The dispatched copies compute with plain arrays of eight or sixteen `f32`
+//! ([`F32x8`], [`F32x16`]) whose operations are written lane by lane, so the compiler
+//! turns them into `ymm` or `zmm` instructions under those target features, and each
+//! lane performs exactly the additions and multiplications of the scalar path in the
+//! same order. No fused multiply-add is used (Rust never contracts `a * b + c`), so
+//! every level gives the same bits as the scalar path and as every other target; the
+//! host tests run each level ([`set_limit`]) against the scalar path.
+//!
+//! A build whose target features already give vectors as wide (`-C target-cpu=native`
+//! on an AVX-512 machine) skips the dispatch. Elsewhere (AArch64, Cortex-M, RISC-V,
+//! WebAssembly) [`detected`] is [`Level::Baseline`] and nothing changes. With the
+//! `fma` feature the products are not dispatched (their fused order is a property of
+//! the compile-time vectors).
+//!
+//! This is the crate's one module with `unsafe` code: calling a `#[target_feature]`
+//! function, and `xgetbv`. Each block says why it is sound.
+
+#![allow(unsafe_code)]
+
+use super::gemm::{self, Operands, Task, Vector};
+use super::Accumulate;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// The widest vectors the kernels may use beyond what the build's target features give.
+///
+/// Ordered: `Baseline < Avx2 < Avx512`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::dispatch::{detected, Level};
+/// assert!(Level::Baseline <= detected());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The vectors the build's target features give `wide` (SSE2 on a default x86-64
+    /// build, NEON on AArch64), or the scalar path where there are none.
+    Baseline,
+    /// Eight-lane `ymm` vectors (x86-64 with AVX2, and the operating system saving
+    /// `ymm` state).
+    Avx2,
+    /// Sixteen-lane `zmm` vectors (x86-64 with AVX-512F, and the operating system
+    /// saving `zmm` and mask state).
+    Avx512,
+}
+
+impl Level {
+    fn from_u8(x: u8) -> Level {
+        match x {
+            2 => Level::Avx2,
+            3 => Level::Avx512,
+            _ => Level::Baseline,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Level::Baseline => 1,
+            Level::Avx2 => 2,
+            Level::Avx512 => 3,
+        }
+    }
+}
+
+/// The cached answer of [`detect`]: 0 until the first call.
+static DETECTED: AtomicU8 = AtomicU8::new(0);
+/// The cap set by [`set_limit`] (`u8::MAX`: none).
+static LIMIT: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// The widest level this CPU and operating system support (cached after the first
+/// call). [`Level::Baseline`] on every target but x86-64.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::dispatch::{detected, Level};
+/// if cfg!(not(target_arch = "x86_64")) {
+///     assert_eq!(detected(), Level::Baseline);
+/// }
+/// ```
+pub fn detected() -> Level {
+    match DETECTED.load(Ordering::Relaxed) {
+        0 => {
+            let level = detect();
+            DETECTED.store(level.to_u8(), Ordering::Relaxed);
+            level
+        }
+        x => Level::from_u8(x),
+    }
+}
+
+/// Caps the level the kernels use at `max` for the whole program (until the next
+/// call): for tests that run every level, and for benchmarks that compare them. A
+/// level above [`detected`] is never used, whatever the cap. Every level gives the same
+/// bits, so the cap changes only the speed.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::dispatch::{active, set_limit, Level};
+/// set_limit(Level::Baseline);
+/// assert_eq!(active(), Level::Baseline);
+/// set_limit(Level::Avx512); // no cap: the CPU decides
+/// ```
+pub fn set_limit(max: Level) {
+    LIMIT.store(max.to_u8(), Ordering::Relaxed);
+}
+
+/// The level the kernels use now: [`detected`], capped by [`set_limit`].
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::dispatch::{active, detected};
+/// assert!(active() <= detected());
+/// ```
+pub fn active() -> Level {
+    let limit = LIMIT.load(Ordering::Relaxed);
+    let level = detected();
+    if level.to_u8() <= limit {
+        level
+    } else {
+        Level::from_u8(limit)
+    }
+}
+
+/// Asks the CPU. Under Miri, which cannot run `cpuid`, the target features the crate
+/// was compiled with stand for the CPU (Miri's own rule for `#[target_feature]`).
+fn detect() -> Level {
+    if cfg!(miri) {
+        if cfg!(target_feature = "avx512f") {
+            Level::Avx512
+        } else if cfg!(target_feature = "avx2") {
+            Level::Avx2
+        } else {
+            Level::Baseline
+        }
+    } else {
+        cpu()
+    }
+}
+
+/// `cpuid` and `xgetbv`, the documented way (Intel SDM vol. 1, 14.3 and 15.2): the
+/// instruction set bit, and the operating system's promise to save the registers
+/// (`OSXSAVE`, then the state bits of `XCR0`).
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+fn cpu() -> Level {
+    use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
+    // SAFETY: `cpuid` exists on every x86-64 CPU and only reads identification
+    // registers; leaf 7 is asked for only when leaf 0 says it exists. (`__cpuid` is a
+    // safe function from Rust 1.94; the block is for the older compilers we support.)
+    #[allow(unused_unsafe)]
+    let (leaf0, leaf1) = unsafe { (__cpuid(0), __cpuid(1)) };
+    let osxsave = leaf1.ecx & (1 << 27) != 0;
+    let avx = leaf1.ecx & (1 << 28) != 0;
+    if leaf0.eax < 7 || !osxsave || !avx {
+        return Level::Baseline;
+    }
+    // SAFETY: as above, leaf 7 exists (leaf 0's maximum is at least 7).
+    #[allow(unused_unsafe)]
+    let leaf7 = unsafe { __cpuid_count(7, 0) };
+    // SAFETY: `xgetbv` needs the XSAVE feature, enabled by the operating system, which
+    // `OSXSAVE` (leaf 1, ECX bit 27) just said; register 0 is XCR0.
+    let xcr0 = unsafe { _xgetbv(0) };
+    let ymm_saved = xcr0 & 0b110 == 0b110; // SSE and AVX state
+    let zmm_saved = xcr0 & 0b1110_0110 == 0b1110_0110; // and opmask, ZMM_Hi256, Hi16_ZMM
+    let avx2 = leaf7.ebx & (1 << 5) != 0;
+    let avx512f = leaf7.ebx & (1 << 16) != 0;
+    if avx512f && zmm_saved {
+        Level::Avx512
+    } else if avx2 && ymm_saved {
+        Level::Avx2
+    } else {
+        Level::Baseline
+    }
+}
+
+/// Not x86-64 (or Miri): the build's vectors only.
+#[cfg(not(all(target_arch = "x86_64", not(miri))))]
+fn cpu() -> Level {
+    Level::Baseline
+}
+
+/// Eight `f32` lanes computed one by one; under `avx2` the compiler keeps them in a
+/// `ymm` register.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+pub(super) struct F32x8([f32; 8]);
+
+/// Sixteen `f32` lanes computed one by one; under `avx512f` the compiler keeps them in
+/// a `zmm` register.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(super) struct F32x16([f32; 16]);
+
+macro_rules! array_vector {
+    ($v:ident, $lanes:literal, $vectorize:ident) => {
+        impl Vector for $v {
+            const LANES: usize = $lanes;
+            const ZERO: Self = $v([0.0; $lanes]);
+            type Panel = [$v; 2048 / $lanes];
+            const PANEL: Self::Panel = [Self::ZERO; 2048 / $lanes];
+            #[inline(always)]
+            fn splat(x: f32) -> Self {
+                $v([x; $lanes])
+            }
+            #[inline(always)]
+            fn load(src: &[f32]) -> Self {
+                match src.first_chunk::<$lanes>() {
+                    Some(&whole) => $v(whole),
+                    None => panic!("a vector's worth of values"),
+                }
+            }
+            #[inline(always)]
+            fn store(self, dst: &mut [f32]) {
+                dst[..$lanes].copy_from_slice(&self.0);
+            }
+            #[inline(always)]
+            fn lanes_mut(&mut self) -> &mut [f32] {
+                &mut self.0
+            }
+            #[inline(always)]
+            fn first(self, len: usize) -> Self {
+                $v(core::array::from_fn(
+                    |l| if l < len { self.0[l] } else { 0.0 },
+                ))
+            }
+            #[inline(always)]
+            fn blend(self, old: Self, len: usize) -> Self {
+                $v(core::array::from_fn(|l| {
+                    if l < len {
+                        self.0[l]
+                    } else {
+                        old.0[l]
+                    }
+                }))
+            }
+            #[inline(always)]
+            fn add_product(self, a: Self, b: Self) -> Self {
+                $v(core::array::from_fn(|l| self.0[l] + a.0[l] * b.0[l]))
+            }
+            #[inline(always)]
+            fn vectorize<T: Task>(task: T) -> T::Output {
+                $vectorize(task)
+            }
+        }
+    };
+}
+
+array_vector!(F32x8, 8, avx2);
+array_vector!(F32x16, 16, avx512);
+
+/// Runs `task` compiled for AVX2, after checking that the CPU has it.
+#[inline(always)]
+fn avx2<T: Task>(task: T) -> T::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        fn run<T: Task>(task: T) -> T::Output {
+            task.run()
+        }
+        assert!(detected() >= Level::Avx2, "AVX2 code on a CPU without AVX2");
+        // SAFETY: `detected` found AVX2 and the operating system saving `ymm` state
+        // (under Miri: the crate was compiled with `avx2`), checked on the line above,
+        // so every instruction `run` may contain exists.
+        unsafe { run(task) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    task.run()
+}
+
+/// Runs `task` compiled for AVX-512F, after checking that the CPU has it.
+#[inline(always)]
+fn avx512<T: Task>(task: T) -> T::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn run<T: Task>(task: T) -> T::Output {
+            task.run()
+        }
+        assert!(
+            detected() >= Level::Avx512,
+            "AVX-512 code on a CPU without AVX-512F"
+        );
+        // SAFETY: `detected` found AVX-512F and the operating system saving `zmm` and
+        // mask state (under Miri: the crate was compiled with `avx512f`), checked on
+        // the line above, so every instruction `run` may contain exists.
+        unsafe { run(task) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    task.run()
+}
+
+/// Whether the build's own vectors are at least as wide as `level`'s (then the
+/// dispatch would only repeat them). Under Miri every level runs, to be checked.
+fn compiled_covers(level: Level) -> bool {
+    !cfg!(miri)
+        && match level {
+            Level::Baseline => true,
+            Level::Avx2 => cfg!(target_feature = "avx"),
+            Level::Avx512 => cfg!(target_feature = "avx512f"),
+        }
+}
+
+/// The level a dispatched kernel runs at: [`active`], or `Baseline` where the build's
+/// vectors already cover it or the `fma` feature fixes the order to the build's.
+#[inline]
+fn kernel_level() -> Level {
+    let level = active();
+    if cfg!(feature = "fma") || compiled_covers(level) {
+        Level::Baseline
+    } else {
+        level
+    }
+}
+
+/// The SIMD matrix product of [`gemm`] at the widest level this CPU allows.
+pub(super) fn gemm(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+    match kernel_level() {
+        Level::Avx512 => gemm::with_buffer::<F32x16>(c, ops, mode),
+        Level::Avx2 => gemm::with_buffer::<F32x8>(c, ops, mode),
+        Level::Baseline => gemm::with_buffer::<gemm::Lanes>(c, ops, mode),
+    }
+}
