@@ -143,9 +143,9 @@ fn convolution_matches_scalar(level: Level) {
         )
         .unwrap();
         let what = format_args!("{level:?} conv2d backward {s:?}");
-        assert_bits_eq(&gw_fast, &gw_slow, &what);
-        assert_bits_eq(&gb_fast, &gb_slow, &what);
-        assert_bits_eq(&dx_fast, &dx_slow, &what);
+        assert_bits_eq(&gw_fast, &gw_slow, what);
+        assert_bits_eq(&gb_fast, &gb_slow, what);
+        assert_bits_eq(&dx_fast, &dx_slow, what);
     }
 }
 
