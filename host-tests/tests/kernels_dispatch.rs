@@ -1,8 +1,8 @@
 //! Every run-time dispatch level of the SIMD kernels (`kernels::dispatch`) gives the
 //! scalar path's bits: the three matrix products over the sweep of
-//! `host_tests::product_shapes` and a convolution's backward pass (whose weight
-//! gradient is one dispatched product over the whole batch), with inputs from the whole
-//! exponent range. Levels the CPU lacks run as the widest level it has, so on an
+//! `host_tests::product_shapes`, a convolution's backward pass (whose weight gradient
+//! is one dispatched product over the whole batch) and the optimizer loop with a rule
+//! that uses every `Lane` operation, with inputs from the whole exponent range. Levels the CPU lacks run as the widest level it has, so on an
 //! AVX-512 machine all three are exercised.
 //!
 //! The level is a process-wide setting, so this file holds one test and sets it alone
@@ -11,6 +11,7 @@
 use host_tests::check::assert_bits_eq;
 use host_tests::{product_shapes, Rng};
 use microtrain::kernels::dispatch::{active, detected, set_limit, Level};
+use microtrain::kernels::optim::{self, Lane, Rule};
 use microtrain::kernels::{self, scalar, ConvShape};
 use microtrain::{Accumulate, Error, MatMut, MatRef};
 
@@ -149,6 +150,49 @@ fn convolution_matches_scalar(level: Level) {
     }
 }
 
+/// An update rule that uses every operation of `Lane`, with two state arrays.
+struct EveryOperation;
+
+impl Rule<2> for EveryOperation {
+    fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
+        let m = m * L::splat(0.9) + g * L::splat(0.1);
+        let v = v.max(g.abs());
+        let step = m / (v.sqrt() + L::splat(1e-3));
+        let p = p - step * g.sign() + (-p) * L::splat(1e-4);
+        (p, [m, v])
+    }
+}
+
+/// The optimizer loop at `level` against its scalar path, on lengths that leave every
+/// remainder of 8 and 16 lanes, with wild and then ordinary values (`run` reports the
+/// non-finite values of the first; the second is written).
+fn optimizer_loop_matches_scalar(level: Level) {
+    for n in [1, 7, 8, 15, 16, 17, 31, 33, 100, 259] {
+        for wild in [true, false] {
+            let mut rng = Rng::for_case("dispatch optim", &[n, wild as usize]);
+            let mut gen = |len| {
+                if wild {
+                    rng.wild_vec(len)
+                } else {
+                    rng.uniform_vec(len, -1.0, 1.0)
+                }
+            };
+            let (p0, g, m0) = (gen(n), gen(n), gen(n));
+            let v0: Vec<f32> = gen(n).iter().map(|x| x.abs()).collect();
+            let (mut p1, mut m1, mut v1) = (p0.clone(), m0.clone(), v0.clone());
+            let (mut p2, mut m2, mut v2) = (p0, m0, v0);
+            let fast = optim::run(true, &EveryOperation, &mut p1, &g, [&mut m1, &mut v1]).unwrap();
+            let slow =
+                optim::run_scalar(true, &EveryOperation, &mut p2, &g, [&mut m2, &mut v2]).unwrap();
+            assert_eq!(fast, slow, "{level:?} n={n}: finiteness");
+            let what = format_args!("{level:?} optimizer loop n={n} wild={wild}");
+            assert_bits_eq(&p1, &p2, what);
+            assert_bits_eq(&m1, &m2, what);
+            assert_bits_eq(&v1, &v2, what);
+        }
+    }
+}
+
 #[test]
 #[cfg_attr(
     feature = "fma",
@@ -160,6 +204,7 @@ fn every_level_matches_the_scalar_path() {
         assert_eq!(active(), level.min(detected()));
         products_match_scalar(level);
         convolution_matches_scalar(level);
+        optimizer_loop_matches_scalar(level);
     }
     set_limit(Level::Avx512);
     println!("detected: {:?}", detected());

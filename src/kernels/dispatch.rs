@@ -28,7 +28,9 @@
 #![allow(unsafe_code)]
 
 use super::gemm::{self, Operands, Task, Vector};
+use super::optim;
 use super::Accumulate;
+use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// The widest vectors the kernels may use beyond what the build's target features give.
@@ -330,5 +332,228 @@ pub(super) fn gemm(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
         Level::Avx512 => gemm::with_buffer::<F32x16>(c, ops, mode),
         Level::Avx2 => gemm::with_buffer::<F32x8>(c, ops, mode),
         Level::Baseline => gemm::with_buffer::<gemm::Lanes>(c, ops, mode),
+    }
+}
+
+/// A piece of the optimizer loops, generic over the vector it runs on: [`optim`] picks
+/// the vector.
+pub(super) trait OptimTask {
+    /// What the piece returns.
+    type Output;
+    /// Does the work on vectors `V`.
+    fn run<V: optim::Vectors>(self) -> Self::Output;
+}
+
+/// An [`OptimTask`] bound to the vector `V`, as [`avx2`] and [`avx512`] run it.
+struct On<V, T>(T, PhantomData<V>);
+
+impl<V: optim::Vectors, T: OptimTask> Task for On<V, T> {
+    type Output = T::Output;
+    #[inline(always)]
+    fn run(self) -> T::Output {
+        self.0.run::<V>()
+    }
+}
+
+/// Runs an optimizer loop on the widest vectors this CPU allows.
+#[inline(always)]
+pub(super) fn optim<T: OptimTask>(task: T) -> T::Output {
+    let level = active();
+    match level {
+        _ if compiled_covers(level) => task.run::<optim::Wide>(),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => avx512(On::<x86::Avx512, T>(task, PhantomData)),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => avx2(On::<x86::Avx2, T>(task, PhantomData)),
+        _ => task.run::<optim::Wide>(),
+    }
+}
+
+/// The optimizer rules' vectors on x86-64: `__m256` and `__m512` operated on with
+/// `core::arch` intrinsics. (Plain arrays, as the products use, do not work here: the
+/// compiler splits a rule's longer chains of operations into pieces of `xmm` and
+/// permutes.)
+///
+/// # Soundness
+///
+/// Every operation executes AVX (resp. AVX-512F) instructions, so a value of these
+/// types must exist only on a CPU that has them. Both types are private to this module,
+/// and the only code that creates them is [`optim`], which runs the loop generic over
+/// them through [`avx2`] / [`avx512`] only at a level [`detected`] found (those check
+/// again). Outside this module they are reached only as the `L: Lane` of a
+/// `Rule::apply` called by that loop; `apply` has no `'static` bound on `L`, so a rule
+/// cannot keep a value past the call.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::super::optim::{Lane, Vectors};
+    use core::arch::x86_64::*;
+    use core::ops::{Add, Div, Mul, Neg, Sub};
+
+    /// Eight lanes in a `ymm` register.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(__m256);
+
+    /// Sixteen lanes in a `zmm` register.
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx512(__m512);
+
+    /// The operators of one vector type, each one intrinsic.
+    macro_rules! operators {
+        ($v:ident: $($trait:ident $method:ident $intrinsic:ident),*) => {
+            $(impl $trait for $v {
+                type Output = Self;
+                #[inline(always)]
+                fn $method(self, other: Self) -> Self {
+                    // SAFETY: a value of this type exists only where the CPU has the
+                    // instructions (module documentation).
+                    $v(unsafe { $intrinsic(self.0, other.0) })
+                }
+            })*
+        };
+    }
+
+    operators!(Avx2: Add add _mm256_add_ps, Sub sub _mm256_sub_ps, Mul mul _mm256_mul_ps,
+        Div div _mm256_div_ps);
+    operators!(Avx512: Add add _mm512_add_ps, Sub sub _mm512_sub_ps, Mul mul _mm512_mul_ps,
+        Div div _mm512_div_ps);
+
+    // SAFETY (every block below): a value of `Avx2` exists only where the CPU has AVX2,
+    // of `Avx512` only where it has AVX-512F (module documentation); the loads and
+    // stores read and write `WIDTH` floats of a slice checked to hold them.
+
+    impl Neg for Avx2 {
+        type Output = Self;
+        #[inline(always)]
+        fn neg(self) -> Self {
+            // The sign bit flipped, as `-x` does for one `f32`.
+            Avx2(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
+        }
+    }
+
+    impl Neg for Avx512 {
+        type Output = Self;
+        #[inline(always)]
+        fn neg(self) -> Self {
+            Avx512(unsafe {
+                _mm512_castsi512_ps(_mm512_xor_si512(
+                    _mm512_castps_si512(self.0),
+                    _mm512_set1_epi32(i32::MIN),
+                ))
+            })
+        }
+    }
+
+    impl Lane for Avx2 {
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            Avx2(unsafe { _mm256_set1_ps(x) })
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Avx2(unsafe { _mm256_sqrt_ps(self.0) })
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            // `maxps(a, b)` is `a > b ? a : b`, NaN and signed zeros included: `other`
+            // where `other > self`, else `self`, as `Lane::max` for one `f32`.
+            Avx2(unsafe { _mm256_max_ps(other.0, self.0) })
+        }
+        #[inline(always)]
+        fn sign(self) -> Self {
+            unsafe {
+                let zero = _mm256_setzero_ps();
+                let neg = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, zero),
+                    _mm256_set1_ps(-1.0),
+                );
+                let pos = _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, zero);
+                Avx2(_mm256_blendv_ps(neg, _mm256_set1_ps(1.0), pos))
+            }
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            Avx2(unsafe {
+                _mm256_and_ps(self.0, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff)))
+            })
+        }
+    }
+
+    impl Lane for Avx512 {
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            Avx512(unsafe { _mm512_set1_ps(x) })
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Avx512(unsafe { _mm512_sqrt_ps(self.0) })
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            // As for `Avx2`: `other > self ? other : self`.
+            Avx512(unsafe {
+                let greater = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(other.0, self.0);
+                _mm512_mask_blend_ps(greater, self.0, other.0)
+            })
+        }
+        #[inline(always)]
+        fn sign(self) -> Self {
+            unsafe {
+                let zero = _mm512_setzero_ps();
+                let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, zero);
+                let pos = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, zero);
+                let v = _mm512_mask_blend_ps(neg, zero, _mm512_set1_ps(-1.0));
+                Avx512(_mm512_mask_blend_ps(pos, v, _mm512_set1_ps(1.0)))
+            }
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            Avx512(unsafe {
+                _mm512_castsi512_ps(_mm512_and_si512(
+                    _mm512_castps_si512(self.0),
+                    _mm512_set1_epi32(0x7fff_ffff),
+                ))
+            })
+        }
+    }
+
+    impl Vectors for Avx2 {
+        const WIDTH: usize = 8;
+        const ZERO: Self = Avx2(unsafe { core::mem::transmute::<[f32; 8], __m256>([0.0; 8]) });
+        #[inline(always)]
+        fn load(x: &[f32]) -> Self {
+            let x = &x[..8];
+            Avx2(unsafe { _mm256_loadu_ps(x.as_ptr()) })
+        }
+        #[inline(always)]
+        fn store(self, x: &mut [f32]) {
+            let x = &mut x[..8];
+            unsafe { _mm256_storeu_ps(x.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn all_zero(self) -> bool {
+            // Lanes equal to zero (±0) all set: every one of the 8 mask bits.
+            unsafe {
+                _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, _mm256_setzero_ps())) == 0xff
+            }
+        }
+    }
+
+    impl Vectors for Avx512 {
+        const WIDTH: usize = 16;
+        const ZERO: Self = Avx512(unsafe { core::mem::transmute::<[f32; 16], __m512>([0.0; 16]) });
+        #[inline(always)]
+        fn load(x: &[f32]) -> Self {
+            let x = &x[..16];
+            Avx512(unsafe { _mm512_loadu_ps(x.as_ptr()) })
+        }
+        #[inline(always)]
+        fn store(self, x: &mut [f32]) {
+            let x = &mut x[..16];
+            unsafe { _mm512_storeu_ps(x.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn all_zero(self) -> bool {
+            unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, _mm512_setzero_ps()) == 0xffff }
+        }
     }
 }
