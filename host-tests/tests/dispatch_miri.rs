@@ -71,15 +71,32 @@ fn dispatched_kernels_match_the_scalar_path() {
                 assert_bits_eq(&fast, &slow, what);
             }
         }
+        // 32 values: whole vectors at every width, so no scalar tail (whose square
+        // root, libm's `sqrtss` in inline assembly, Miri cannot run); the reference is
+        // the rule written out per value with std's square root.
         let mut rng = Rng::for_case("dispatch miri optim", &[]);
         let (mut p, g) = (
-            rng.uniform_vec(37, -1.0, 1.0),
-            rng.uniform_vec(37, -1.0, 1.0),
+            rng.uniform_vec(32, -1.0, 1.0),
+            rng.uniform_vec(32, -1.0, 1.0),
         );
-        let mut p_slow = p.clone();
+        let expected: Vec<f32> = p
+            .iter()
+            .zip(&g)
+            .map(|(&p, &g)| {
+                let d = g / (g.abs().sqrt() + 0.5);
+                let sign = if g > 0.0 {
+                    1.0
+                } else if g < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                };
+                let max = if -p > p { -p } else { p };
+                max - d * sign - 0.1
+            })
+            .collect();
         optim::run(true, &Step, &mut p, &g, []).unwrap();
-        optim::run_scalar(true, &Step, &mut p_slow, &g, []).unwrap();
-        assert_bits_eq(&p, &p_slow, format_args!("{level:?} optimizer loop"));
+        assert_bits_eq(&p, &expected, format_args!("{level:?} optimizer loop"));
     }
     set_limit(Level::Avx512);
 }

@@ -1,20 +1,27 @@
 //! Run-time choice of the vector width on x86-64.
 //!
 //! `wide` picks its vectors when the crate is compiled: a build without target flags
-//! gets SSE2, four lanes, even on a CPU with AVX2 or AVX-512. The hot kernels (the
-//! matrix products and the optimizer update loops) are therefore compiled a second and
-//! a third time inside functions with `#[target_feature(enable = "avx2")]` and
-//! `#[target_feature(enable = "avx512f")]`, and the first call asks the CPU (`cpuid`,
-//! and `xgetbv` for the registers the operating system saves) which of them it may run.
-//! The answer is cached in an atomic; every later call costs one relaxed load.
+//! gets SSE2, four lanes, even on a CPU with AVX2 or AVX-512. The hot kernels, the
+//! matrix products (and so the dense layers and a convolution's weight gradient) and
+//! the optimizer update loops, are therefore also compiled inside functions with
+//! `#[target_feature(enable = "avx2")]` and `#[target_feature(enable = "avx512f")]`,
+//! and the first call asks the CPU (`cpuid`, and `xgetbv` for the registers the
+//! operating system saves) which of them it may run. The answer is cached in an
+//! atomic; every later call costs one relaxed load.
 //!
-//! The dispatched copies compute with plain arrays of eight or sixteen `f32`
-//! ([`F32x8`], [`F32x16`]) whose operations are written lane by lane, so the compiler
-//! turns them into `ymm` or `zmm` instructions under those target features, and each
-//! lane performs exactly the additions and multiplications of the scalar path in the
-//! same order. No fused multiply-add is used (Rust never contracts `a * b + c`), so
-//! every level gives the same bits as the scalar path and as every other target; the
-//! host tests run each level ([`set_limit`]) against the scalar path.
+//! - The products run their generic SIMD code (`gemm::with_buffer`) on plain arrays of
+//!   eight or sixteen `f32` (`F32x8`, `F32x16`) whose operations are written lane
+//!   by lane; the packing and the register tiles (`gemm::Task`) are entered through
+//!   `avx2` / `avx512`, where the compiler turns those arrays into `ymm` / `zmm`
+//!   registers.
+//! - The optimizer loops run the rules on `__m256` / `__m512` through `core::arch`
+//!   intrinsics (module `x86`): for a rule's longer chains of operations the compiler
+//!   does not reliably turn arrays into whole registers.
+//!
+//! Each lane performs exactly the additions, multiplications, divisions and square
+//! roots of the scalar path, in the same order, and none is fused (Rust never contracts
+//! `a * b + c`), so every level gives the same bits as the scalar path and as every
+//! other target. The host tests run each level ([`set_limit`]) against the scalar path.
 //!
 //! A build whose target features already give vectors as wide (`-C target-cpu=native`
 //! on an AVX-512 machine) skips the dispatch. Elsewhere (AArch64, Cortex-M, RISC-V,
@@ -22,14 +29,17 @@
 //! `fma` feature the products are not dispatched (their fused order is a property of
 //! the compile-time vectors).
 //!
-//! This is the crate's one module with `unsafe` code: calling a `#[target_feature]`
-//! function, and `xgetbv`. Each block says why it is sound.
+//! This is the crate's one module with `unsafe` code besides the square-root
+//! instruction of [`math`](super::math): `cpuid`/`xgetbv`, calling a
+//! `#[target_feature]` function, and the intrinsics of the optimizer's vectors. Each
+//! block says why it is sound.
 
 #![allow(unsafe_code)]
 
 use super::gemm::{self, Operands, Task, Vector};
 use super::optim;
 use super::Accumulate;
+#[cfg(target_arch = "x86_64")]
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -345,8 +355,10 @@ pub(super) trait OptimTask {
 }
 
 /// An [`OptimTask`] bound to the vector `V`, as [`avx2`] and [`avx512`] run it.
+#[cfg(target_arch = "x86_64")]
 struct On<V, T>(T, PhantomData<V>);
 
+#[cfg(target_arch = "x86_64")]
 impl<V: optim::Vectors, T: OptimTask> Task for On<V, T> {
     type Output = T::Output;
     #[inline(always)]
