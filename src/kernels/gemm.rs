@@ -50,6 +50,11 @@
 //! | `sse2` / `neon` / `simd128` | `f32x4`  | 4 × 8     | 8 of 16 or 32 vectors |
 //! | anything else (Cortex-M)    | `f32x4`  | 4 × 4     | (compiled, never run) |
 //!
+//! The table is the build's own choice (`wide` picks its vectors at compile time). On
+//! x86-64 a build without target flags also carries the first two rows for the CPU to
+//! choose at run time ([`dispatch`](super::dispatch)): the same code, generic over
+//! `Vector`, on eight- or sixteen-lane arrays compiled for AVX2 or AVX-512F.
+//!
 //! On targets without vector registers every kernel takes its scalar path (the
 //! [module documentation](super) says why), so the last row only lets the SIMD code
 //! compile there.

@@ -2,7 +2,8 @@
 //! parameters by one driver with a SIMD path and a scalar path.
 //!
 //! Each rule is written once, generic over [`Lane`] (one `f32`, or a vector: sixteen in
-//! an `f32x16` where the target has AVX-512, eight in an `f32x8` elsewhere), so the two
+//! an `f32x16` where the target has AVX-512, eight in an `f32x8` elsewhere; on x86-64
+//! the CPU's AVX2 or AVX-512 at run time, see [`dispatch`](super::dispatch)), so the two
 //! paths perform the same operations in the same order on each element and agree bit
 //! for bit: the rules use only `+ − × ÷`, `√` and `max`, all exactly rounded, and each
 //! element is computed alone, so the vector width cannot change a result. The per-step scalar coefficients (bias corrections, learning rate
