@@ -158,7 +158,8 @@ impl Rule<2> for EveryOperation {
         let m = m * L::splat(0.9) + g * L::splat(0.1);
         let v = v.max(g.abs());
         let step = m / (v.sqrt() + L::splat(1e-3));
-        let p = p - step * g.sign() + (-p) * L::splat(1e-4);
+        // `max` of two signed values: ±0 against ∓0 tells its operand order apart.
+        let p = p.max(g * L::splat(-0.5)) - step * g.sign() + (-p) * L::splat(1e-4);
         (p, [m, v])
     }
 }
@@ -177,7 +178,23 @@ fn optimizer_loop_matches_scalar(level: Level) {
                     rng.uniform_vec(len, -1.0, 1.0)
                 }
             };
-            let (p0, g, m0) = (gen(n), gen(n), gen(n));
+            let (mut p0, mut g, m0) = (gen(n), gen(n), gen(n));
+            if wild && n >= 64 {
+                // Every pair of special values, as parameter and gradient.
+                const SPECIAL: [f32; 8] = [
+                    0.0,
+                    -0.0,
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    1.0,
+                    -1.0,
+                    1e-40,
+                ];
+                for i in 0..64 {
+                    (p0[i], g[i]) = (SPECIAL[i % 8], SPECIAL[i / 8]);
+                }
+            }
             let v0: Vec<f32> = gen(n).iter().map(|x| x.abs()).collect();
             let (mut p1, mut m1, mut v1) = (p0.clone(), m0.clone(), v0.clone());
             let (mut p2, mut m2, mut v2) = (p0, m0, v0);
