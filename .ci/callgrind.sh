@@ -9,8 +9,14 @@
 # instructions per call beside the committed baseline benches/instructions.baseline
 # (regenerate it with `.ci/callgrind.sh --update`). Never fails on a change: it
 # prints it. Installs valgrind from Debian if it is missing.
+#
+# The kernels' run-time dispatch (src/kernels/dispatch.rs) is capped at the build's own
+# SSE2 vectors (MICROTRAIN_DISPATCH=baseline), so the counts do not depend on the CPU
+# valgrind reports; `MICROTRAIN_DISPATCH=avx2 .ci/callgrind.sh` counts the AVX2 path
+# (valgrind runs AVX2, not AVX-512), compared with the same baseline file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export MICROTRAIN_DISPATCH="${MICROTRAIN_DISPATCH:-baseline}"
 
 die() { echo "callgrind.sh: $*" >&2; exit 1; }
 if ! command -v valgrind >/dev/null; then
@@ -27,7 +33,7 @@ baseline=benches/instructions.baseline
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-printf '%-30s %14s %14s %8s\n' "workload (default x86-64 build)" "instr/call" "baseline" "change"
+printf '%-30s %14s %14s %8s\n' "workload (default build, $MICROTRAIN_DISPATCH)" "instr/call" "baseline" "change"
 i=0
 while IFS= read -r name; do
     i=$((i + 1))

@@ -34,8 +34,10 @@
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
-// The one `unsafe` block, the square-root instruction on hard-float Arm in
-// `kernels::math`, carries a local allowance; anything else does not compile.
+// Two places carry a local allowance: the square-root instruction on hard-float Arm in
+// `kernels::math`, and `kernels::dispatch` (x86-64 feature detection, the
+// `#[target_feature]` calls and the optimizer's AVX intrinsics, each block with its
+// `// SAFETY:` argument); anything else does not compile.
 #![deny(unsafe_code)]
 
 pub mod augment;

@@ -50,6 +50,11 @@
 //! | `sse2` / `neon` / `simd128` | `f32x4`  | 4 × 8     | 8 of 16 or 32 vectors |
 //! | anything else (Cortex-M)    | `f32x4`  | 4 × 4     | (compiled, never run) |
 //!
+//! The table is the build's own choice (`wide` picks its vectors at compile time). On
+//! x86-64 a build without target flags also carries the first two rows for the CPU to
+//! choose at run time ([`dispatch`](super::dispatch)): the same code, generic over
+//! `Vector`, on eight- or sixteen-lane arrays compiled for AVX2 or AVX-512F.
+//!
 //! On targets without vector registers every kernel takes its scalar path (the
 //! [module documentation](super) says why), so the last row only lets the SIMD code
 //! compile there.
@@ -94,13 +99,15 @@ use super::gemm_scalar::{product, Operand};
 use super::{Accumulate, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
-use tile_shape::{Block, Lanes, MR, VECTORS};
+use core::marker::PhantomData;
+pub(super) use tile_shape::Lanes;
+use tile_shape::{Block, MR, VECTORS};
 
 /// The register tile for targets with AVX-512.
 #[cfg(target_feature = "avx512f")]
 mod tile_shape {
     /// One vector: 16 columns of `C`.
-    pub(super) type Lanes = wide::f32x16;
+    pub(crate) type Lanes = wide::f32x16;
     /// The square that packing transposes through registers.
     pub(super) type Block = wide::f32x8;
     /// Vectors per row of the register tile.
@@ -113,7 +120,7 @@ mod tile_shape {
 #[cfg(all(target_feature = "avx", not(target_feature = "avx512f")))]
 mod tile_shape {
     /// One vector: 8 columns of `C`.
-    pub(super) type Lanes = wide::f32x8;
+    pub(crate) type Lanes = wide::f32x8;
     /// The square that packing transposes through registers.
     pub(super) type Block = wide::f32x8;
     /// Vectors per row of the register tile.
@@ -133,7 +140,7 @@ mod tile_shape {
 ))]
 mod tile_shape {
     /// One vector: 4 columns of `C`.
-    pub(super) type Lanes = wide::f32x4;
+    pub(crate) type Lanes = wide::f32x4;
     /// The square that packing transposes through registers.
     pub(super) type Block = wide::f32x4;
     /// Vectors per row of the register tile.
@@ -153,7 +160,7 @@ mod tile_shape {
 )))]
 mod tile_shape {
     /// Four columns of `C`, computed one lane at a time.
-    pub(super) type Lanes = wide::f32x4;
+    pub(crate) type Lanes = wide::f32x4;
     /// The square that packing transposes.
     pub(super) type Block = wide::f32x4;
     /// Vectors per row of the register tile.
@@ -190,6 +197,128 @@ const _: () = assert!(
     LANES.is_multiple_of(BLOCK),
     "a transposed square stays inside one vector"
 );
+
+/// A vector of `f32` lanes as the SIMD path computes with it: the compile-time `Lanes`
+/// of `wide` above, or one of the run-time dispatched vectors of
+/// [`dispatch`](super::dispatch). Every operation is lane-wise and exactly rounded, so
+/// the width never changes a bit.
+pub(super) trait Vector: Copy {
+    /// Lanes per vector.
+    const LANES: usize;
+    /// Every lane `+0.0`.
+    const ZERO: Self;
+    /// The packed chunk of a panel, `KC · VECTORS` vectors (4 KiB), zeroed.
+    type Panel: AsMut<[Self]>;
+    /// A zeroed [`Self::Panel`].
+    const PANEL: Self::Panel;
+    /// Every lane `x`.
+    fn splat(x: f32) -> Self;
+    /// Lanes `src[..LANES]` (panics if `src` is shorter).
+    fn load(src: &[f32]) -> Self;
+    /// Writes the lanes to `dst[..LANES]` (panics if `dst` is shorter).
+    fn store(self, dst: &mut [f32]);
+    /// The lanes, writable.
+    fn lanes_mut(&mut self) -> &mut [f32];
+    /// Lanes `0 .. len` of `self`, `+0.0` in the others.
+    fn first(self, len: usize) -> Self;
+    /// Lanes `0 .. len` of `self`, the others of `old`.
+    fn blend(self, old: Self, len: usize) -> Self;
+    /// `self + a · b` lane by lane, the product rounded before the sum (with the `fma`
+    /// feature, rounded once where the vector has fused multiply-add).
+    fn add_product(self, a: Self, b: Self) -> Self;
+    /// Runs `task` compiled for the instruction set of these vectors (for `wide`'s,
+    /// the build's own; for the dispatched ones, inside a `#[target_feature]`
+    /// function).
+    fn vectorize<T: Task>(task: T) -> T::Output;
+}
+
+/// A piece of the SIMD path that [`Vector::vectorize`] runs: its `run` is inlined into
+/// the function compiled for the vector's instruction set (a closure would not be:
+/// it cannot be marked `#[inline(always)]`).
+pub(super) trait Task {
+    /// What the piece returns.
+    type Output;
+    /// Does the work.
+    fn run(self) -> Self::Output;
+}
+
+/// [`Vector`] for a `wide` vector of `$lanes` lanes.
+macro_rules! wide_vector {
+    ($v:ty, $lanes:literal) => {
+        impl Vector for $v {
+            const LANES: usize = $lanes;
+            const ZERO: Self = <$v>::ZERO;
+            type Panel = [$v; 2048 / $lanes];
+            const PANEL: Self::Panel = [<$v>::ZERO; 2048 / $lanes];
+            #[inline(always)]
+            fn splat(x: f32) -> Self {
+                <$v>::splat(x)
+            }
+            #[inline(always)]
+            fn load(src: &[f32]) -> Self {
+                match src.first_chunk::<$lanes>() {
+                    Some(&whole) => <$v>::new(whole),
+                    None => panic!("a vector's worth of values"),
+                }
+            }
+            #[inline(always)]
+            fn store(self, dst: &mut [f32]) {
+                dst[..$lanes].copy_from_slice(self.as_array());
+            }
+            #[inline(always)]
+            fn lanes_mut(&mut self) -> &mut [f32] {
+                self.as_mut_array()
+            }
+            #[inline(always)]
+            fn first(self, len: usize) -> Self {
+                self & Self::mask(len)
+            }
+            #[inline(always)]
+            fn blend(self, old: Self, len: usize) -> Self {
+                Self::mask(len).select(self, old)
+            }
+            #[inline(always)]
+            fn add_product(self, a: Self, b: Self) -> Self {
+                if cfg!(feature = "fma") {
+                    a.mul_add(b, self)
+                } else {
+                    self + a * b
+                }
+            }
+            #[inline(always)]
+            fn vectorize<T: Task>(task: T) -> T::Output {
+                task.run()
+            }
+        }
+    };
+}
+
+/// Lane masks of the `wide` vectors.
+trait Mask: Sized {
+    /// All ones in lanes `0 .. len`, zero in the others.
+    fn mask(len: usize) -> Self;
+}
+
+macro_rules! wide_mask {
+    ($v:ty) => {
+        impl Mask for $v {
+            #[inline(always)]
+            fn mask(len: usize) -> Self {
+                <$v>::new(core::array::from_fn(|l| l as f32)).simd_lt(<$v>::splat(len as f32))
+            }
+        }
+    };
+}
+
+wide_mask!(wide::f32x4);
+wide_mask!(wide::f32x8);
+wide_mask!(wide::f32x16);
+wide_vector!(wide::f32x4, 4);
+wide_vector!(wide::f32x8, 8);
+wide_vector!(wide::f32x16, 16);
+
+/// The most lanes a [`Vector`] has.
+const MAX_LANES: usize = 16;
 
 /// Where the `B` operand keeps element `b(k, j)`.
 #[derive(Clone, Copy)]
@@ -387,7 +516,7 @@ pub(crate) fn conv_weight_grad(weight_grad: &mut [f32], dy: &[f32], s: &ConvShap
         k: s.batch * s.ho * s.wo,
         n: s.kh * s.kw * s.c_in,
     };
-    with_buffer(weight_grad, &ops, Accumulate::Add);
+    super::dispatch::gemm(weight_grad, &ops, Accumulate::Add);
 }
 
 /// Floats of [`PackBuffer`]: 32 KiB, room for a convolution weight of 8192 values
@@ -448,9 +577,9 @@ pub(crate) fn pack_whole<'p>(
     for (p, room) in buffer.chunks_exact_mut(k * VECTORS).enumerate() {
         let (j0, nc) = (p * NR, NR.min(n - p * NR));
         if nc <= LANES {
-            pack_b::<1>(room, &ops, 0, k, j0, nc);
+            pack_b::<Lanes, 1>(room, &ops, 0, k, j0, nc);
         } else {
-            pack_b::<VECTORS>(room, &ops, 0, k, j0, nc);
+            pack_b::<Lanes, VECTORS>(room, &ops, 0, k, j0, nc);
         }
     }
     Some(PackedB {
@@ -478,10 +607,10 @@ pub(crate) fn matmul_packed(c: &mut [f32], a: &[f32], b: &PackedB<'_>, m: usize,
         let (j0, nc) = (p * NR, NR.min(n - p * NR));
         if nc <= LANES {
             let (panel, _) = room[..k].as_chunks::<1>();
-            rows::<1>(c, &ops, panel, 0, j0, nc, from_c);
+            rows::<Lanes, 1>(c, &ops, panel, 0, j0, nc, from_c);
         } else {
             let (panel, _) = room.as_chunks::<VECTORS>();
-            rows::<VECTORS>(c, &ops, panel, 0, j0, nc, from_c);
+            rows::<Lanes, VECTORS>(c, &ops, panel, 0, j0, nc, from_c);
         }
     }
 }
@@ -579,7 +708,7 @@ fn scalar(
 
 /// The operands of one product as the SIMD path reads them.
 #[derive(Clone, Copy)]
-struct Operands<'a> {
+pub(super) struct Operands<'a> {
     a: &'a [f32],
     al: ALayout,
     b: BSource<'a>,
@@ -615,50 +744,53 @@ fn simd(
         k,
         n,
     };
-    with_buffer(c, &ops, mode);
+    super::dispatch::gemm(c, &ops, mode);
 }
 
 /// Runs the product on a stack buffer sized for its inner dimension, or without one
 /// when `B` is read in place ([`in_place`]).
-fn with_buffer(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+pub(super) fn with_buffer<V: Vector>(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
     if let BSource::Slice(b, BLayout::Rows) = ops.b {
         // Whole panels only; a `B` small enough to stay in L1 whichever way it is read;
         // and few row blocks to share a packing (measured: 4-lane vectors gain from
         // reading in place at batch 1 and lose at 8 row blocks, 16-lane ones gain at
         // both).
-        let whole = ops.n.is_multiple_of(NR) || ops.n % NR == LANES;
-        let few_blocks = LANES >= 16 || ops.m <= 2 * MR;
+        let nr = V::LANES * VECTORS;
+        let whole = ops.n.is_multiple_of(nr) || ops.n % nr == V::LANES;
+        let few_blocks = V::LANES >= 16 || ops.m <= 2 * MR;
         if whole && few_blocks && ops.k * ops.n <= 2048 {
-            return in_place(c, ops, b, mode);
+            return in_place::<V>(c, ops, b, mode);
         }
     }
-    let k = ops.k;
+    let (k, kc) = (ops.k, 1024 / (V::LANES * VECTORS));
     // The packed panel holds at most `k · VECTORS` vectors: a product with a short
     // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
     // gradient k = 10) gets a buffer of about its size, rather than zero-filling 4 KiB
     // that it never reads. (Safe Rust cannot leave the buffer uninitialised; the values
     // are the same whatever its size, see `chunks`.)
     if k <= 4 {
-        panels(c, ops, &mut [Lanes::ZERO; 4 * VECTORS], mode);
-    } else if k <= 16 && 16 < KC {
-        panels(c, ops, &mut [Lanes::ZERO; 16 * VECTORS], mode);
-    } else if k <= 64 && 64 < KC {
-        panels(c, ops, &mut [Lanes::ZERO; 64 * VECTORS], mode);
+        panels(c, ops, &mut [V::ZERO; 4 * VECTORS], mode);
+    } else if k <= 16 && 16 < kc {
+        panels(c, ops, &mut [V::ZERO; 16 * VECTORS], mode);
+    } else if k <= 64 && 64 < kc {
+        panels(c, ops, &mut [V::ZERO; 64 * VECTORS], mode);
     } else {
-        panels(c, ops, &mut [Lanes::ZERO; KC * VECTORS], mode);
+        let mut buffer = V::PANEL;
+        panels(c, ops, buffer.as_mut(), mode);
     }
 }
 
 /// Loop "panels": columns `j0 .. j0 + nc` of `C`. A (last) panel that fits one vector is
 /// packed and computed one vector wide.
 #[inline(always)]
-fn panels(c: &mut [f32], ops: &Operands<'_>, buffer: &mut [Lanes], mode: Accumulate) {
-    for j0 in (0..ops.n).step_by(NR) {
-        let nc = NR.min(ops.n - j0);
-        if nc <= LANES {
-            chunks::<1>(c, ops, buffer, j0, nc, mode);
+fn panels<V: Vector>(c: &mut [f32], ops: &Operands<'_>, buffer: &mut [V], mode: Accumulate) {
+    let nr = V::LANES * VECTORS;
+    for j0 in (0..ops.n).step_by(nr) {
+        let nc = nr.min(ops.n - j0);
+        if nc <= V::LANES {
+            chunks::<V, 1>(c, ops, buffer, j0, nc, mode);
         } else {
-            chunks::<VECTORS>(c, ops, buffer, j0, nc, mode);
+            chunks::<V, VECTORS>(c, ops, buffer, j0, nc, mode);
         }
     }
 }
@@ -669,40 +801,41 @@ fn panels(c: &mut [f32], ops: &Operands<'_>, buffer: &mut [Lanes], mode: Accumul
 /// no buffer to zero, and all of `k` in one chunk (a call's floor at small sizes is
 /// the packing, not the products). Each lane still adds its products in increasing
 /// `k`: the bits do not change.
-fn in_place(c: &mut [f32], ops: &Operands<'_>, b: &[f32], mode: Accumulate) {
+fn in_place<V: Vector>(c: &mut [f32], ops: &Operands<'_>, b: &[f32], mode: Accumulate) {
     let from_c = mode == Accumulate::Add;
-    for j0 in (0..ops.n).step_by(NR) {
-        let nc = NR.min(ops.n - j0);
+    let nr = V::LANES * VECTORS;
+    for j0 in (0..ops.n).step_by(nr) {
+        let nc = nr.min(ops.n - j0);
         let panel = InPlace {
             b,
             n: ops.n,
             j0,
             k: ops.k,
         };
-        if nc <= LANES {
-            rows::<1>(c, ops, panel, 0, j0, nc, from_c);
+        if nc <= V::LANES {
+            rows::<V, 1>(c, ops, panel, 0, j0, nc, from_c);
         } else {
-            rows::<VECTORS>(c, ops, panel, 0, j0, nc, from_c);
+            rows::<V, VECTORS>(c, ops, panel, 0, j0, nc, from_c);
         }
     }
 }
 
 /// The rows `k0 .. k0 + kc` of one panel of `B` as a register tile reads them.
-trait PanelRows<const W: usize>: Copy {
+trait PanelRows<V, const W: usize>: Copy {
     /// How many rows: `kc`.
     fn kc(self) -> usize;
     /// `b(k0 + kk, j0 .. j0 + W · LANES)` for `kk = 0, 1, …`, as `W` vectors.
-    fn rows(self) -> impl Iterator<Item = [Lanes; W]>;
+    fn rows(self) -> impl Iterator<Item = [V; W]>;
 }
 
 /// A packed panel ([`pack_b`]).
-impl<const W: usize> PanelRows<W> for &[[Lanes; W]] {
+impl<V: Vector, const W: usize> PanelRows<V, W> for &[[V; W]] {
     #[inline(always)]
     fn kc(self) -> usize {
         self.len()
     }
     #[inline(always)]
-    fn rows(self) -> impl Iterator<Item = [Lanes; W]> {
+    fn rows(self) -> impl Iterator<Item = [V; W]> {
         self.iter().copied()
     }
 }
@@ -717,17 +850,17 @@ struct InPlace<'b> {
     k: usize,
 }
 
-impl<const W: usize> PanelRows<W> for InPlace<'_> {
+impl<V: Vector, const W: usize> PanelRows<V, W> for InPlace<'_> {
     #[inline(always)]
     fn kc(self) -> usize {
         self.k
     }
     #[inline(always)]
-    fn rows(self) -> impl Iterator<Item = [Lanes; W]> {
+    fn rows(self) -> impl Iterator<Item = [V; W]> {
         let b = &self.b[self.j0..];
         (0..self.k).map(move |kk| {
-            let (vectors, _) = b[kk * self.n..][..W * LANES].as_chunks::<LANES>();
-            core::array::from_fn(|w| Lanes::new(vectors[w]))
+            let row = &b[kk * self.n..][..W * V::LANES];
+            core::array::from_fn(|w| V::load(&row[w * V::LANES..]))
         })
     }
 }
@@ -736,10 +869,10 @@ impl<const W: usize> PanelRows<W> for InPlace<'_> {
 /// chunks of `buffer.len() / W` (`KC · VECTORS / W` for the full buffer). The first
 /// chunk starts from zero or from `C`, later ones from what the previous chunk stored in
 /// `C`; where the chunks fall does not change a bit (module docs).
-fn chunks<const W: usize>(
+fn chunks<V: Vector, const W: usize>(
     c: &mut [f32],
     ops: &Operands<'_>,
-    buffer: &mut [Lanes],
+    buffer: &mut [V],
     j0: usize,
     nc: usize,
     mode: Accumulate,
@@ -749,21 +882,59 @@ fn chunks<const W: usize>(
     for k0 in (0..ops.k).step_by(kc_max) {
         let kc = kc_max.min(ops.k - k0);
         let from_c = k0 > 0 || mode == Accumulate::Add;
-        let panel = pack_b::<W>(buffer, ops, k0, kc, j0, nc);
-        rows::<W>(c, ops, panel, k0, j0, nc, from_c);
+        let panel = pack_b::<V, W>(buffer, ops, k0, kc, j0, nc);
+        rows::<V, W>(c, ops, panel, k0, j0, nc, from_c);
     }
 }
 
 /// Packs `b(k0 + kk, j0 + l)` for `kk < kc`, `l < nc` into lane `l % LANES` of vector
 /// `l / LANES` of `panel[kk]`; lanes `l ≥ nc` are zero.
-fn pack_b<'p, const W: usize>(
-    buffer: &'p mut [Lanes],
+fn pack_b<'p, V: Vector, const W: usize>(
+    buffer: &'p mut [V],
     ops: &Operands<'_>,
     k0: usize,
     kc: usize,
     j0: usize,
     nc: usize,
-) -> &'p [[Lanes; W]] {
+) -> &'p [[V; W]] {
+    V::vectorize(PackTask::<V, W> {
+        buffer,
+        ops,
+        k0,
+        kc,
+        j0,
+        nc,
+    })
+}
+
+/// [`pack_b`]'s arguments, for [`Vector::vectorize`].
+struct PackTask<'p, 'o, V, const W: usize> {
+    buffer: &'p mut [V],
+    ops: &'o Operands<'o>,
+    k0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+}
+
+impl<'p, V: Vector, const W: usize> Task for PackTask<'p, '_, V, W> {
+    type Output = &'p [[V; W]];
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        pack_panel::<V, W>(self.buffer, self.ops, self.k0, self.kc, self.j0, self.nc)
+    }
+}
+
+/// The body of [`pack_b`], compiled for the vector's instruction set.
+#[inline(always)]
+fn pack_panel<'p, V: Vector, const W: usize>(
+    buffer: &'p mut [V],
+    ops: &Operands<'_>,
+    k0: usize,
+    kc: usize,
+    j0: usize,
+    nc: usize,
+) -> &'p [[V; W]] {
     let (panel, _) = buffer[..kc * W].as_chunks_mut::<W>();
     let (b, bl) = match ops.b {
         BSource::Slice(b, bl) => (b, bl),
@@ -774,24 +945,24 @@ fn pack_b<'p, const W: usize>(
             // go lane by lane; lanes past nc stay zero.
             let mut patches = PatchRows::new(s, x, k0, j0, nc);
             for vectors in panel.iter_mut() {
-                if nc < W * LANES {
-                    *vectors = [Lanes::ZERO; W];
+                if nc < W * V::LANES {
+                    *vectors = [V::ZERO; W];
                 }
                 patches.next_row(|l, run, src| {
                     let mut t = 0;
                     while t < run {
                         let lane = l + t;
-                        let Some(v) = vectors.get_mut(lane / LANES) else {
+                        let Some(v) = vectors.get_mut(lane / V::LANES) else {
                             break;
                         };
-                        if lane % LANES == 0 && run - t >= LANES {
-                            *v = match src.and_then(|src| src[t..].first_chunk::<LANES>()) {
-                                Some(&values) => Lanes::new(values),
-                                None => Lanes::ZERO,
+                        if lane % V::LANES == 0 && run - t >= V::LANES {
+                            *v = match src.and_then(|src| src.get(t..t + V::LANES)) {
+                                Some(values) => V::load(values),
+                                None => V::ZERO,
                             };
-                            t += LANES;
+                            t += V::LANES;
                         } else {
-                            v.as_mut_array()[lane % LANES] = src.map_or(0.0, |src| src[t]);
+                            v.lanes_mut()[lane % V::LANES] = src.map_or(0.0, |src| src[t]);
                             t += 1;
                         }
                     }
@@ -806,7 +977,7 @@ fn pack_b<'p, const W: usize>(
             for (kk, vectors) in panel.iter_mut().enumerate() {
                 let row = &b[(k0 + kk) * ops.n + j0..];
                 for (w, v) in vectors.iter_mut().enumerate() {
-                    *v = load(&row[w * LANES..], lanes_in(nc, w));
+                    *v = load(&row[w * V::LANES..], lanes_in::<V>(nc, w));
                 }
             }
         }
@@ -814,12 +985,12 @@ fn pack_b<'p, const W: usize>(
             // Column j of the panel is the contiguous run B[j][k0 .. k0 + kc], so the
             // panel is a transposed block of B: whole BLOCK × BLOCK squares go through
             // registers, the ragged edges element by element.
-            if nc < W * LANES {
-                panel.fill([Lanes::ZERO; W]);
+            if nc < W * V::LANES {
+                panel.fill([V::ZERO; W]);
             }
             let (whole_l, whole_k) = (nc - nc % BLOCK, kc - kc % BLOCK);
             for l0 in (0..whole_l).step_by(BLOCK) {
-                let (w, lane0) = (l0 / LANES, l0 % LANES);
+                let (w, lane0) = (l0 / V::LANES, l0 % V::LANES);
                 let columns: [&[f32]; BLOCK] =
                     core::array::from_fn(|t| &b[(j0 + l0 + t) * ops.k + k0..][..kc]);
                 for kk0 in (0..whole_k).step_by(BLOCK) {
@@ -827,12 +998,12 @@ fn pack_b<'p, const W: usize>(
                         Block::from(&columns[t][kk0..kk0 + BLOCK])
                     }));
                     for (s, v) in square.iter().enumerate() {
-                        panel[kk0 + s][w].as_mut_array()[lane0..lane0 + BLOCK]
+                        panel[kk0 + s][w].lanes_mut()[lane0..lane0 + BLOCK]
                             .copy_from_slice(v.as_array());
                     }
                 }
                 for kk in whole_k..kc {
-                    let lanes = &mut panel[kk][w].as_mut_array()[lane0..lane0 + BLOCK];
+                    let lanes = &mut panel[kk][w].lanes_mut()[lane0..lane0 + BLOCK];
                     for (x, column) in lanes.iter_mut().zip(&columns) {
                         *x = column[kk];
                     }
@@ -840,9 +1011,9 @@ fn pack_b<'p, const W: usize>(
             }
             for l in whole_l..nc {
                 let column = &b[(j0 + l) * ops.k + k0..][..kc];
-                let (w, lane) = (l / LANES, l % LANES);
+                let (w, lane) = (l / V::LANES, l % V::LANES);
                 for (vectors, &x) in panel.iter_mut().zip(column) {
-                    vectors[w].as_mut_array()[lane] = x;
+                    vectors[w].lanes_mut()[lane] = x;
                 }
             }
         }
@@ -854,10 +1025,62 @@ fn pack_b<'p, const W: usize>(
 /// `k0 .. k0 + panel.len()` (packed or read in place), in blocks of `MR` rows and then the leftover rows in blocks
 /// of 4, 2 and 1.
 #[allow(clippy::too_many_arguments)]
-fn rows<const W: usize>(
+fn rows<V: Vector, const W: usize>(
     c: &mut [f32],
     ops: &Operands<'_>,
-    panel: impl PanelRows<W>,
+    panel: impl PanelRows<V, W>,
+    k0: usize,
+    j0: usize,
+    nc: usize,
+    from_c: bool,
+) {
+    V::vectorize(RowsTask::<V, _, W> {
+        c,
+        ops,
+        panel,
+        k0,
+        j0,
+        nc,
+        from_c,
+        vector: PhantomData,
+    });
+}
+
+/// [`rows`]' arguments, for [`Vector::vectorize`].
+struct RowsTask<'c, 'o, V, P, const W: usize> {
+    c: &'c mut [f32],
+    ops: &'o Operands<'o>,
+    panel: P,
+    k0: usize,
+    j0: usize,
+    nc: usize,
+    from_c: bool,
+    vector: PhantomData<V>,
+}
+
+impl<V: Vector, P: PanelRows<V, W>, const W: usize> Task for RowsTask<'_, '_, V, P, W> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        row_blocks::<V, W>(
+            self.c,
+            self.ops,
+            self.panel,
+            self.k0,
+            self.j0,
+            self.nc,
+            self.from_c,
+        )
+    }
+}
+
+/// The body of [`rows`], compiled for the vector's instruction set.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn row_blocks<V: Vector, const W: usize>(
+    c: &mut [f32],
+    ops: &Operands<'_>,
+    panel: impl PanelRows<V, W>,
     k0: usize,
     j0: usize,
     nc: usize,
@@ -865,42 +1088,42 @@ fn rows<const W: usize>(
 ) {
     let mut i0 = 0;
     while ops.m - i0 >= MR {
-        tile::<MR, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        tile::<V, MR, W>(c, ops, panel, i0, k0, j0, nc, from_c);
         i0 += MR;
     }
     if MR > 4 && ops.m - i0 >= 4 {
-        tile::<4, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        tile::<V, 4, W>(c, ops, panel, i0, k0, j0, nc, from_c);
         i0 += 4;
     }
     if MR > 2 && ops.m - i0 >= 2 {
-        tile::<2, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        tile::<V, 2, W>(c, ops, panel, i0, k0, j0, nc, from_c);
         i0 += 2;
     }
     if MR > 1 && ops.m - i0 >= 1 {
-        tile::<1, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        tile::<V, 1, W>(c, ops, panel, i0, k0, j0, nc, from_c);
     }
 }
 
 /// How many of the `nc` columns of a panel fall into its vector `w`.
 #[inline(always)]
-fn lanes_in(nc: usize, w: usize) -> usize {
-    (nc - w * LANES).min(LANES)
-}
-
-/// The mask of lanes `0 .. len`.
-#[inline(always)]
-fn first_lanes(len: usize) -> Lanes {
-    Lanes::new(core::array::from_fn(|l| l as f32)).simd_lt(Lanes::splat(len as f32))
+fn lanes_in<V: Vector>(nc: usize, w: usize) -> usize {
+    (nc - w * V::LANES).min(V::LANES)
 }
 
 /// Loads `src[..len]` (`len ≤ LANES`) into lanes `0 .. len`, zeros into the others. When
 /// `src` has a whole vector's worth of values, it is read as a vector and masked.
 #[inline(always)]
-fn load(src: &[f32], len: usize) -> Lanes {
-    match src.first_chunk::<LANES>() {
-        Some(&whole) if len == LANES => Lanes::new(whole),
-        Some(&whole) => Lanes::new(whole) & first_lanes(len),
-        None => Lanes::from(&src[..len]),
+fn load<V: Vector>(src: &[f32], len: usize) -> V {
+    match src.get(..V::LANES) {
+        Some(whole) if len == V::LANES => V::load(whole),
+        Some(whole) => V::load(whole).first(len),
+        None => {
+            // Through a plain array: taking the address of a vector would keep a
+            // register tile's accumulators in memory.
+            let mut lanes = [0.0; MAX_LANES];
+            lanes[..len].copy_from_slice(&src[..len]);
+            V::load(&lanes)
+        }
     }
 }
 
@@ -908,11 +1131,15 @@ fn load(src: &[f32], len: usize) -> Lanes {
 /// as it is. When `dst` has room for a whole vector, the vector is read, blended and
 /// written back whole: the values past `len` are rewritten with themselves.
 #[inline(always)]
-fn store(dst: &mut [f32], len: usize, v: Lanes) {
-    match dst.first_chunk_mut::<LANES>() {
-        Some(whole) if len == LANES => *whole = v.to_array(),
-        Some(whole) => *whole = first_lanes(len).select(v, Lanes::new(*whole)).to_array(),
-        None => dst[..len].copy_from_slice(&v.to_array()[..len]),
+fn store<V: Vector>(dst: &mut [f32], len: usize, v: V) {
+    match dst.get_mut(..V::LANES) {
+        Some(whole) if len == V::LANES => v.store(whole),
+        Some(whole) => v.blend(V::load(whole), len).store(whole),
+        None => {
+            let mut lanes = [0.0; MAX_LANES];
+            v.store(&mut lanes);
+            dst[..len].copy_from_slice(&lanes[..len]);
+        }
     }
 }
 
@@ -920,10 +1147,10 @@ fn store(dst: &mut [f32], len: usize, v: Lanes) {
 /// chunk `k0 .. k0 + panel.len()`, holding `R × W` vectors of `C` in registers.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn tile<const R: usize, const W: usize>(
+fn tile<V: Vector, const R: usize, const W: usize>(
     c: &mut [f32],
     ops: &Operands<'_>,
-    panel: impl PanelRows<W>,
+    panel: impl PanelRows<V, W>,
     i0: usize,
     k0: usize,
     j0: usize,
@@ -931,12 +1158,12 @@ fn tile<const R: usize, const W: usize>(
     from_c: bool,
 ) {
     let n = ops.n;
-    let mut acc = [[Lanes::ZERO; W]; R];
+    let mut acc = [[V::ZERO; W]; R];
     if from_c {
         for (r, vectors) in acc.iter_mut().enumerate() {
             let row = &c[(i0 + r) * n + j0..];
             for (w, v) in vectors.iter_mut().enumerate() {
-                *v = load(&row[w * LANES..], lanes_in(nc, w));
+                *v = load(&row[w * V::LANES..], lanes_in::<V>(nc, w));
             }
         }
     }
@@ -964,7 +1191,7 @@ fn tile<const R: usize, const W: usize>(
     for (r, vectors) in acc.iter().enumerate() {
         let row = &mut c[(i0 + r) * n + j0..];
         for (w, v) in vectors.iter().enumerate() {
-            store(&mut row[w * LANES..], lanes_in(nc, w), *v);
+            store(&mut row[w * V::LANES..], lanes_in::<V>(nc, w), *v);
         }
     }
 }
@@ -973,19 +1200,15 @@ fn tile<const R: usize, const W: usize>(
 /// the product rounded before the sum (no fused multiply-add), unless the `fma`
 /// feature asks for `fma(a(r), b[w], acc[r][w])` rounded once.
 #[inline(always)]
-fn step<const R: usize, const W: usize>(
-    acc: &mut [[Lanes; W]; R],
+fn step<V: Vector, const R: usize, const W: usize>(
+    acc: &mut [[V; W]; R],
     a: impl Fn(usize) -> f32,
-    b: &[Lanes; W],
+    b: &[V; W],
 ) {
     for (r, row) in acc.iter_mut().enumerate() {
-        let x = Lanes::splat(a(r));
+        let x = V::splat(a(r));
         for (v, &y) in row.iter_mut().zip(b) {
-            if cfg!(feature = "fma") {
-                *v = x.mul_add(y, *v);
-            } else {
-                *v += x * y;
-            }
+            *v = v.add_product(x, y);
         }
     }
 }

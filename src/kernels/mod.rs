@@ -15,6 +15,10 @@
 //! - optimizer update loops ([`optim`]);
 //! - the math shim [`math`].
 //!
+//! On x86-64 the products and the optimizer loops choose their vector width at run
+//! time ([`dispatch`]): a build without target flags runs them on AVX2 or AVX-512 when
+//! the CPU has it, with the same bits.
+//!
 //! # One canonical evaluation order
 //!
 //! Each kernel documents the order in which it adds numbers up, and its SIMD path gives
@@ -28,6 +32,7 @@
 
 pub mod activation;
 pub mod conv;
+pub mod dispatch;
 pub mod gemm;
 mod gemm_scalar;
 pub(crate) mod inplace;

@@ -2,7 +2,8 @@
 //! parameters by one driver with a SIMD path and a scalar path.
 //!
 //! Each rule is written once, generic over [`Lane`] (one `f32`, or a vector: sixteen in
-//! an `f32x16` where the target has AVX-512, eight in an `f32x8` elsewhere), so the two
+//! an `f32x16` where the target has AVX-512, eight in an `f32x8` elsewhere; on x86-64
+//! the CPU's AVX2 or AVX-512 at run time, see [`dispatch`](super::dispatch)), so the two
 //! paths perform the same operations in the same order on each element and agree bit
 //! for bit: the rules use only `+ − × ÷`, `√` and `max`, all exactly rounded, and each
 //! element is computed alone, so the vector width cannot change a result. The per-step scalar coefficients (bias corrections, learning rate
@@ -15,10 +16,10 @@ use wide::{f32x16, f32x8};
 /// The vector the SIMD path runs a rule on: as wide as the target's registers (two
 /// `ymm` halves of an `f32x16` would only add register pressure without AVX-512).
 #[cfg(target_feature = "avx512f")]
-type Wide = f32x16;
+pub(super) type Wide = f32x16;
 /// The vector the SIMD path runs a rule on (see above).
 #[cfg(not(target_feature = "avx512f"))]
-type Wide = f32x8;
+pub(super) type Wide = f32x8;
 /// Elements per [`Wide`] vector.
 const WIDTH: usize = core::mem::size_of::<Wide>() / core::mem::size_of::<f32>();
 
@@ -116,6 +117,50 @@ macro_rules! vector_lane {
 
 vector_lane!(f32x8);
 vector_lane!(f32x16);
+
+/// A [`Lane`] vector that the SIMD loop of [`Drive::vectors`] loads and stores: the
+/// compile-time [`Wide`], or a run-time dispatched one
+/// ([`dispatch`](super::dispatch)).
+pub(super) trait Vectors: Lane {
+    /// Lanes per vector.
+    const WIDTH: usize;
+    /// Every lane `+0.0`.
+    const ZERO: Self;
+    /// Lanes `x[..WIDTH]`.
+    fn load(x: &[f32]) -> Self;
+    /// Writes the lanes to `x[..WIDTH]`.
+    fn store(self, x: &mut [f32]);
+    /// Whether every lane is `±0`.
+    fn all_zero(self) -> bool;
+}
+
+impl Vectors for Wide {
+    const WIDTH: usize = WIDTH;
+    const ZERO: Self = Wide::ZERO;
+    #[inline(always)]
+    fn load(x: &[f32]) -> Self {
+        Wide::from(&x[..WIDTH])
+    }
+    #[inline(always)]
+    fn store(self, x: &mut [f32]) {
+        x[..WIDTH].copy_from_slice(self.as_array());
+    }
+    #[inline(always)]
+    fn all_zero(self) -> bool {
+        self.to_array().iter().all(|&x| x == 0.0)
+    }
+}
+
+/// The arguments of [`Drive::vectors`], run by [`dispatch`](super::dispatch) on the
+/// widest vectors the CPU has.
+struct VectorsTask<'a, R, const S: usize> {
+    write: bool,
+    check: bool,
+    rule: &'a R,
+    value: &'a mut [f32],
+    grad: &'a [f32],
+    states: [&'a mut [f32]; S],
+}
 
 /// Weight decay as the optimizers apply it before their update: decoupled
 /// `θ ← θ·(1 − ηλ)` (AdamW, Loshchilov & Hutter) and/or the L2 term `g ← g + λθ`.
@@ -472,28 +517,45 @@ macro_rules! drive {
                 rule: &R,
                 value: &mut [f32],
                 grad: &[f32],
-                [$($state),*]: [&mut [f32]; $s],
+                states: [&mut [f32]; $s],
             ) -> (usize, bool) {
+                super::dispatch::optim(VectorsTask {
+                    write,
+                    check,
+                    rule,
+                    value,
+                    grad,
+                    states,
+                })
+            }
+        }
+
+        impl<R: Rule<$s>> super::dispatch::OptimTask for VectorsTask<'_, R, $s> {
+            type Output = (usize, bool);
+            #[inline(always)]
+            fn run<V: Vectors>(self) -> (usize, bool) {
+                let VectorsTask { write, check, rule, value, grad, states } = self;
+                let [$($state),*] = states;
                 let n = value.len().min(grad.len())$(.min($state.len()))*;
-                let end = n - n % WIDTH;
+                let end = n - n % V::WIDTH;
                 let (value, grad) = (&mut value[..end], &grad[..end]);
                 $(let $state = &mut $state[..end];)*
                 // `x · 0` is `±0` exactly when `x` is finite: one add per vector on the
                 // loop-carried chain, whatever the number of states.
-                let (zero, mut probe) = (Wide::ZERO, Wide::ZERO);
-                for i in (0..end).step_by(WIDTH) {
-                    let load = |x: &[f32]| Wide::from(&x[i..i + WIDTH]);
+                let (zero, mut probe) = (V::ZERO, V::ZERO);
+                for i in (0..end).step_by(V::WIDTH) {
+                    let load = |x: &[f32]| V::load(&x[i..]);
                     let (p, [$($new),*]) =
                         rule.apply(load(value), load(grad), [$(load($state)),*]);
                     if check {
-                        probe += p * zero $(+ $new * zero)*;
+                        probe = probe + (p * zero $(+ $new * zero)*);
                     }
                     if write {
-                        value[i..i + WIDTH].copy_from_slice(p.as_array());
-                        $($state[i..i + WIDTH].copy_from_slice($new.as_array());)*
+                        p.store(&mut value[i..]);
+                        $($new.store(&mut $state[i..]);)*
                     }
                 }
-                (end, probe.to_array().iter().all(|&x| x == 0.0))
+                (end, probe.all_zero())
             }
         }
     };
