@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One canonical evaluation order: the examples print the same numbers on every target.
 # Builds the XOR and CNN examples and the MLP benchmark for aarch64 (NEON kernels), runs them
-# under qemu-aarch64, and diffs their output with the host's x86-64 run (SSE2 kernels),
-# and the host's once more with -C target-cpu=native (AVX-512 or AVX2 kernels where the
-# CPU has them). Only the lines that report wall time may differ.
+# under qemu-aarch64, and diffs their output with the host's x86-64 run (a default build:
+# SSE2 vectors, the matrix products and optimizer updates dispatched at run time to AVX2
+# or AVX-512 where the CPU has them; host-tests/tests/kernels_dispatch.rs compares every
+# level with the scalar path), and the host's once more with -C target-cpu=native
+# (AVX-512 or AVX2 vectors compiled in). Only the lines that report wall time may differ.
 #
 # Installs nothing: .ci/run installs the aarch64 target, its linker and qemu-user.
 set -euo pipefail
@@ -16,6 +18,7 @@ command -v aarch64-linux-gnu-gcc >/dev/null ||
 
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 AARCH64=aarch64-unknown-linux-gnu
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
@@ -31,10 +34,10 @@ for example in xor digits mlp_bench cnn; do
     [ "$example" != digits ] || others="native"
     cargo run --quiet --release --example "$example" | untimed >"$OUT/$example.host"
     RUSTFLAGS="-C target-cpu=native" cargo run --quiet --release --example "$example" \
-        --target-dir target/native | untimed >"$OUT/$example.native"
+        --target-dir "$TARGET_DIR/native" | untimed >"$OUT/$example.native"
     if [ "$others" != native ]; then
         cargo build --quiet --release --example "$example" --target "$AARCH64"
-        qemu-aarch64 -L /usr/aarch64-linux-gnu "target/$AARCH64/release/examples/$example" |
+        qemu-aarch64 -L /usr/aarch64-linux-gnu "$TARGET_DIR/$AARCH64/release/examples/$example" |
             untimed >"$OUT/$example.aarch64"
     fi
     for other in $others; do
