@@ -448,12 +448,34 @@ impl Bounds {
 fn apply_proven<O: Optimizer + ?Sized, M: Params>(opt: &mut O, model: &mut M) -> usize {
     let mut offset = 0;
     model.visit(&mut |p: Param<'_>| {
-        let done = opt.update_proven(offset, p.kind, p.value, p.grad);
-        debug_assert!(done.is_ok(), "Bounds::of checked every length");
-        offset += p.value.len();
+        offset = apply_tensor(opt, true, offset, p.kind, p.value, p.grad);
     });
     opt.begin_step();
     offset
+}
+
+/// Applies the update to the tensor at `offset` ([`Optimizer::update_proven`] if
+/// `proven`, else [`Optimizer::update`] with [`Pass::Apply`]), whose lengths a try or
+/// [`Bounds::of`] checked; returns the offset of the next tensor. Not inlined:
+/// [`Params::visit`] calls it once per tensor, and inlined it would be repeated at
+/// every call.
+#[inline(never)]
+fn apply_tensor<O: Optimizer + ?Sized>(
+    opt: &mut O,
+    proven: bool,
+    offset: usize,
+    kind: ParamKind,
+    value: &mut [f32],
+    grad: &[f32],
+) -> usize {
+    let done = if proven {
+        opt.update_proven(offset, kind, value, grad)
+    } else {
+        opt.update(Pass::Apply, offset, kind, value, grad)
+            .map(|_| ())
+    };
+    debug_assert!(done.is_ok(), "the lengths were checked");
+    offset + value.len()
 }
 
 /// The two-pass half of [`Optimizer::step`]: tries every tensor, then applies the
@@ -473,9 +495,7 @@ fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
     refuse(outcome)?;
     offset = 0;
     model.visit(&mut |p: Param<'_>| {
-        let done = opt.update(Pass::Apply, offset, p.kind, p.value, p.grad);
-        debug_assert!(done.is_ok(), "the try pass checked every length");
-        offset += p.value.len();
+        offset = apply_tensor(opt, false, offset, p.kind, p.value, p.grad);
     });
     opt.begin_step();
     Ok(())
@@ -486,7 +506,9 @@ fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
 /// (128 bytes), not a constant in flash.
 const PIECE: usize = 32;
 
-/// Tries the update of one tensor; `Some` cause if it is refused.
+/// Tries the update of one tensor; `Some` cause if it is refused. Not inlined, as
+/// [`apply_tensor`].
+#[inline(never)]
 fn try_tensor<O: Optimizer + ?Sized>(
     opt: &mut O,
     offset: usize,

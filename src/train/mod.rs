@@ -475,28 +475,14 @@ where
     /// value after the update would not be finite; `loss` is the data loss reported in
     /// that error. The settings were checked before the forward pass.
     fn update(&mut self, loss: f32) -> Result<f32, Error> {
-        let (mut penalty, mut tensor, mut cause) = (0.0f32, 0u16, None);
-        self.model.visit(&mut |p| {
-            if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
-                penalty += p.penalty.value(p.value);
-                let done = p.penalty.add_gradient(p.value, p.grad);
-                debug_assert!(
-                    done.is_ok(),
-                    "a parameter and its gradient have equal length"
-                );
-            }
-            if cause.is_none() {
-                if kernels::first_non_finite(p.grad).is_some() {
-                    cause = Some(Refusal::Gradient {
-                        tensor,
-                        kind: p.kind,
-                    });
-                } else if !penalty.is_finite() {
-                    cause = Some(Refusal::Penalty { tensor });
-                }
-            }
-            tensor = tensor.saturating_add(1);
-        });
+        let mut scan = Scan {
+            penalty: 0.0,
+            tensor: 0,
+            cause: None,
+        };
+        self.model
+            .visit(&mut |p| scan.tensor(p.value, p.grad, p.kind, p.penalty));
+        let Scan { penalty, cause, .. } = scan;
         // Checked here, before clipping: clipping by value would turn an infinite
         // gradient into a finite one. The optimizer's own all-or-nothing check then
         // covers the update itself.
@@ -513,6 +499,45 @@ where
                 Ok(penalty)
             }
         }
+    }
+}
+
+/// What [`Trainer::update`] finds going over the tensors in [`Params::visit`] order:
+/// the penalty so far, the index of the next tensor, and the first refusal.
+struct Scan {
+    penalty: f32,
+    tensor: u16,
+    cause: Option<Refusal>,
+}
+
+impl Scan {
+    /// One tensor: adds its penalty and penalty gradient (weights only), then notes a
+    /// refusal if its gradient or the penalty so far is not finite. Not inlined: `visit`
+    /// calls it once per tensor, and inlined it would be repeated at every call
+    /// (about 1.3 KB of flash for a 2-layer MLP on a Cortex-M).
+    #[inline(never)]
+    fn tensor(&mut self, value: &[f32], grad: &mut [f32], kind: ParamKind, penalty: Penalty) {
+        if kind == ParamKind::Weight && penalty != Penalty::NONE {
+            self.penalty += penalty.value(value);
+            let done = penalty.add_gradient(value, grad);
+            debug_assert!(
+                done.is_ok(),
+                "a parameter and its gradient have equal length"
+            );
+        }
+        if self.cause.is_none() {
+            if kernels::first_non_finite(grad).is_some() {
+                self.cause = Some(Refusal::Gradient {
+                    tensor: self.tensor,
+                    kind,
+                });
+            } else if !self.penalty.is_finite() {
+                self.cause = Some(Refusal::Penalty {
+                    tensor: self.tensor,
+                });
+            }
+        }
+        self.tensor = self.tensor.saturating_add(1);
     }
 }
 
