@@ -448,12 +448,9 @@ where
         if let Some(clip) = self.clip {
             clip.check()?;
         }
-        let mut setting = Ok(Penalty::NONE);
-        self.model.visit(&mut |p| {
-            if setting.is_ok() {
-                setting = p.penalty.check();
-            }
-        });
+        let mut setting = Ok(());
+        self.model
+            .visit(&mut |p| check_penalty(&mut setting, p.penalty));
         setting?;
         self.model.check_settings()?;
         self.optimizer.check()
@@ -499,6 +496,16 @@ where
                 Ok(penalty)
             }
         }
+    }
+}
+
+/// Keeps in `setting` the first error of [`Penalty::check`] over the tensors. Not
+/// inlined: `visit` calls it once per tensor, and inlined it would be repeated at
+/// every call.
+#[inline(never)]
+fn check_penalty(setting: &mut Result<(), Error>, penalty: Penalty) {
+    if setting.is_ok() {
+        *setting = penalty.check().map(|_| ());
     }
 }
 
@@ -793,8 +800,7 @@ impl Clip {
     ///
     /// See [`Clip`].
     pub fn apply<P: Params>(self, model: &mut P) -> f32 {
-        let mut squares = 0.0;
-        model.visit(&mut |p| squares += kernels::squared_norm(p.grad));
+        let squares = over_grads(model, GradOp::Squares);
         let norm = kernels::math::sqrt(squares);
         if self.check().is_err() {
             return norm;
@@ -807,10 +813,12 @@ impl Clip {
                     overflowed_norm_coef(model, max)
                 };
                 if coef < 1.0 {
-                    model.visit(&mut |p| kernels::scale(coef, p.grad));
+                    over_grads(model, GradOp::Scale(coef));
                 }
             }
-            Clip::Value(c) => model.visit(&mut |p| kernels::clamp(p.grad, -c, c)),
+            Clip::Value(c) => {
+                over_grads(model, GradOp::Clamp(c));
+            }
         }
         norm
     }
@@ -840,21 +848,54 @@ impl Clip {
 /// gradients divided by their largest magnitude `a`, as `(max/a)/‖g/a‖`. Gradients
 /// that are not all finite give 1 (the trainer refuses them before clipping).
 fn overflowed_norm_coef<P: Params>(model: &mut P, max: f32) -> f32 {
-    let mut largest = 0.0f32;
-    model.visit(&mut |p| {
-        for g in p.grad.iter() {
-            largest = largest.max(g.abs());
-        }
-    });
+    let largest = over_grads(model, GradOp::Largest);
     if !largest.is_finite() || largest == 0.0 {
         return 1.0;
     }
-    let mut squares = 0.0f32;
-    model.visit(&mut |p| {
-        for g in p.grad.iter() {
-            let r = g / largest;
-            squares += r * r;
-        }
-    });
+    let squares = over_grads(model, GradOp::ScaledSquares(largest));
     (max / largest) / kernels::math::sqrt(squares)
+}
+
+/// What [`Clip::apply`] does with each gradient tensor, in [`Params::visit`] order.
+#[derive(Clone, Copy)]
+enum GradOp {
+    /// Adds `Σg²` to the result.
+    Squares,
+    /// Raises the result to the largest `|g|`.
+    Largest,
+    /// Adds `Σ(g/a)²` to the result, one term at a time.
+    ScaledSquares(f32),
+    /// `g ← c·g`.
+    Scale(f32),
+    /// `g ← clamp(g, −c, c)`.
+    Clamp(f32),
+}
+
+/// Runs `op` over every gradient tensor of `model`; returns its result (from 0).
+fn over_grads<P: Params>(model: &mut P, op: GradOp) -> f32 {
+    let mut acc = 0.0;
+    model.visit(&mut |p| grad_op(op, &mut acc, p.grad));
+    acc
+}
+
+/// `op` on one gradient tensor. Not inlined: `visit` calls it once per tensor, and
+/// inlined it would be repeated at every call.
+#[inline(never)]
+fn grad_op(op: GradOp, acc: &mut f32, grad: &mut [f32]) {
+    match op {
+        GradOp::Squares => *acc += kernels::squared_norm(grad),
+        GradOp::Largest => {
+            for g in grad.iter() {
+                *acc = acc.max(g.abs());
+            }
+        }
+        GradOp::ScaledSquares(largest) => {
+            for g in grad.iter() {
+                let r = g / largest;
+                *acc += r * r;
+            }
+        }
+        GradOp::Scale(c) => kernels::scale(c, grad),
+        GradOp::Clamp(c) => kernels::clamp(grad, -c, c),
+    }
 }
