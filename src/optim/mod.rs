@@ -484,16 +484,14 @@ fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
     opt: &mut O,
     model: &mut M,
 ) -> Result<(), Error> {
-    let (mut offset, mut tensor, mut outcome) = (0, 0u16, Ok(None));
-    model.visit(&mut |p: Param<'_>| {
-        if let Ok(None) = outcome {
-            outcome = try_tensor(opt, offset, tensor, p.kind, p.value, p.grad);
-        }
-        offset += p.value.len();
-        tensor = tensor.saturating_add(1);
-    });
-    refuse(outcome)?;
-    offset = 0;
+    let mut trial = Trial {
+        offset: 0,
+        tensor: 0,
+        outcome: Ok(None),
+    };
+    model.visit(&mut |p: Param<'_>| trial.next(opt, p.kind, p.value, p.grad));
+    refuse(trial.outcome)?;
+    let mut offset = 0;
     model.visit(&mut |p: Param<'_>| {
         offset = apply_tensor(opt, false, offset, p.kind, p.value, p.grad);
     });
@@ -501,14 +499,38 @@ fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
     Ok(())
 }
 
+/// The try pass of [`try_then_apply`] so far: the offset and index of the next tensor,
+/// and the outcome (the first refusal or error).
+struct Trial {
+    offset: usize,
+    tensor: u16,
+    outcome: Result<Option<Refusal>, Error>,
+}
+
+impl Trial {
+    /// Tries the next tensor unless one was refused. Not inlined, as [`apply_tensor`].
+    #[inline(never)]
+    fn next<O: Optimizer + ?Sized>(
+        &mut self,
+        opt: &mut O,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) {
+        if let Ok(None) = self.outcome {
+            self.outcome = try_tensor(opt, self.offset, self.tensor, kind, value, grad);
+        }
+        self.offset += value.len();
+        self.tensor = self.tensor.saturating_add(1);
+    }
+}
+
 /// Length of the pieces in which a refused update is tried again with a zero gradient,
 /// to tell whether the batch caused it. The zeros are on the stack of that rare path
 /// (128 bytes), not a constant in flash.
 const PIECE: usize = 32;
 
-/// Tries the update of one tensor; `Some` cause if it is refused. Not inlined, as
-/// [`apply_tensor`].
-#[inline(never)]
+/// Tries the update of one tensor; `Some` cause if it is refused.
 fn try_tensor<O: Optimizer + ?Sized>(
     opt: &mut O,
     offset: usize,
