@@ -619,10 +619,7 @@ impl<const P: usize, const V: usize> Optimizer for Adam<P, V> {
             if let Some(after) = after {
                 let mut offset = 0;
                 model.visit(&mut |p: Param<'_>| {
-                    let rule = self.rule_with(p.kind, corrections);
-                    let done = self.write_proven(rule, offset, p.value, p.grad);
-                    debug_assert!(done.is_ok(), "Bounds::of checked every length");
-                    offset += p.value.len();
+                    offset = self.proven_tensor(corrections, offset, p.kind, p.value, p.grad);
                 });
                 self.begin_step();
                 self.recorded = Recorded {
@@ -742,6 +739,25 @@ impl<const P: usize, const V: usize> Adam<P, V> {
             step_size,
             bias_correction2_sqrt,
         }
+    }
+
+    /// The proven update of the tensor of `kind` at `offset`, whose lengths
+    /// [`Bounds::of`] checked, with the step's `corrections`; returns the offset of the
+    /// next tensor. Not inlined: `visit` calls it once per tensor, and inlined it would
+    /// be repeated at every call.
+    #[inline(never)]
+    fn proven_tensor(
+        &mut self,
+        corrections: (f32, f32),
+        offset: usize,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> usize {
+        let rule = self.rule_with(kind, corrections);
+        let done = self.write_proven(rule, offset, value, grad);
+        debug_assert!(done.is_ok(), "Bounds::of checked every length");
+        offset + value.len()
     }
 
     /// The proven update of the tensor at `offset` with `rule` (no finiteness test);

@@ -448,12 +448,34 @@ impl Bounds {
 fn apply_proven<O: Optimizer + ?Sized, M: Params>(opt: &mut O, model: &mut M) -> usize {
     let mut offset = 0;
     model.visit(&mut |p: Param<'_>| {
-        let done = opt.update_proven(offset, p.kind, p.value, p.grad);
-        debug_assert!(done.is_ok(), "Bounds::of checked every length");
-        offset += p.value.len();
+        offset = apply_tensor(opt, true, offset, p.kind, p.value, p.grad);
     });
     opt.begin_step();
     offset
+}
+
+/// Applies the update to the tensor at `offset` ([`Optimizer::update_proven`] if
+/// `proven`, else [`Optimizer::update`] with [`Pass::Apply`]), whose lengths a try or
+/// [`Bounds::of`] checked; returns the offset of the next tensor. Not inlined:
+/// [`Params::visit`] calls it once per tensor, and inlined it would be repeated at
+/// every call.
+#[inline(never)]
+fn apply_tensor<O: Optimizer + ?Sized>(
+    opt: &mut O,
+    proven: bool,
+    offset: usize,
+    kind: ParamKind,
+    value: &mut [f32],
+    grad: &[f32],
+) -> usize {
+    let done = if proven {
+        opt.update_proven(offset, kind, value, grad)
+    } else {
+        opt.update(Pass::Apply, offset, kind, value, grad)
+            .map(|_| ())
+    };
+    debug_assert!(done.is_ok(), "the lengths were checked");
+    offset + value.len()
 }
 
 /// The two-pass half of [`Optimizer::step`]: tries every tensor, then applies the
@@ -462,23 +484,45 @@ fn try_then_apply<O: Optimizer + ?Sized, M: Params>(
     opt: &mut O,
     model: &mut M,
 ) -> Result<(), Error> {
-    let (mut offset, mut tensor, mut outcome) = (0, 0u16, Ok(None));
+    let mut trial = Trial {
+        offset: 0,
+        tensor: 0,
+        outcome: Ok(None),
+    };
+    model.visit(&mut |p: Param<'_>| trial.next(opt, p.kind, p.value, p.grad));
+    refuse(trial.outcome)?;
+    let mut offset = 0;
     model.visit(&mut |p: Param<'_>| {
-        if let Ok(None) = outcome {
-            outcome = try_tensor(opt, offset, tensor, p.kind, p.value, p.grad);
-        }
-        offset += p.value.len();
-        tensor = tensor.saturating_add(1);
-    });
-    refuse(outcome)?;
-    offset = 0;
-    model.visit(&mut |p: Param<'_>| {
-        let done = opt.update(Pass::Apply, offset, p.kind, p.value, p.grad);
-        debug_assert!(done.is_ok(), "the try pass checked every length");
-        offset += p.value.len();
+        offset = apply_tensor(opt, false, offset, p.kind, p.value, p.grad);
     });
     opt.begin_step();
     Ok(())
+}
+
+/// The try pass of [`try_then_apply`] so far: the offset and index of the next tensor,
+/// and the outcome (the first refusal or error).
+struct Trial {
+    offset: usize,
+    tensor: u16,
+    outcome: Result<Option<Refusal>, Error>,
+}
+
+impl Trial {
+    /// Tries the next tensor unless one was refused. Not inlined, as [`apply_tensor`].
+    #[inline(never)]
+    fn next<O: Optimizer + ?Sized>(
+        &mut self,
+        opt: &mut O,
+        kind: ParamKind,
+        value: &mut [f32],
+        grad: &[f32],
+    ) {
+        if let Ok(None) = self.outcome {
+            self.outcome = try_tensor(opt, self.offset, self.tensor, kind, value, grad);
+        }
+        self.offset += value.len();
+        self.tensor = self.tensor.saturating_add(1);
+    }
 }
 
 /// Length of the pieces in which a refused update is tried again with a zero gradient,

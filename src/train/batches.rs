@@ -392,13 +392,19 @@ impl<'a, X: Tensor, T> Batches<'a, X, T> {
         let features = X::LEN / X::SAMPLES;
         let (bi, ri) = (i / X::SAMPLES, i % X::SAMPLES);
         let (bj, rj) = (j / X::SAMPLES, j % X::SAMPLES);
-        if bi == bj {
-            swap_chunks(self.inputs[bi].as_mut_slice(), ri, rj, features);
+        // One swap of the two samples' inputs for both cases: a firmware carries one
+        // copy of the loop.
+        let (a, b) = if bi == bj {
+            let (lo, hi) = self.inputs[bi].as_mut_slice().split_at_mut(rj * features);
+            (&mut lo[ri * features..][..features], &mut hi[..features])
         } else {
             let (lo, hi) = self.inputs.split_at_mut(bj);
-            lo[bi].as_mut_slice()[ri * features..][..features]
-                .swap_with_slice(&mut hi[0].as_mut_slice()[rj * features..][..features]);
-        }
+            (
+                &mut lo[bi].as_mut_slice()[ri * features..][..features],
+                &mut hi[0].as_mut_slice()[rj * features..][..features],
+            )
+        };
+        a.swap_with_slice(b);
         swap_chunks(self.targets, i, j, self.per_sample);
     }
 }

@@ -448,12 +448,9 @@ where
         if let Some(clip) = self.clip {
             clip.check()?;
         }
-        let mut setting = Ok(Penalty::NONE);
-        self.model.visit(&mut |p| {
-            if setting.is_ok() {
-                setting = p.penalty.check();
-            }
-        });
+        let mut setting = Ok(());
+        self.model
+            .visit(&mut |p| check_penalty(&mut setting, p.penalty));
         setting?;
         self.model.check_settings()?;
         self.optimizer.check()
@@ -475,28 +472,14 @@ where
     /// value after the update would not be finite; `loss` is the data loss reported in
     /// that error. The settings were checked before the forward pass.
     fn update(&mut self, loss: f32) -> Result<f32, Error> {
-        let (mut penalty, mut tensor, mut cause) = (0.0f32, 0u16, None);
-        self.model.visit(&mut |p| {
-            if p.kind == ParamKind::Weight && p.penalty != Penalty::NONE {
-                penalty += p.penalty.value(p.value);
-                let done = p.penalty.add_gradient(p.value, p.grad);
-                debug_assert!(
-                    done.is_ok(),
-                    "a parameter and its gradient have equal length"
-                );
-            }
-            if cause.is_none() {
-                if kernels::first_non_finite(p.grad).is_some() {
-                    cause = Some(Refusal::Gradient {
-                        tensor,
-                        kind: p.kind,
-                    });
-                } else if !penalty.is_finite() {
-                    cause = Some(Refusal::Penalty { tensor });
-                }
-            }
-            tensor = tensor.saturating_add(1);
-        });
+        let mut scan = Scan {
+            penalty: 0.0,
+            tensor: 0,
+            cause: None,
+        };
+        self.model
+            .visit(&mut |p| scan.tensor(p.value, p.grad, p.kind, p.penalty));
+        let Scan { penalty, cause, .. } = scan;
         // Checked here, before clipping: clipping by value would turn an infinite
         // gradient into a finite one. The optimizer's own all-or-nothing check then
         // covers the update itself.
@@ -513,6 +496,55 @@ where
                 Ok(penalty)
             }
         }
+    }
+}
+
+/// Keeps in `setting` the first error of [`Penalty::check`] over the tensors. Not
+/// inlined: `visit` calls it once per tensor, and inlined it would be repeated at
+/// every call.
+#[inline(never)]
+fn check_penalty(setting: &mut Result<(), Error>, penalty: Penalty) {
+    if setting.is_ok() {
+        *setting = penalty.check().map(|_| ());
+    }
+}
+
+/// What [`Trainer::update`] finds going over the tensors in [`Params::visit`] order:
+/// the penalty so far, the index of the next tensor, and the first refusal.
+struct Scan {
+    penalty: f32,
+    tensor: u16,
+    cause: Option<Refusal>,
+}
+
+impl Scan {
+    /// One tensor: adds its penalty and penalty gradient (weights only), then notes a
+    /// refusal if its gradient or the penalty so far is not finite. Not inlined: `visit`
+    /// calls it once per tensor, and inlined it would be repeated at every call
+    /// (about 1.3 KB of flash for a 2-layer MLP on a Cortex-M).
+    #[inline(never)]
+    fn tensor(&mut self, value: &[f32], grad: &mut [f32], kind: ParamKind, penalty: Penalty) {
+        if kind == ParamKind::Weight && penalty != Penalty::NONE {
+            self.penalty += penalty.value(value);
+            let done = penalty.add_gradient(value, grad);
+            debug_assert!(
+                done.is_ok(),
+                "a parameter and its gradient have equal length"
+            );
+        }
+        if self.cause.is_none() {
+            if kernels::first_non_finite(grad).is_some() {
+                self.cause = Some(Refusal::Gradient {
+                    tensor: self.tensor,
+                    kind,
+                });
+            } else if !self.penalty.is_finite() {
+                self.cause = Some(Refusal::Penalty {
+                    tensor: self.tensor,
+                });
+            }
+        }
+        self.tensor = self.tensor.saturating_add(1);
     }
 }
 
@@ -768,8 +800,7 @@ impl Clip {
     ///
     /// See [`Clip`].
     pub fn apply<P: Params>(self, model: &mut P) -> f32 {
-        let mut squares = 0.0;
-        model.visit(&mut |p| squares += kernels::squared_norm(p.grad));
+        let squares = over_grads(model, GradOp::Squares);
         let norm = kernels::math::sqrt(squares);
         if self.check().is_err() {
             return norm;
@@ -782,10 +813,12 @@ impl Clip {
                     overflowed_norm_coef(model, max)
                 };
                 if coef < 1.0 {
-                    model.visit(&mut |p| kernels::scale(coef, p.grad));
+                    over_grads(model, GradOp::Scale(coef));
                 }
             }
-            Clip::Value(c) => model.visit(&mut |p| kernels::clamp(p.grad, -c, c)),
+            Clip::Value(c) => {
+                over_grads(model, GradOp::Clamp(c));
+            }
         }
         norm
     }
@@ -815,21 +848,54 @@ impl Clip {
 /// gradients divided by their largest magnitude `a`, as `(max/a)/‖g/a‖`. Gradients
 /// that are not all finite give 1 (the trainer refuses them before clipping).
 fn overflowed_norm_coef<P: Params>(model: &mut P, max: f32) -> f32 {
-    let mut largest = 0.0f32;
-    model.visit(&mut |p| {
-        for g in p.grad.iter() {
-            largest = largest.max(g.abs());
-        }
-    });
+    let largest = over_grads(model, GradOp::Largest);
     if !largest.is_finite() || largest == 0.0 {
         return 1.0;
     }
-    let mut squares = 0.0f32;
-    model.visit(&mut |p| {
-        for g in p.grad.iter() {
-            let r = g / largest;
-            squares += r * r;
-        }
-    });
+    let squares = over_grads(model, GradOp::ScaledSquares(largest));
     (max / largest) / kernels::math::sqrt(squares)
+}
+
+/// What [`Clip::apply`] does with each gradient tensor, in [`Params::visit`] order.
+#[derive(Clone, Copy)]
+enum GradOp {
+    /// Adds `Σg²` to the result.
+    Squares,
+    /// Raises the result to the largest `|g|`.
+    Largest,
+    /// Adds `Σ(g/a)²` to the result, one term at a time.
+    ScaledSquares(f32),
+    /// `g ← c·g`.
+    Scale(f32),
+    /// `g ← clamp(g, −c, c)`.
+    Clamp(f32),
+}
+
+/// Runs `op` over every gradient tensor of `model`; returns its result (from 0).
+fn over_grads<P: Params>(model: &mut P, op: GradOp) -> f32 {
+    let mut acc = 0.0;
+    model.visit(&mut |p| grad_op(op, &mut acc, p.grad));
+    acc
+}
+
+/// `op` on one gradient tensor. Not inlined: `visit` calls it once per tensor, and
+/// inlined it would be repeated at every call.
+#[inline(never)]
+fn grad_op(op: GradOp, acc: &mut f32, grad: &mut [f32]) {
+    match op {
+        GradOp::Squares => *acc += kernels::squared_norm(grad),
+        GradOp::Largest => {
+            for g in grad.iter() {
+                *acc = acc.max(g.abs());
+            }
+        }
+        GradOp::ScaledSquares(largest) => {
+            for g in grad.iter() {
+                let r = g / largest;
+                *acc += r * r;
+            }
+        }
+        GradOp::Scale(c) => kernels::scale(c, grad),
+        GradOp::Clamp(c) => kernels::clamp(grad, -c, c),
+    }
 }
