@@ -20,7 +20,7 @@
 use super::dense::{add_bias_gradient, Dense};
 use super::{Context, Input, Layer, Param, Params, Zeroed};
 use crate::kernels::{self, inplace, Accumulate, Activation, MatMut, MatRef};
-use crate::Batch;
+use crate::{Batch, Matrix};
 
 /// Rows of the batch per block: the stack block holds `BLOCK_ROWS × IN` floats
 /// (512 bytes for `IN = 32`), the one buffer [`ReluDense`] adds, and only while its
@@ -139,33 +139,34 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
         y
     }
 
-    /// `∂J/∂W += dyᵀ·A` a block of rows at a time: each block's product continues every
-    /// element's sum over the rows where the previous block left it (the canonical
-    /// order adds the rows in increasing order onto the old value), so the bits are
-    /// those of one product over the batch. Then `∂J/∂b`, then, for
-    /// [`Input::Overwrite`], per block: `dy·W` into the stack block and
-    /// `x ← relu'(x) ⊙ block` over `x` with [`Relu`](super::Relu)'s in-place kernel.
-    /// Never inlined (see `forward`).
+    /// With [`Input::Overwrite`]: `x ← max(0, x)` in place first (the mask survives:
+    /// `max(0, x) ≤ 0 ⇔ x ≤ 0`, and a NaN stays NaN, so [`Relu`](super::Relu)'s
+    /// backward rule reads the same mask from either), then `∂J/∂W += dyᵀ·A` in one
+    /// product over the batch, `∂J/∂b`, and, per block of rows, `dy·W` into the stack
+    /// block and `x ← relu'(x) ⊙ block` over `x` with `Relu`'s in-place kernel. With
+    /// [`Input::Keep`] `x` is read only: `∂J/∂W` a block of rows at a time, each block's
+    /// product continuing every element's sum over the rows where the previous block
+    /// left it (the canonical order adds the rows in increasing order onto the old
+    /// value), so the bits are those of one product over the batch. Never inlined (see
+    /// `forward`).
     #[inline(never)]
-    fn backward_in_place(&mut self, mut x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
-        let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+    fn backward_in_place(&mut self, x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
         let dense = &mut self.0;
-        for (xs, dys) in x.get().0.chunks(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
-            let (n, a) = (xs.len(), &mut block[..xs.len()]);
-            relu_rows(xs, a);
-            let done = kernels::matmul_at(
-                dense.weight_grad.view_mut(),
-                MatRef::from_parts(dys.as_flattened(), n, OUT),
-                MatRef::from_parts(a.as_flattened(), n, IN),
-                Accumulate::Add,
-            );
-            debug_assert!(done.is_ok(), "shapes are checked by the types");
-        }
-        add_bias_gradient(dy, &mut dense.bias_grad);
-        let Some(dx) = x.reborrow().into_grad() else {
-            return;
+        let x = match x {
+            Input::Keep(x) => {
+                weight_grad_by_blocks(&mut dense.weight_grad, x, dy);
+                add_bias_gradient(dy, &mut dense.bias_grad);
+                return;
+            }
+            Input::Overwrite(x) => x,
         };
-        for (xs, dys) in dx.0.chunks_mut(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
+        for v in x.as_mut_slice() {
+            *v = Activation::Relu.value(*v);
+        }
+        dense.weight_grad.set_product_at(dy, x, Accumulate::Add);
+        add_bias_gradient(dy, &mut dense.bias_grad);
+        let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+        for (xs, dys) in x.0.chunks_mut(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
             let (n, g) = (xs.len(), &mut block[..xs.len()]);
             let product = kernels::matmul(
                 MatMut::from_parts(g.as_flattened_mut(), n, IN),
@@ -181,6 +182,27 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
             );
             debug_assert!(masked.is_ok(), "the block has the rows of x");
         }
+    }
+}
+
+/// `∂J/∂W += dyᵀ·max(0, x)` without writing `x`: `max(0, x)` a block of rows at a time
+/// on the stack, each block's product continuing the sums where the last one left them.
+fn weight_grad_by_blocks<const B: usize, const IN: usize, const OUT: usize>(
+    weight_grad: &mut Matrix<OUT, IN>,
+    x: &Batch<B, IN>,
+    dy: &Batch<B, OUT>,
+) {
+    let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+    for (xs, dys) in x.0.chunks(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
+        let (n, a) = (xs.len(), &mut block[..xs.len()]);
+        relu_rows(xs, a);
+        let done = kernels::matmul_at(
+            weight_grad.view_mut(),
+            MatRef::from_parts(dys.as_flattened(), n, OUT),
+            MatRef::from_parts(a.as_flattened(), n, IN),
+            Accumulate::Add,
+        );
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 }
 
