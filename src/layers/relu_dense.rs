@@ -99,10 +99,12 @@ impl<const IN: usize, const OUT: usize> Zeroed for ReluDense<IN, OUT> {
     const ZERO: Self = ReluDense::zeros();
 }
 
-/// `a ← max(0, x)` for a block of rows, with [`Relu`](super::Relu)'s forward kernel.
+/// `a ← max(0, x)` for a block of rows, element by element with [`Relu`](super::Relu)'s
+/// scalar rule (the bits of its kernel on every path; no copy of `x` into `a` first).
 fn relu_rows<const IN: usize>(x: &[[f32; IN]], a: &mut [[f32; IN]]) {
-    let done = kernels::activate(Activation::Relu, x.as_flattened(), a.as_flattened_mut());
-    debug_assert!(done.is_ok(), "the block has the rows of x");
+    for (a, &x) in a.as_flattened_mut().iter_mut().zip(x.as_flattened()) {
+        *a = Activation::Relu.value(x);
+    }
 }
 
 impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for ReluDense<IN, OUT> {
