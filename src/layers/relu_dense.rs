@@ -7,8 +7,8 @@
 //! output), because every layer keeps its own output. Only one is needed:
 //! `Seq![Dense<64, 32>, ReluDense<32, 10>]` keeps `h` alone. The ReLU's output is never
 //! stored; it is recomputed from `h`, a few rows of the batch at a time, into a block on
-//! the stack, and its mask (`h > 0 ⇔ a > 0`) is read from `h` as the input gradient is
-//! written over it.
+//! the stack (backward, once `h` may be overwritten, over `h` itself), and its mask
+//! (`h > 0 ⇔ a > 0`) is read from `h` as the input gradient is written over it.
 //!
 //! The ReLU sits on the consumer's side so that every gradient still goes over the
 //! activation it belongs to (`∂J/∂h` over `h`) and the layer keeps the [`Layer`]
@@ -24,20 +24,16 @@ use crate::{Batch, Matrix};
 
 /// Rows of the batch per block: the stack block holds `BLOCK_ROWS × IN` floats
 /// (512 bytes for `IN = 32`), the one buffer [`ReluDense`] adds, and only while its
-/// forward or backward pass runs. Fewer rows mean more, smaller matrix products. The
-/// firmware benchmark's step (64-32-10, batch 32, Adam) on the Cortex-M4F, with
-/// `Seq![Dense<64, 32>, ReluDense<32, 10>]` in place of `Seq![Dense<64, 32>, Relu,
-/// Dense<32, 10>]` (596.2k instructions, 1 120 bytes of stack, 4 096 bytes more cache),
-/// measured 2026-11-30:
+/// forward or backward pass runs. Blocks serve the forward product, the input gradient
+/// and, with [`Input::Keep`] only, the weight gradient (with [`Input::Overwrite`] the
+/// ReLU is applied to `x` in place and `∂J/∂W` is one product over the batch). Fewer
+/// rows mean more, smaller matrix products.
 ///
-/// | rows | instructions per step | stack of `train_step` |
-/// |--:|--:|--:|
-/// | 2 | 727.6k | 1 176 |
-/// | **4** | **648.0k** | **1 528** |
-/// | 8 | 628.0k | 2 040 |
-///
-/// On x86-64 (callgrind, default build) the step takes 309.1k instructions with `Relu`
-/// and `Dense`, 349.0k / 328.0k / 318.0k with 4 / 8 / 16 rows.
+/// The firmware benchmark's step (64-32-10, batch 32, Adam) on the Cortex-M4F, with
+/// `Seq![Dense<64, 32>, ReluDense<32, 10>]` (4 096 bytes less cache than `Seq![Dense<64,
+/// 32>, Relu, Dense<32, 10>]`), measured 2026-11-30 with 4 rows: 587.5k instructions at
+/// opt-level `"s"` and 564.7k at opt-level 3, 1 300 bytes of stack for `train_step`
+/// (627.0k and 606.2k, 1 316 bytes, when `∂J/∂W` was also computed a block at a time).
 ///
 /// ```
 /// assert_eq!(microtrain::layers::BLOCK_ROWS, 4);
@@ -55,7 +51,8 @@ pub const BLOCK_ROWS: usize = 4;
 ///
 /// with `relu'(x) = 0` for `x ≤ 0` (so `∂J/∂x` is `+0.0` there, for `x = -0.0` too) and
 /// `1` otherwise, NaN included: [`Relu`](super::Relu)'s rule. The layer keeps only its
-/// output; `A` is recomputed, [`BLOCK_ROWS`] rows at a time, in a block on the stack.
+/// output; `A` is recomputed, [`BLOCK_ROWS`] rows at a time, in a block on the stack
+/// (and, in a backward pass that overwrites `X` with `∂J/∂X`, over `X` itself first).
 /// Every element is computed by the same kernels in the same order as by
 /// `(Relu, Dense<IN, OUT>)`, so the two train to the same bits with `IN·B` floats less
 /// kept: `Seq![Dense<64, 32>, ReluDense<32, 10>]` is `Seq![Dense<64, 32>, Relu,
