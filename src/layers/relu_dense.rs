@@ -7,8 +7,8 @@
 //! output), because every layer keeps its own output. Only one is needed:
 //! `Seq![Dense<64, 32>, ReluDense<32, 10>]` keeps `h` alone. The ReLU's output is never
 //! stored; it is recomputed from `h`, a few rows of the batch at a time, into a block on
-//! the stack, and its mask (`h > 0 ⇔ a > 0`) is read from `h` as the input gradient is
-//! written over it.
+//! the stack (backward, once `h` may be overwritten, over `h` itself), and its mask
+//! (`h > 0 ⇔ a > 0`) is read from `h` as the input gradient is written over it.
 //!
 //! The ReLU sits on the consumer's side so that every gradient still goes over the
 //! activation it belongs to (`∂J/∂h` over `h`) and the layer keeps the [`Layer`]
@@ -20,24 +20,20 @@
 use super::dense::{add_bias_gradient, Dense};
 use super::{Context, Input, Layer, Param, Params, Zeroed};
 use crate::kernels::{self, inplace, Accumulate, Activation, MatMut, MatRef};
-use crate::Batch;
+use crate::{Batch, Matrix};
 
 /// Rows of the batch per block: the stack block holds `BLOCK_ROWS × IN` floats
 /// (512 bytes for `IN = 32`), the one buffer [`ReluDense`] adds, and only while its
-/// forward or backward pass runs. Fewer rows mean more, smaller matrix products. The
-/// firmware benchmark's step (64-32-10, batch 32, Adam) on the Cortex-M4F, with
-/// `Seq![Dense<64, 32>, ReluDense<32, 10>]` in place of `Seq![Dense<64, 32>, Relu,
-/// Dense<32, 10>]` (596.2k instructions, 1 120 bytes of stack, 4 096 bytes more cache),
-/// measured 2026-11-30:
+/// forward or backward pass runs. Blocks serve the forward product, the input gradient
+/// and, with [`Input::Keep`] only, the weight gradient (with [`Input::Overwrite`] the
+/// ReLU is applied to `x` in place and `∂J/∂W` is one product over the batch). Fewer
+/// rows mean more, smaller matrix products.
 ///
-/// | rows | instructions per step | stack of `train_step` |
-/// |--:|--:|--:|
-/// | 2 | 727.6k | 1 176 |
-/// | **4** | **648.0k** | **1 528** |
-/// | 8 | 628.0k | 2 040 |
-///
-/// On x86-64 (callgrind, default build) the step takes 309.1k instructions with `Relu`
-/// and `Dense`, 349.0k / 328.0k / 318.0k with 4 / 8 / 16 rows.
+/// The firmware benchmark's step (64-32-10, batch 32, Adam) on the Cortex-M4F, with
+/// `Seq![Dense<64, 32>, ReluDense<32, 10>]` (4 096 bytes less cache than `Seq![Dense<64,
+/// 32>, Relu, Dense<32, 10>]`), measured 2026-11-30 with 4 rows: 587.5k instructions at
+/// opt-level `"s"` and 564.7k at opt-level 3, 1 300 bytes of stack for `train_step`
+/// (627.0k and 606.2k, 1 316 bytes, when `∂J/∂W` was also computed a block at a time).
 ///
 /// ```
 /// assert_eq!(microtrain::layers::BLOCK_ROWS, 4);
@@ -55,7 +51,8 @@ pub const BLOCK_ROWS: usize = 4;
 ///
 /// with `relu'(x) = 0` for `x ≤ 0` (so `∂J/∂x` is `+0.0` there, for `x = -0.0` too) and
 /// `1` otherwise, NaN included: [`Relu`](super::Relu)'s rule. The layer keeps only its
-/// output; `A` is recomputed, [`BLOCK_ROWS`] rows at a time, in a block on the stack.
+/// output; `A` is recomputed, [`BLOCK_ROWS`] rows at a time, in a block on the stack
+/// (and, in a backward pass that overwrites `X` with `∂J/∂X`, over `X` itself first).
 /// Every element is computed by the same kernels in the same order as by
 /// `(Relu, Dense<IN, OUT>)`, so the two train to the same bits with `IN·B` floats less
 /// kept: `Seq![Dense<64, 32>, ReluDense<32, 10>]` is `Seq![Dense<64, 32>, Relu,
@@ -99,10 +96,12 @@ impl<const IN: usize, const OUT: usize> Zeroed for ReluDense<IN, OUT> {
     const ZERO: Self = ReluDense::zeros();
 }
 
-/// `a ← max(0, x)` for a block of rows, with [`Relu`](super::Relu)'s forward kernel.
+/// `a ← max(0, x)` for a block of rows, element by element with [`Relu`](super::Relu)'s
+/// scalar rule (the bits of its kernel on every path; no copy of `x` into `a` first).
 fn relu_rows<const IN: usize>(x: &[[f32; IN]], a: &mut [[f32; IN]]) {
-    let done = kernels::activate(Activation::Relu, x.as_flattened(), a.as_flattened_mut());
-    debug_assert!(done.is_ok(), "the block has the rows of x");
+    for (a, &x) in a.as_flattened_mut().iter_mut().zip(x.as_flattened()) {
+        *a = Activation::Relu.value(x);
+    }
 }
 
 impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for ReluDense<IN, OUT> {
@@ -139,33 +138,34 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
         y
     }
 
-    /// `∂J/∂W += dyᵀ·A` a block of rows at a time: each block's product continues every
-    /// element's sum over the rows where the previous block left it (the canonical
-    /// order adds the rows in increasing order onto the old value), so the bits are
-    /// those of one product over the batch. Then `∂J/∂b`, then, for
-    /// [`Input::Overwrite`], per block: `dy·W` into the stack block and
-    /// `x ← relu'(x) ⊙ block` over `x` with [`Relu`](super::Relu)'s in-place kernel.
-    /// Never inlined (see `forward`).
+    /// With [`Input::Overwrite`]: `x ← max(0, x)` in place first (the mask survives:
+    /// `max(0, x) ≤ 0 ⇔ x ≤ 0`, and a NaN stays NaN, so [`Relu`](super::Relu)'s
+    /// backward rule reads the same mask from either), then `∂J/∂W += dyᵀ·A` in one
+    /// product over the batch, `∂J/∂b`, and, per block of rows, `dy·W` into the stack
+    /// block and `x ← relu'(x) ⊙ block` over `x` with `Relu`'s in-place kernel. With
+    /// [`Input::Keep`] `x` is read only: `∂J/∂W` a block of rows at a time, each block's
+    /// product continuing every element's sum over the rows where the previous block
+    /// left it (the canonical order adds the rows in increasing order onto the old
+    /// value), so the bits are those of one product over the batch. Never inlined (see
+    /// `forward`).
     #[inline(never)]
-    fn backward_in_place(&mut self, mut x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
-        let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+    fn backward_in_place(&mut self, x: Input<'_, Batch<B, IN>>, dy: &mut Batch<B, OUT>) {
         let dense = &mut self.0;
-        for (xs, dys) in x.get().0.chunks(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
-            let (n, a) = (xs.len(), &mut block[..xs.len()]);
-            relu_rows(xs, a);
-            let done = kernels::matmul_at(
-                dense.weight_grad.view_mut(),
-                MatRef::from_parts(dys.as_flattened(), n, OUT),
-                MatRef::from_parts(a.as_flattened(), n, IN),
-                Accumulate::Add,
-            );
-            debug_assert!(done.is_ok(), "shapes are checked by the types");
-        }
-        add_bias_gradient(dy, &mut dense.bias_grad);
-        let Some(dx) = x.reborrow().into_grad() else {
-            return;
+        let x = match x {
+            Input::Keep(x) => {
+                weight_grad_by_blocks(&mut dense.weight_grad, x, dy);
+                add_bias_gradient(dy, &mut dense.bias_grad);
+                return;
+            }
+            Input::Overwrite(x) => x,
         };
-        for (xs, dys) in dx.0.chunks_mut(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
+        for v in x.as_mut_slice() {
+            *v = Activation::Relu.value(*v);
+        }
+        dense.weight_grad.set_product_at(dy, x, Accumulate::Add);
+        add_bias_gradient(dy, &mut dense.bias_grad);
+        let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+        for (xs, dys) in x.0.chunks_mut(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
             let (n, g) = (xs.len(), &mut block[..xs.len()]);
             let product = kernels::matmul(
                 MatMut::from_parts(g.as_flattened_mut(), n, IN),
@@ -181,6 +181,27 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
             );
             debug_assert!(masked.is_ok(), "the block has the rows of x");
         }
+    }
+}
+
+/// `∂J/∂W += dyᵀ·max(0, x)` without writing `x`: `max(0, x)` a block of rows at a time
+/// on the stack, each block's product continuing the sums where the last one left them.
+fn weight_grad_by_blocks<const B: usize, const IN: usize, const OUT: usize>(
+    weight_grad: &mut Matrix<OUT, IN>,
+    x: &Batch<B, IN>,
+    dy: &Batch<B, OUT>,
+) {
+    let mut block = [[0.0f32; IN]; BLOCK_ROWS];
+    for (xs, dys) in x.0.chunks(BLOCK_ROWS).zip(dy.0.chunks(BLOCK_ROWS)) {
+        let (n, a) = (xs.len(), &mut block[..xs.len()]);
+        relu_rows(xs, a);
+        let done = kernels::matmul_at(
+            weight_grad.view_mut(),
+            MatRef::from_parts(dys.as_flattened(), n, OUT),
+            MatRef::from_parts(a.as_flattened(), n, IN),
+            Accumulate::Add,
+        );
+        debug_assert!(done.is_ok(), "shapes are checked by the types");
     }
 }
 
