@@ -114,9 +114,10 @@ pub fn assert_all_close(
     );
 }
 
-/// Asserts two `f32` slices are identical bit for bit (so `+0.0 ≠ −0.0`); on failure
-/// reports the first differing index with both values and bit patterns, and how many
-/// differ.
+/// Asserts two `f32` slices are identical bit for bit (so `+0.0 ≠ −0.0`): a SIMD path
+/// against the scalar one, a fused layer against its parts, a resumed run against an
+/// unbroken one. On failure reports the first differing index with both values and bit
+/// patterns, and how many differ.
 ///
 /// # Examples
 ///
@@ -128,20 +129,20 @@ pub fn assert_all_close(
 /// host_tests::check::assert_bits_eq(&[0.0], &[-0.0], "doc");
 /// ```
 #[track_caller]
-pub fn assert_bits_eq(simd: &[f32], scalar: &[f32], context: impl fmt::Display) {
-    assert_eq!(simd.len(), scalar.len(), "{context}: length");
-    let differs = |i: &usize| simd[*i].to_bits() != scalar[*i].to_bits();
-    if let Some(i) = (0..simd.len()).find(differs) {
-        let count = (0..simd.len()).filter(differs).count();
+pub fn assert_bits_eq(left: &[f32], right: &[f32], context: impl fmt::Display) {
+    assert_eq!(left.len(), right.len(), "{context}: length");
+    let differs = |i: &usize| left[*i].to_bits() != right[*i].to_bits();
+    if let Some(i) = (0..left.len()).find(differs) {
+        let count = (0..left.len()).filter(differs).count();
         panic!(
-            "SIMD and scalar paths differ at {context}, index {i} ({count} of {} elements differ)\n\
-             \x20 simd   = {:e} (bits {:#010x})\n\
-             \x20 scalar = {:e} (bits {:#010x})",
-            simd.len(),
-            simd[i],
-            simd[i].to_bits(),
-            scalar[i],
-            scalar[i].to_bits(),
+            "bits differ at {context}, index {i} ({count} of {} elements differ)\n\
+             \x20 left  = {:e} (bits {:#010x})\n\
+             \x20 right = {:e} (bits {:#010x})",
+            left.len(),
+            left[i],
+            left[i].to_bits(),
+            right[i],
+            right[i].to_bits(),
         );
     }
 }
