@@ -60,7 +60,7 @@ use crate::loss::Loss;
 use crate::optim::Optimizer;
 use crate::schedule::Schedule;
 use crate::tensor::Tensor;
-use crate::train::{Dataset, Trainer};
+use crate::train::{Dataset, InputBuffer, Trainer};
 use crate::{Batch, Error, MatMut, MatRef};
 use core::mem::size_of;
 
@@ -254,9 +254,9 @@ impl<const P: usize, const NB: usize, const K: usize> Ensemble<P, NB, K> {
     /// # Examples
     ///
     /// See [`Ensemble`].
-    pub fn predict<M, L, O, const B: usize, const IN: usize, const OUT: usize, X>(
+    pub fn predict<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>(
         &mut self,
-        trainer: &mut Trainer<M, L, O, B, IN, OUT, X>,
+        trainer: &mut Trainer<M, L, O, B, IN, OUT, X, S>,
         x: &X,
         out: &mut Prediction<B, OUT>,
     ) -> Result<(), Error>
@@ -265,6 +265,7 @@ impl<const P: usize, const NB: usize, const K: usize> Ensemble<P, NB, K> {
         M: Layer<X, Output = Batch<B, OUT>> + Params,
         L: Loss<B, OUT>,
         O: Optimizer,
+        S: InputBuffer<X>,
     {
         if self.is_empty() {
             return Err(Error::Empty { what: "ensemble" });
@@ -307,9 +308,9 @@ impl<const P: usize, const NB: usize, const K: usize> Ensemble<P, NB, K> {
     /// # Examples
     ///
     /// See the [module documentation](self).
-    pub fn evaluate<M, L, O, const B: usize, const IN: usize, const OUT: usize, X>(
+    pub fn evaluate<M, L, O, const B: usize, const IN: usize, const OUT: usize, X, S>(
         &mut self,
-        trainer: &mut Trainer<M, L, O, B, IN, OUT, X>,
+        trainer: &mut Trainer<M, L, O, B, IN, OUT, X, S>,
         data: &Dataset<'_, u32>,
     ) -> Result<EnsembleEvaluation, Error>
     where
@@ -317,6 +318,7 @@ impl<const P: usize, const NB: usize, const K: usize> Ensemble<P, NB, K> {
         M: Layer<X, Output = Batch<B, OUT>> + Params,
         L: Loss<B, OUT>,
         O: Optimizer,
+        S: InputBuffer<X>,
     {
         if self.is_empty() {
             return Err(Error::Empty { what: "ensemble" });

@@ -10,7 +10,7 @@ use microtrain::layers::{Dense, Params, Tanh};
 use microtrain::loss::CrossEntropy;
 use microtrain::optim::Sgd;
 use microtrain::schedule::{CosineWarmRestarts, Lambda, Schedule};
-use microtrain::train::{Dataset, Trainer};
+use microtrain::train::{CallerBatchTrainer, Dataset, Trainer};
 use microtrain::{seq, Batch, Error, Seq};
 
 const IN: usize = 5;
@@ -252,6 +252,46 @@ fn evaluation_matches_f64_over_partial_batches() {
     );
     assert_eq!(got.average_accuracy, avg_hits as f32 / n as f32);
     assert_eq!(got.vote_accuracy, vote_hits as f32 / n as f32);
+}
+
+/// An ensemble runs through a trainer without a batch buffer of its own
+/// (`CallerBatchTrainer`) as through a gathering one: the same predictions and the
+/// same evaluation, bit for bit.
+#[test]
+fn a_caller_batch_trainer_serves_an_ensemble_bit_for_bit() {
+    let members = members("ensemble caller batches");
+    let mut gathering = trainer();
+    let mut caller: CallerBatchTrainer<Net, CrossEntropy, Sgd, B, IN, OUT> = Trainer::new(
+        seq![Dense::zeros(), Tanh, Dense::zeros()],
+        CrossEntropy::default(),
+        Sgd::new(0.1),
+        0,
+    );
+    let mut ensemble = Ensemble::<{ Net::COUNT }, { Net::BUFFERS }, K>::new();
+    for m in &members {
+        ensemble.push(&mut { *m });
+    }
+    let n = 2 * B + 1;
+    let mut rng = Rng::for_case("ensemble caller batches data", &[n]);
+    let x = rng.uniform_vec(n * IN, -2.0, 2.0);
+    let y: Vec<u32> = (0..n).map(|_| rng.below(OUT as u64) as u32).collect();
+    let data = Dataset::new(&x, IN, &y, 1).unwrap();
+    let want = ensemble.evaluate(&mut gathering, &data).unwrap();
+    let got = ensemble.evaluate(&mut caller, &data).unwrap();
+    assert_eq!(got.loss.to_bits(), want.loss.to_bits());
+    assert_eq!(got.average_accuracy, want.average_accuracy);
+    assert_eq!(got.vote_accuracy, want.vote_accuracy);
+    let mut batch = Batch::<B, IN>::zeros();
+    batch.as_mut_slice().copy_from_slice(&x[..B * IN]);
+    let (mut a, mut b) = (Prediction::new(), Prediction::new());
+    ensemble.predict(&mut gathering, &batch, &mut a).unwrap();
+    ensemble.predict(&mut caller, &batch, &mut b).unwrap();
+    host_tests::check::assert_bits_eq(
+        a.probabilities.as_slice(),
+        b.probabilities.as_slice(),
+        "ensemble probabilities",
+    );
+    assert_eq!(a.votes, b.votes);
 }
 
 #[test]
