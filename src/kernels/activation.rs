@@ -179,6 +179,14 @@ pub(crate) fn activate_on(
 ) -> Result<(), Error> {
     same_len("activation input", y.len(), x.len())?;
     y.copy_from_slice(x);
+    activate_in_place(path, act, y);
+    Ok(())
+}
+
+/// `yᵢ ← f(yᵢ)` for every element: [`activate`] over its own input (a layer whose
+/// output replaces its input, such as [`ReluDense`](crate::layers::ReluDense)'s
+/// backward pass).
+pub(crate) fn activate_in_place(path: Path, act: Activation, y: &mut [f32]) {
     let zero = f32x8::ZERO;
     match act {
         Activation::Relu => map_mut(path, y, |v| v.simd_le(zero).select(zero, v), relu),
@@ -193,7 +201,6 @@ pub(crate) fn activate_on(
         }
         _ => y.iter_mut().for_each(|v| *v = act.value(*v)),
     }
-    Ok(())
 }
 
 /// `dxᵢ = dyᵢ · f'(xᵢ)` for every element, given the forward input `x` and output `y`

@@ -19,7 +19,7 @@
 
 use super::dense::{add_bias_gradient, Dense};
 use super::{Context, Input, Layer, Param, Params, Zeroed};
-use crate::kernels::{self, inplace, Accumulate, Activation, MatMut, MatRef};
+use crate::kernels::{self, inplace, Accumulate, Activation, MatMut, MatRef, Path};
 use crate::{Batch, Matrix};
 
 /// Rows of the batch per block: the stack block holds `BLOCK_ROWS × IN` floats
@@ -159,9 +159,7 @@ impl<const B: usize, const IN: usize, const OUT: usize> Layer<Batch<B, IN>> for 
             }
             Input::Overwrite(x) => x,
         };
-        for v in x.as_mut_slice() {
-            *v = Activation::Relu.value(*v);
-        }
+        kernels::activation::activate_in_place(Path::DEFAULT, Activation::Relu, x.as_mut_slice());
         dense.weight_grad.set_product_at(dy, x, Accumulate::Add);
         add_bias_gradient(dy, &mut dense.bias_grad);
         let mut block = [[0.0f32; IN]; BLOCK_ROWS];
