@@ -164,26 +164,8 @@ fn optimizer(mut opt: impl Optimizer + 'static) -> Box<dyn FnMut()> {
     })
 }
 
-/// Caps the run-time dispatch (`kernels::dispatch`) at the level named by the
-/// environment variable `MICROTRAIN_DISPATCH` (`baseline`, `avx2` or `avx512`; unset:
-/// the CPU decides). `.ci/callgrind.sh` sets `baseline` unless told otherwise, so the
-/// counts are those of the build's own SSE2 vectors whatever CPU valgrind reports.
-fn limit_dispatch() {
-    use microtrain::kernels::dispatch::{set_limit, Level};
-    let level = match std::env::var("MICROTRAIN_DISPATCH").as_deref() {
-        Ok("baseline") => Level::Baseline,
-        Ok("avx2") => Level::Avx2,
-        Ok("avx512") | Err(_) => Level::Avx512,
-        Ok(other) => {
-            eprintln!("MICROTRAIN_DISPATCH={other:?}: expected baseline, avx2 or avx512");
-            std::process::exit(2);
-        }
-    };
-    set_limit(level);
-}
-
 fn main() {
-    limit_dispatch();
+    common::limit_dispatch();
     let name = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     if std::env::args().any(|a| a == "--list") {
         for (name, _, _) in workloads() {

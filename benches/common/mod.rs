@@ -91,3 +91,22 @@ impl Torch {
         field.parse().ok()
     }
 }
+
+/// Caps the run-time dispatch (`kernels::dispatch`) at the level named by the
+/// environment variable `MICROTRAIN_DISPATCH` (`baseline`, `avx2` or `avx512`; unset:
+/// the CPU decides). `.ci/callgrind.sh` sets `baseline` unless told otherwise, so its
+/// counts are those of the build's own SSE2 vectors whatever CPU valgrind reports;
+/// `benches/step_quiet.rs` reads it too, to time a capped level.
+pub fn limit_dispatch() {
+    use microtrain::kernels::dispatch::{set_limit, Level};
+    let level = match std::env::var("MICROTRAIN_DISPATCH").as_deref() {
+        Ok("baseline") => Level::Baseline,
+        Ok("avx2") => Level::Avx2,
+        Ok("avx512") | Err(_) => Level::Avx512,
+        Ok(other) => {
+            eprintln!("MICROTRAIN_DISPATCH={other:?}: expected baseline, avx2 or avx512");
+            std::process::exit(2);
+        }
+    };
+    set_limit(level);
+}
