@@ -147,6 +147,34 @@ pub fn assert_bits_eq(left: &[f32], right: &[f32], context: impl fmt::Display) {
     }
 }
 
+/// [`assert_bits_eq`] where a NaN matches any NaN, whatever its sign and payload; every
+/// other value must match bit for bit (`+0` is not `−0`). For results that arithmetic
+/// makes NaN (`∞ − ∞`, a sum with a NaN term): Rust leaves the sign and payload of such
+/// a NaN unspecified (RFC 3514), and an optimised build may swap an addition's operands,
+/// which on x86 decides which of two NaN operands comes out. A NaN that a kernel selects
+/// rather than computes (a maximum, a copy) keeps its bits: compare those with
+/// [`assert_bits_eq`].
+///
+/// # Examples
+///
+/// ```
+/// let nan = f32::from_bits(0xffc0_0000);
+/// host_tests::check::assert_bits_eq_any_nan(&[f32::NAN, 1.0], &[nan, 1.0], "doc");
+/// ```
+///
+/// ```should_panic
+/// host_tests::check::assert_bits_eq_any_nan(&[0.0], &[-0.0], "doc");
+/// ```
+#[track_caller]
+pub fn assert_bits_eq_any_nan(left: &[f32], right: &[f32], context: impl fmt::Display) {
+    let canonical = |v: &[f32]| -> Vec<f32> {
+        v.iter()
+            .map(|&x| if x.is_nan() { f32::NAN } else { x })
+            .collect()
+    };
+    assert_bits_eq(&canonical(left), &canonical(right), context);
+}
+
 /// Asserts that `result` is `Error::Length` naming something and carrying these
 /// counts (what the output or first operand demands, and what was found).
 #[track_caller]
