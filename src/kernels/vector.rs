@@ -239,9 +239,10 @@ pub(crate) fn abs_sum_on(path: Path, x: &[f32]) -> f32 {
 /// The index of the first element of `x` that is NaN or infinite, or `None` if every
 /// element is finite (PyTorch: `torch.isfinite(x).all()` for the check). The trainer
 /// checks every input batch and every gradient with it before a step. With SIMD it
-/// first adds up `xᵢ·0` in one vectorised pass, `±0` if every `xᵢ` is finite and NaN
-/// otherwise, and scans for the position only when that sum is NaN; without SIMD it
-/// scans directly.
+/// checks [`FINITE_BLOCK`] values at a time without a branch per vector: `xᵢ·0` is
+/// `±0` for a finite `xᵢ` and NaN otherwise, so the bitwise OR of a block's products
+/// is `±0` exactly when the whole block is finite; only a block that is not is scanned
+/// for the position. Without SIMD it scans directly.
 ///
 /// # Examples
 ///
@@ -255,17 +256,47 @@ pub fn first_non_finite(x: &[f32]) -> Option<usize> {
     first_non_finite_on(Path::DEFAULT, x)
 }
 
+/// Values [`first_non_finite`] checks at once on the SIMD path before it branches.
+///
+/// ```
+/// use microtrain::kernels::{first_non_finite, vector::FINITE_BLOCK};
+/// let mut x = [1.0f32; 3 * FINITE_BLOCK];
+/// x[FINITE_BLOCK + 5] = f32::NAN;
+/// x[2 * FINITE_BLOCK] = f32::INFINITY;
+/// assert_eq!(first_non_finite(&x), Some(FINITE_BLOCK + 5));
+/// ```
+pub const FINITE_BLOCK: usize = 4 * LANES;
+
 pub(crate) fn first_non_finite_on(path: Path, x: &[f32]) -> Option<usize> {
-    let scan = || x.iter().position(|v| !v.is_finite());
+    let scan = |x: &[f32], at: usize| x.iter().position(|v| !v.is_finite()).map(|i| at + i);
     if !path.simd() {
-        return scan();
+        return scan(x, 0);
     }
+    // `v·0` is ±0 (no bit but the sign) for finite lanes, NaN for ±∞ and NaN.
     let zero = f32x8::ZERO;
-    if reduce(path, x, x, |a, _| a * zero, |a, _| a * 0.0) == 0.0 {
-        None
-    } else {
-        scan()
+    let finite = |acc: f32x8| acc.simd_eq(zero).all();
+    let (vectors, tail) = x.as_chunks::<LANES>();
+    let (blocks, rest) = vectors.as_chunks::<{ FINITE_BLOCK / LANES }>();
+    for (b, block) in blocks.iter().enumerate() {
+        let mut acc = f32x8::ZERO;
+        for v in block {
+            let v = f32x8::new(*v);
+            acc |= v * zero;
+        }
+        if !finite(acc) {
+            let at = b * FINITE_BLOCK;
+            return scan(&x[at..at + FINITE_BLOCK], at);
+        }
     }
+    let mut at = blocks.len() * FINITE_BLOCK;
+    for v in rest {
+        let v = f32x8::new(*v);
+        if !finite(v * zero) {
+            return scan(&x[at..at + LANES], at);
+        }
+        at += LANES;
+    }
+    scan(tail, at)
 }
 
 /// `xᵢ ← min(max(xᵢ, lo), hi)` (PyTorch: `x.clamp_(lo, hi)`); NaN stays NaN.
