@@ -264,3 +264,40 @@ fn first_non_finite_agrees_with_the_scan() {
         assert_eq!(first_non_finite(&x), scan(&x), "len {len}");
     }
 }
+
+/// `vector::ln_slice` (the cross-entropy's `ln s` eight rows at a time) against
+/// `math::ln` bit for bit: a million bit patterns spread over every sign, exponent and
+/// mantissa (NaN, ±∞, zeros, subnormals, negatives among them), the special values
+/// around 1 and √2/2, and every length of slice up to 20 with a special value at each
+/// position (a vector that falls back to the scalar function).
+#[test]
+fn ln_slice_matches_math_ln() {
+    let check = |x: &[f32], what: &str| {
+        let mut y = vec![0.0; x.len()];
+        kernels::vector::ln_slice(x, &mut y).unwrap();
+        let want: Vec<f32> = x.iter().map(|&v| math::ln(v)).collect();
+        assert_bits_eq(&y, &want, what);
+    };
+    let spread: Vec<f32> = (0..1u32 << 20)
+        .map(|i| f32::from_bits(i.wrapping_mul(4099).wrapping_add(i >> 7)))
+        .collect();
+    check(&spread, "spread bit patterns");
+    let near: Vec<f32> = (0..4096u32)
+        .flat_map(|i| {
+            [1.0f32, core::f32::consts::FRAC_1_SQRT_2, 2.0, 10.0, 33.0]
+                .map(|c| f32::from_bits(c.to_bits() - 2048 + i))
+        })
+        .collect();
+    check(&near, "around 1, √2/2, 2, 10, 33");
+    for len in 0..=20 {
+        let base: Vec<f32> = (0..len).map(|i| 1.0 + i as f32 * 0.37).collect();
+        check(&base, "normal");
+        for at in 0..len {
+            for bad in SPECIAL {
+                let mut x = base.clone();
+                x[at] = bad;
+                check(&x, &format!("len {len}, {bad} at {at}"));
+            }
+        }
+    }
+}

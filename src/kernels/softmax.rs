@@ -6,7 +6,7 @@
 //! at most 0, so nothing overflows (PyTorch: `torch.softmax(x, dim=1)`,
 //! `torch.log_softmax(x, dim=1)`).
 
-use super::vector::{exp_lanes, exp_map, map_mut, max, same_len, sum_on, LANES};
+use super::vector::{exp_lanes, exp_map, ln_lanes, map_mut, max, same_len, sum_on, LANES};
 use super::{math, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
@@ -183,7 +183,10 @@ impl Block {
                 t[lane] = v;
             }
         }
-        let x = t.map(f32x8::new);
+        let mut x = [f32x8::ZERO; SHORT];
+        for (x, t) in x.iter_mut().zip(&t).take(cols) {
+            *x = f32x8::new(*t);
+        }
         let mut m = x[0];
         for &v in &x[1..cols] {
             // The first largest value, or the first NaN: `v` replaces `m` when it is
@@ -206,25 +209,19 @@ impl Block {
         Block { x, p, m, s }
     }
 
-    /// `ln s` of the first `n` lanes (the spare ones 0), by [`math::ln`].
+    /// `ln s` with the bits of [`math::ln`], lane by lane.
     #[inline(always)]
-    fn ln_s(&self, n: usize) -> f32x8 {
-        let s = self.s.to_array();
-        let mut out = [0.0; LANES];
-        for (o, &s) in out.iter_mut().zip(&s).take(n) {
-            *o = math::ln(s);
-        }
-        f32x8::new(out)
+    fn ln_s(&self) -> f32x8 {
+        ln_lanes(self.s)
     }
 }
 
 /// Writes columns `v[..cols]` of a block back to its first `rows.len() / cols` rows.
 #[inline(always)]
 fn store(v: &[f32x8; SHORT], rows: &mut [f32], cols: usize) {
-    let t = v.map(|v| v.to_array());
     for (lane, row) in rows.chunks_exact_mut(cols).enumerate() {
-        for (j, o) in row.iter_mut().enumerate() {
-            *o = t[j][lane];
+        for (o, v) in row.iter_mut().zip(v) {
+            *o = v.as_array()[lane];
         }
     }
 }
@@ -252,7 +249,7 @@ pub(crate) fn cross_entropy_block<const C: usize>(
     }
     let z = z.as_flattened_mut();
     let b = Block::softmax(z, C);
-    let ln_s = b.ln_s(n);
+    let ln_s = b.ln_s();
     let label = f32x8::new(core::array::from_fn(|r| {
         labels.get(r).map_or(-1.0, |&l| l as f32)
     }));
