@@ -242,7 +242,8 @@ pub(crate) fn abs_sum_on(path: Path, x: &[f32]) -> f32 {
 /// checks [`FINITE_BLOCK`] values at a time without a branch per vector: `xᵢ·0` is
 /// `±0` for a finite `xᵢ` and NaN otherwise, so the bitwise OR of a block's products
 /// is `±0` exactly when the whole block is finite; only a block that is not is scanned
-/// for the position. Without SIMD it scans directly.
+/// for the position. The last values, fewer than a block, are checked by the sum of
+/// their `xᵢ·0` (`±0` or NaN) in the canonical order. Without SIMD it scans directly.
 ///
 /// # Examples
 ///
@@ -275,28 +276,27 @@ pub(crate) fn first_non_finite_on(path: Path, x: &[f32]) -> Option<usize> {
     // `v·0` is ±0 (no bit but the sign) for finite lanes, NaN for ±∞ and NaN.
     let zero = f32x8::ZERO;
     let finite = |acc: f32x8| acc.simd_eq(zero).all();
-    let (vectors, tail) = x.as_chunks::<LANES>();
-    let (blocks, rest) = vectors.as_chunks::<{ FINITE_BLOCK / LANES }>();
+    let (blocks, _) = x.as_chunks::<FINITE_BLOCK>();
     for (b, block) in blocks.iter().enumerate() {
         let mut acc = f32x8::ZERO;
-        for v in block {
-            let v = f32x8::new(*v);
-            acc |= v * zero;
+        for v in block.as_chunks::<LANES>().0 {
+            acc |= f32x8::new(*v) * zero;
         }
         if !finite(acc) {
             let at = b * FINITE_BLOCK;
             return scan(&x[at..at + FINITE_BLOCK], at);
         }
     }
-    let mut at = blocks.len() * FINITE_BLOCK;
-    for v in rest {
-        let v = f32x8::new(*v);
-        if !finite(v * zero) {
-            return scan(&x[at..at + LANES], at);
-        }
-        at += LANES;
+    // The rest, fewer than a block: the sum of its `v·0` in the canonical order is ±0
+    // when they are all finite and NaN otherwise (less code than another block for a
+    // short slice such as a bias gradient).
+    let at = blocks.len() * FINITE_BLOCK;
+    let rest = &x[at..];
+    if reduce(path, rest, rest, |a, _| a * zero, |a, _| a * 0.0) == 0.0 {
+        None
+    } else {
+        scan(rest, at)
     }
-    scan(tail, at)
 }
 
 /// `xᵢ ← min(max(xᵢ, lo), hi)` (PyTorch: `x.clamp_(lo, hi)`); NaN stays NaN.
