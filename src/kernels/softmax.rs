@@ -6,7 +6,7 @@
 //! at most 0, so nothing overflows (PyTorch: `torch.softmax(x, dim=1)`,
 //! `torch.log_softmax(x, dim=1)`).
 
-use super::vector::{exp_map, map_mut, max, same_len, sum_on};
+use super::vector::{exp_lanes, exp_map, ln_lanes, map_mut, max, same_len, sum_on, LANES};
 use super::{math, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
@@ -135,4 +135,145 @@ pub(crate) fn row_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(f32, f32),
     let sv = f32x8::splat(s);
     map_mut(path, y, |v| v / sv, |v| v / s);
     Ok((m, s))
+}
+
+/// Rows of at most this many values are worth computing [`BLOCK`] rows at once, one
+/// row per lane (column `j` of the block in one vector), rather than one row at a time
+/// with a padded last vector: a short row wastes most of its last vector and pays a
+/// scalar maximum and a horizontal sum per row.
+pub(crate) const SHORT: usize = 16;
+
+/// Rows per block: one per lane.
+pub(crate) const BLOCK: usize = LANES;
+
+/// Fewest rows worth a block: a block computes [`BLOCK`] rows whatever number it
+/// holds (the spare lanes repeat the first row).
+pub(crate) const MIN_BLOCK_ROWS: usize = 4;
+
+/// Whether rows of `cols` values go through blocks on this path.
+#[inline(always)]
+pub(crate) fn blocks_fit(path: Path, cols: usize) -> bool {
+    path.simd() && cols > 0 && cols <= SHORT
+}
+
+/// The softmax of up to [`BLOCK`] rows of `cols ≤ SHORT` values, one row per lane:
+/// `x[j]` holds the rows' values in column `j`, `m` their maxima, `s` their sums
+/// `Σⱼ e^(xⱼ − m)` and `p[j]` their probabilities. Each lane performs exactly the
+/// operations of [`row_on`] on its row, in the same order, so the bits are those of
+/// a row at a time: the maximum keeps the first largest value (the first NaN if there
+/// is one, as [`max`] does), the partial sum of lane `j mod 8` gets `e^(xⱼ − m)` in
+/// increasing `j` from `+0`, and the partial sums are combined in the canonical order.
+struct Block {
+    x: [f32x8; SHORT],
+    p: [f32x8; SHORT],
+    m: f32x8,
+    s: f32x8,
+}
+
+impl Block {
+    /// Loads the `rows.len() / cols` rows of `rows` (at least one, at most [`BLOCK`]),
+    /// the spare lanes repeating the first row, and computes their softmax.
+    #[inline(always)]
+    fn softmax(rows: &[f32], cols: usize) -> Block {
+        let n = rows.len() / cols;
+        let mut t = [[0.0f32; LANES]; SHORT];
+        for lane in 0..LANES {
+            let r = if lane < n { lane } else { 0 };
+            for (t, &v) in t.iter_mut().zip(&rows[r * cols..(r + 1) * cols]) {
+                t[lane] = v;
+            }
+        }
+        let mut x = [f32x8::ZERO; SHORT];
+        for (x, t) in x.iter_mut().zip(&t).take(cols) {
+            *x = f32x8::new(*t);
+        }
+        let mut m = x[0];
+        for &v in &x[1..cols] {
+            // The first largest value, or the first NaN: `v` replaces `m` when it is
+            // larger, or when it is NaN and `m` is not yet.
+            let nan_first = v.simd_ne(v) & m.simd_eq(m);
+            m = (v.simd_gt(m) | nan_first).select(v, m);
+        }
+        let mut e = [f32x8::ZERO; SHORT];
+        let mut partial = [f32x8::ZERO; LANES];
+        for j in 0..cols {
+            e[j] = exp_lanes(x[j] - m);
+            partial[j % LANES] += e[j];
+        }
+        let [p0, p1, p2, p3, p4, p5, p6, p7] = partial;
+        let s = ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7));
+        let mut p = [f32x8::ZERO; SHORT];
+        for j in 0..cols {
+            p[j] = e[j] / s;
+        }
+        Block { x, p, m, s }
+    }
+
+    /// `ln s` with the bits of [`math::ln`], lane by lane.
+    #[inline(always)]
+    fn ln_s(&self) -> f32x8 {
+        ln_lanes(self.s)
+    }
+}
+
+/// Writes columns `v[..cols]` of a block back to its first `rows.len() / cols` rows.
+#[inline(always)]
+fn store(v: &[f32x8; SHORT], rows: &mut [f32], cols: usize) {
+    for (lane, row) in rows.chunks_exact_mut(cols).enumerate() {
+        for (o, v) in row.iter_mut().zip(v) {
+            *o = v.as_array()[lane];
+        }
+    }
+}
+
+/// The softmax cross-entropy of one block of up to [`BLOCK`] rows (`z`, rows of `C`
+/// logits, which become the gradient), as [`crate::loss::CrossEntropy`] computes it
+/// row by row, bit for bit: with `(m, s)` of [`row_on`], `log p_y = (z_y − m) − ln s`,
+/// the loss `−(1 − ε)·log p_y`, minus `off · Σᵢ log pᵢ` (canonical order) when
+/// `ε ≠ 0`, and the gradient `(pᵢ − qᵢ) / rows` with `qᵢ = on` at the label, `off`
+/// elsewhere. Returns the rows' losses, or `None` (nothing written) where blocks do
+/// not apply ([`blocks_fit`], at least [`MIN_BLOCK_ROWS`] rows). A row whose label is
+/// not below `C` gets a meaningless loss and gradient, for the caller to replace.
+#[inline(always)]
+pub(crate) fn cross_entropy_block<const C: usize>(
+    path: Path,
+    z: &mut [[f32; C]],
+    labels: &[u32],
+    eps: f32,
+    (off, on): (f32, f32),
+    rows: f32,
+) -> Option<[f32; BLOCK]> {
+    let n = z.len();
+    if !blocks_fit(path, C) || !(MIN_BLOCK_ROWS..=BLOCK).contains(&n) || labels.len() < n {
+        return None;
+    }
+    let z = z.as_flattened_mut();
+    let b = Block::softmax(z, C);
+    let ln_s = b.ln_s();
+    let label = f32x8::new(core::array::from_fn(|r| {
+        labels.get(r).map_or(-1.0, |&l| l as f32)
+    }));
+    let mut z_label = f32x8::ZERO;
+    for (j, &x) in b.x.iter().enumerate().take(C) {
+        z_label = label.simd_eq(f32x8::splat(j as f32)).select(x, z_label);
+    }
+    let log_p = |x: f32x8| (x - b.m) - ln_s;
+    let mut loss = f32x8::splat(-(1.0 - eps)) * log_p(z_label);
+    if eps != 0.0 {
+        let mut partial = [f32x8::ZERO; LANES];
+        for j in 0..C {
+            partial[j % LANES] += log_p(b.x[j]);
+        }
+        let [p0, p1, p2, p3, p4, p5, p6, p7] = partial;
+        let sum = ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7));
+        loss -= f32x8::splat(off) * sum;
+    }
+    let (off, on, rows) = (f32x8::splat(off), f32x8::splat(on), f32x8::splat(rows));
+    let mut g = [f32x8::ZERO; SHORT];
+    for (j, (g, &p)) in g.iter_mut().zip(&b.p).enumerate().take(C) {
+        let q = label.simd_eq(f32x8::splat(j as f32)).select(on, off);
+        *g = (p - q) / rows;
+    }
+    store(&g, z, C);
+    Some(loss.to_array())
 }

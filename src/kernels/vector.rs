@@ -239,9 +239,11 @@ pub(crate) fn abs_sum_on(path: Path, x: &[f32]) -> f32 {
 /// The index of the first element of `x` that is NaN or infinite, or `None` if every
 /// element is finite (PyTorch: `torch.isfinite(x).all()` for the check). The trainer
 /// checks every input batch and every gradient with it before a step. With SIMD it
-/// first adds up `xᵢ·0` in one vectorised pass, `±0` if every `xᵢ` is finite and NaN
-/// otherwise, and scans for the position only when that sum is NaN; without SIMD it
-/// scans directly.
+/// checks [`FINITE_BLOCK`] values at a time without a branch per vector: `xᵢ·0` is
+/// `±0` for a finite `xᵢ` and NaN otherwise, so the bitwise OR of a block's products
+/// is `±0` exactly when the whole block is finite; only a block that is not is scanned
+/// for the position. The last values, fewer than a block, are checked by the sum of
+/// their `xᵢ·0` (`±0` or NaN) in the canonical order. Without SIMD it scans directly.
 ///
 /// # Examples
 ///
@@ -255,16 +257,45 @@ pub fn first_non_finite(x: &[f32]) -> Option<usize> {
     first_non_finite_on(Path::DEFAULT, x)
 }
 
+/// Values [`first_non_finite`] checks at once on the SIMD path before it branches.
+///
+/// ```
+/// use microtrain::kernels::{first_non_finite, vector::FINITE_BLOCK};
+/// let mut x = [1.0f32; 3 * FINITE_BLOCK];
+/// x[FINITE_BLOCK + 5] = f32::NAN;
+/// x[2 * FINITE_BLOCK] = f32::INFINITY;
+/// assert_eq!(first_non_finite(&x), Some(FINITE_BLOCK + 5));
+/// ```
+pub const FINITE_BLOCK: usize = 4 * LANES;
+
 pub(crate) fn first_non_finite_on(path: Path, x: &[f32]) -> Option<usize> {
-    let scan = || x.iter().position(|v| !v.is_finite());
+    let scan = |x: &[f32], at: usize| x.iter().position(|v| !v.is_finite()).map(|i| at + i);
     if !path.simd() {
-        return scan();
+        return scan(x, 0);
     }
+    // `v·0` is ±0 (no bit but the sign) for finite lanes, NaN for ±∞ and NaN.
     let zero = f32x8::ZERO;
-    if reduce(path, x, x, |a, _| a * zero, |a, _| a * 0.0) == 0.0 {
+    let finite = |acc: f32x8| acc.simd_eq(zero).all();
+    let (blocks, _) = x.as_chunks::<FINITE_BLOCK>();
+    for (b, block) in blocks.iter().enumerate() {
+        let mut acc = f32x8::ZERO;
+        for v in block.as_chunks::<LANES>().0 {
+            acc |= f32x8::new(*v) * zero;
+        }
+        if !finite(acc) {
+            let at = b * FINITE_BLOCK;
+            return scan(&x[at..at + FINITE_BLOCK], at);
+        }
+    }
+    // The rest, fewer than a block: the sum of its `v·0` in the canonical order is ±0
+    // when they are all finite and NaN otherwise (less code than another block for a
+    // short slice such as a bias gradient).
+    let at = blocks.len() * FINITE_BLOCK;
+    let rest = &x[at..];
+    if reduce(path, rest, rest, |a, _| a * zero, |a, _| a * 0.0) == 0.0 {
         None
     } else {
-        scan()
+        scan(rest, at)
     }
 }
 
@@ -537,4 +568,88 @@ pub(crate) fn exp_lanes(x: f32x8) -> f32x8 {
         .select(f32x8::ONE + x, y);
     a.simd_ge(splat(f32::from_bits(0x42cf_f1b5)))
         .select(f32x8::ZERO, y)
+}
+
+/// `yᵢ = ln xᵢ` for every `i`, with the bits of [`math::ln`](super::math::ln) (`libm`'s
+/// `logf`) on every path (PyTorch: `torch.log(x)`).
+///
+/// The SIMD path runs `logf`'s own sequence of exactly rounded operations eight lanes
+/// at a time for normal positive finite values; a vector with any other value (zero,
+/// subnormal, negative, `+∞`, NaN) is handed to the scalar function lane by lane.
+///
+/// # Errors
+///
+/// [`Error::Length`] if `x` and `y` differ in length.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{math, vector::ln_slice};
+/// let x = [1.0, 2.0, 0.1, 1e30, 1e-40, 0.0, -1.0, 7.5, 1.5];
+/// let mut y = [0.0; 9];
+/// ln_slice(&x, &mut y)?;
+/// for (&v, &l) in x.iter().zip(&y) {
+///     assert_eq!(l.to_bits(), math::ln(v).to_bits());
+/// }
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn ln_slice(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    ln_slice_on(Path::DEFAULT, x, y)
+}
+
+/// [`ln_slice`] on the chosen path.
+pub(crate) fn ln_slice_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    same_len("ln_slice y", x.len(), y.len())?;
+    let mut done = 0;
+    if path.simd() {
+        let (ys, _) = y.as_chunks_mut::<LANES>();
+        let (xs, _) = x.as_chunks::<LANES>();
+        for (o, v) in ys.iter_mut().zip(xs) {
+            *o = ln_lanes(f32x8::new(*v)).to_array();
+        }
+        done = ys.len() * LANES;
+    }
+    for (o, &v) in y[done..].iter_mut().zip(&x[done..]) {
+        *o = super::math::ln(v);
+    }
+    Ok(())
+}
+
+/// `libm`'s `logf` (FreeBSD `e_logf.c`) in eight lanes, bit for bit: `x = 2ᵏ·(1 + f)`
+/// with `1 + f` in `[√2/2, √2)` by the same integer arithmetic on the bits, then the same
+/// rational approximation `s = f/(2 + f)`, `R(s²)` and the same sum
+/// `s(f²/2 + R) + k·ln2_lo − f²/2 + f + k·ln2_hi`, each operation exactly rounded and
+/// none fused; `ln 1 = +0`. A vector with a lane that is not a normal positive finite
+/// number is handed to the scalar function lane by lane (a softmax sum is at least 1
+/// unless its row has a NaN or `±∞`).
+#[inline]
+pub(crate) fn ln_lanes(x: f32x8) -> f32x8 {
+    // `logf`'s constants, by their bits.
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7180); // 6.9313812256e-01
+    const LN2_LO: f32 = f32::from_bits(0x3717_f7d1); // 9.0580006145e-06
+    const LG1: f32 = f32::from_bits(0x3f2a_aaaa); // 0.66666662693 = 0xaaaaaa.0p-24
+    const LG2: f32 = f32::from_bits(0x3ecc_ce13); // 0.40000972152 = 0xccce13.0p-25
+    const LG3: f32 = f32::from_bits(0x3e91_e9ee); // 0.28498786688 = 0x91e9ee.0p-25
+    const LG4: f32 = f32::from_bits(0x3e78_9e26); // 0.24279078841 = 0xf89e26.0p-26
+    let splat = f32x8::splat;
+    let normal = x.simd_ge(splat(f32::MIN_POSITIVE)) & x.simd_lt(splat(f32::INFINITY));
+    if !normal.all() {
+        return f32x8::new(x.to_array().map(super::math::ln));
+    }
+    let u = wide::u32x8::splat;
+    // Moves the mantissa into [√2/2, √2): k = exponent of x·(√2 / 1.4142135 rounded).
+    let ix = x.to_bits() + u(0x3f80_0000 - 0x3f35_04f3);
+    // k = (ix >> 23) − 127 as a float, exactly: the 8 bits of ix >> 23 in the mantissa
+    // of 2²³, less 2²³ and 127.
+    let dk = (f32x8::from_bits((ix >> 23) | u(0x4b00_0000)) - splat(8_388_608.0)) - splat(127.0);
+    let f = f32x8::from_bits((ix & u(0x007f_ffff)) + u(0x3f35_04f3)) - f32x8::ONE;
+    let s = f / (splat(2.0) + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (splat(LG2) + w * splat(LG4));
+    let t2 = z * (splat(LG1) + w * splat(LG3));
+    let r = t2 + t1;
+    let hfsq = splat(0.5) * f * f;
+    let y = s * (hfsq + r) + dk * splat(LN2_LO) - hfsq + f + dk * splat(LN2_HI);
+    x.simd_eq(f32x8::ONE).select(f32x8::ZERO, y)
 }
