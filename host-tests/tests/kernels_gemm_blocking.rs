@@ -30,7 +30,8 @@ const PRODUCTS: [Product; 3] = [
 
 const MODES: [Accumulate; 2] = [Accumulate::Overwrite, Accumulate::Add];
 
-/// Inner dimensions at the edges of the stack buffers (4, 16, 64, 128 values of `k`)
+/// Inner dimensions at the edges of the stack buffers (8, 32, 128, 256 vectors: `k`
+/// values of panels one vector wide, half as many of panels two vectors wide)
 /// and past one and two chunks of a panel two vectors wide (`KC`) and one vector wide
 /// (`2·KC`).
 fn inner_sizes() -> Vec<usize> {

@@ -25,7 +25,7 @@
 //! panels:  for each panel of NR columns j0 .. j0 + NR of C
 //! chunks:    for each chunk of KC values k0 .. k0 + KC of k
 //!              pack b(k, j) of the chunk and the panel into KC × NR on the stack
-//!              (KC = 256; a smaller buffer when K is 4, 16, 64 or 128 at most)
+//!              (KC = 256; a smaller buffer when K is short)
 //! rows:        for each block of MR rows i0 .. i0 + MR of C
 //! tile:          MR × NR accumulators in registers, loaded from C (or zero)
 //!                for k in the chunk: acc[r] = acc[r] + splat(a(i0 + r, k)) · panel[k]
@@ -779,18 +779,19 @@ pub(super) fn with_buffer<V: Vector>(c: &mut [f32], ops: &Operands<'_>, mode: Ac
             return in_place::<V>(c, ops, b, mode);
         }
     }
-    // The packed panel holds at most `k · VECTORS` vectors: a product with a short
-    // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
-    // gradient k = 10) gets a buffer of about its size, rather than zero-filling the
-    // whole `KC · NR` panel that it never reads. (Safe Rust cannot leave the buffer
-    // uninitialised; the values are the same whatever its size, see `chunks`.) Each
-    // size has its own stack frame, so a small product does not probe the pages of the
-    // largest.
-    match ops.k {
-        0..=4 => on_stack::<V, { 4 * VECTORS }>(c, ops, mode),
-        5..=16 => on_stack::<V, { 16 * VECTORS }>(c, ops, mode),
-        17..=64 => on_stack::<V, { 64 * VECTORS }>(c, ops, mode),
-        65..=128 => on_stack::<V, { 128 * VECTORS }>(c, ops, mode),
+    // The packed panel holds at most `k · W` vectors (`W` = 1 when every panel fits one
+    // vector, `VECTORS` otherwise): a product with a short inner dimension (a weight
+    // gradient at batch 1 has k = 1, an output layer's input gradient k = 10) gets a
+    // buffer of about its size, rather than zero-filling the whole `KC · NR` panel that
+    // it never reads. (Safe Rust cannot leave the buffer uninitialised; the values are
+    // the same whatever its size, see `chunks`.) Each size has its own stack frame, so
+    // a small product does not probe the pages of the largest.
+    let w = if ops.n <= V::LANES { 1 } else { VECTORS };
+    match ops.k.saturating_mul(w) {
+        0..=8 => on_stack::<V, 8>(c, ops, mode),
+        9..=32 => on_stack::<V, 32>(c, ops, mode),
+        33..=128 => on_stack::<V, 128>(c, ops, mode),
+        129..=256 => on_stack::<V, 256>(c, ops, mode),
         _ => on_stack::<V, { KC * VECTORS }>(c, ops, mode),
     }
 }
