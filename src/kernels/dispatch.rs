@@ -259,6 +259,7 @@ macro_rules! array_vector {
             fn add_product(self, a: Self, b: Self) -> Self {
                 $v(core::array::from_fn(|l| self.0[l] + a.0[l] * b.0[l]))
             }
+            const TALL_TRANSPOSED: bool = false;
             #[inline(always)]
             fn vectorize<T: Task>(task: T) -> T::Output {
                 $vectorize(task)
