@@ -220,8 +220,6 @@ macro_rules! array_vector {
         impl Vector for $v {
             const LANES: usize = $lanes;
             const ZERO: Self = $v([0.0; $lanes]);
-            type Panel = [$v; 2048 / $lanes];
-            const PANEL: Self::Panel = [Self::ZERO; 2048 / $lanes];
             #[inline(always)]
             fn splat(x: f32) -> Self {
                 $v([x; $lanes])
@@ -261,6 +259,7 @@ macro_rules! array_vector {
             fn add_product(self, a: Self, b: Self) -> Self {
                 $v(core::array::from_fn(|l| self.0[l] + a.0[l] * b.0[l]))
             }
+            const TALL_TRANSPOSED: bool = false;
             #[inline(always)]
             fn vectorize<T: Task>(task: T) -> T::Output {
                 $vectorize(task)
@@ -336,11 +335,19 @@ fn kernel_level() -> Level {
     }
 }
 
-/// The SIMD matrix product of [`gemm`] at the widest level this CPU allows.
+/// The SIMD matrix product of [`gemm`] at the widest level this CPU allows, on
+/// vectors half as wide when `C` has no more columns than they hold (a 16-lane vector
+/// would compute 8 columns with half its lanes masked, and pack `B` to do so; an
+/// 8-lane one reads such a `B` in place). The width changes no bit.
 pub(super) fn gemm(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+    let n = ops.n();
     match kernel_level() {
+        Level::Avx512 if n <= F32x8::LANES => gemm::with_buffer::<F32x8>(c, ops, mode),
         Level::Avx512 => gemm::with_buffer::<F32x16>(c, ops, mode),
         Level::Avx2 => gemm::with_buffer::<F32x8>(c, ops, mode),
+        Level::Baseline if n <= gemm::Narrow::LANES => {
+            gemm::with_buffer::<gemm::Narrow>(c, ops, mode)
+        }
         Level::Baseline => gemm::with_buffer::<gemm::Lanes>(c, ops, mode),
     }
 }

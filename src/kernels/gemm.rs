@@ -24,8 +24,8 @@
 //! ```text
 //! panels:  for each panel of NR columns j0 .. j0 + NR of C
 //! chunks:    for each chunk of KC values k0 .. k0 + KC of k
-//!              pack b(k, j) of the chunk and the panel into KC × NR on the stack (4 KiB,
-//!              or a smaller buffer when K is 4, 16 or 64 at most)
+//!              pack b(k, j) of the chunk and the panel into KC × NR on the stack
+//!              (KC = 256; a smaller buffer when K is short)
 //! rows:        for each block of MR rows i0 .. i0 + MR of C
 //! tile:          MR × NR accumulators in registers, loaded from C (or zero)
 //!                for k in the chunk: acc[r] = acc[r] + splat(a(i0 + r, k)) · panel[k]
@@ -40,8 +40,8 @@
 //! panels all fill their vectors, when few row blocks would share its packing (always
 //! with 16-lane vectors, `M ≤ 2·MR` with narrower ones): such a product, common in
 //! training at small batch (`∂W = dYᵀ·X`, `dX = dY·W`), then has no packing and no
-//! buffer to zero. The tile shape is chosen per target ([`NR`] = `LANES · VECTORS`,
-//! `KC` = 1024 / `NR`, so the packed panel is always 4 KiB):
+//! buffer to zero. The tile shape is chosen per target ([`NR`] = `LANES · VECTORS`;
+//! the packed panel takes `KC · NR · 4` bytes, 8 KiB to 32 KiB):
 //!
 //! | target                      | vector   | `MR × NR` | accumulators          |
 //! |-----------------------------|----------|-----------|-----------------------|
@@ -61,7 +61,11 @@
 //!
 //! Eight accumulators already hide the latency of the adds (each is updated once per
 //! `2 · 8` vector instructions); larger tiles measured no faster on x86-64 and spill on
-//! 16-register targets. A panel whose columns fit one vector is computed one vector wide.
+//! 16-register targets. A panel whose columns fit one vector is computed one vector
+//! wide, in tiles of `2·MR` rows (again eight accumulators). A product whose `C` has
+//! no more columns than half a vector runs on vectors half as wide (`f32x8` instead of
+//! `f32x16`), which read such a `B` in place where the wide ones would pack it into
+//! masked lanes. The vector width changes no bit.
 //!
 //! # Convolutions: packed once, unfolded while packing
 //!
@@ -100,18 +104,21 @@ use super::{Accumulate, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
 use core::marker::PhantomData;
-pub(super) use tile_shape::Lanes;
-use tile_shape::{Block, MR, VECTORS};
+use tile_shape::VECTORS;
+use tile_shape::{Block, MR};
+pub(super) use tile_shape::{Lanes, Narrow};
 
 /// The register tile for targets with AVX-512.
 #[cfg(target_feature = "avx512f")]
 mod tile_shape {
     /// One vector: 16 columns of `C`.
     pub(crate) type Lanes = wide::f32x16;
+    /// The vector of a product whose `C` has at most 8 columns.
+    pub(crate) type Narrow = wide::f32x8;
     /// The square that packing transposes through registers.
     pub(super) type Block = wide::f32x8;
     /// Vectors per row of the register tile.
-    pub(super) const VECTORS: usize = 2;
+    pub(crate) const VECTORS: usize = 2;
     /// Rows of `C` per register tile.
     pub(super) const MR: usize = 4;
 }
@@ -121,10 +128,12 @@ mod tile_shape {
 mod tile_shape {
     /// One vector: 8 columns of `C`.
     pub(crate) type Lanes = wide::f32x8;
+    /// The vector of a product whose `C` has at most 4 columns.
+    pub(crate) type Narrow = wide::f32x4;
     /// The square that packing transposes through registers.
     pub(super) type Block = wide::f32x8;
     /// Vectors per row of the register tile.
-    pub(super) const VECTORS: usize = 2;
+    pub(crate) const VECTORS: usize = 2;
     /// Rows of `C` per register tile.
     pub(super) const MR: usize = 4;
 }
@@ -141,10 +150,12 @@ mod tile_shape {
 mod tile_shape {
     /// One vector: 4 columns of `C`.
     pub(crate) type Lanes = wide::f32x4;
+    /// No narrower vector.
+    pub(crate) type Narrow = Lanes;
     /// The square that packing transposes through registers.
     pub(super) type Block = wide::f32x4;
     /// Vectors per row of the register tile.
-    pub(super) const VECTORS: usize = 2;
+    pub(crate) const VECTORS: usize = 2;
     /// Rows of `C` per register tile.
     pub(super) const MR: usize = 4;
 }
@@ -161,10 +172,12 @@ mod tile_shape {
 mod tile_shape {
     /// Four columns of `C`, computed one lane at a time.
     pub(crate) type Lanes = wide::f32x4;
+    /// No narrower vector.
+    pub(crate) type Narrow = Lanes;
     /// The square that packing transposes.
     pub(super) type Block = wide::f32x4;
     /// Vectors per row of the register tile.
-    pub(super) const VECTORS: usize = 1;
+    pub(crate) const VECTORS: usize = 1;
     /// Rows of `C` per register tile.
     pub(super) const MR: usize = 4;
 }
@@ -178,12 +191,15 @@ const BLOCK: usize = core::mem::size_of::<Block>() / core::mem::size_of::<f32>()
 /// ```
 /// use microtrain::kernels::gemm::{KC, NR};
 /// assert!(NR >= 4 && NR % 4 == 0);
-/// assert_eq!(KC * NR * 4, 4096); // the packed panel is 4 KiB on every target
+/// assert!(KC * NR * 4 <= 32 * 1024); // the packed panel takes at most 32 KiB
 /// ```
 pub const NR: usize = LANES * VECTORS;
-/// Values of `k` per packed chunk of `B`: the packed `KC × NR` panel takes 4 KiB
-/// (see [`NR`]).
-pub const KC: usize = 1024 / NR;
+/// Values of `k` per packed chunk of `B` (at most; a panel one vector wide takes
+/// `2 · KC`): the packed `KC × NR` panel takes `KC · NR · 4` bytes, 8 KiB with 4-lane
+/// vectors, 32 KiB with 16-lane ones. Each chunk loads and stores `C` once, so long
+/// chunks keep the tile in registers for long (measured on Zen 4 at 256 × 256 × 256:
+/// 64-value chunks reach 45 % of the FMA peak, 256-value ones 90 %).
+pub const KC: usize = 256;
 
 const _: () = assert!(
     VECTORS == 1 || VECTORS == 2,
@@ -207,10 +223,6 @@ pub(super) trait Vector: Copy {
     const LANES: usize;
     /// Every lane `+0.0`.
     const ZERO: Self;
-    /// The packed chunk of a panel, `KC · VECTORS` vectors (4 KiB), zeroed.
-    type Panel: AsMut<[Self]>;
-    /// A zeroed [`Self::Panel`].
-    const PANEL: Self::Panel;
     /// Every lane `x`.
     fn splat(x: f32) -> Self;
     /// Lanes `src[..LANES]` (panics if `src` is shorter).
@@ -226,6 +238,11 @@ pub(super) trait Vector: Copy {
     /// `self + a · b` lane by lane, the product rounded before the sum (with the `fma`
     /// feature, rounded once where the vector has fused multiply-add).
     fn add_product(self, a: Self, b: Self) -> Self;
+    /// Whether a register tile of `2·MR` rows may read `Aᵀ` (eight values of a row of
+    /// `A` per `k`): the dispatched arrays may not, the compiler turns those eight
+    /// broadcasts into shuffles of one vector load (measured: 8 × 8 × 8 in 200 ns
+    /// instead of 60).
+    const TALL_TRANSPOSED: bool;
     /// Runs `task` compiled for the instruction set of these vectors (for `wide`'s,
     /// the build's own; for the dispatched ones, inside a `#[target_feature]`
     /// function).
@@ -248,8 +265,6 @@ macro_rules! wide_vector {
         impl Vector for $v {
             const LANES: usize = $lanes;
             const ZERO: Self = <$v>::ZERO;
-            type Panel = [$v; 2048 / $lanes];
-            const PANEL: Self::Panel = [<$v>::ZERO; 2048 / $lanes];
             #[inline(always)]
             fn splat(x: f32) -> Self {
                 <$v>::splat(x)
@@ -285,6 +300,7 @@ macro_rules! wide_vector {
                     self + a * b
                 }
             }
+            const TALL_TRANSPOSED: bool = true;
             #[inline(always)]
             fn vectorize<T: Task>(task: T) -> T::Output {
                 task.run()
@@ -717,6 +733,13 @@ pub(super) struct Operands<'a> {
     n: usize,
 }
 
+impl Operands<'_> {
+    /// Columns of `C`.
+    pub(super) fn n(&self) -> usize {
+        self.n
+    }
+}
+
 /// The SIMD path: packed `B` panels, `MR × NR` register tiles (see the module docs).
 #[allow(clippy::too_many_arguments)]
 fn simd(
@@ -762,22 +785,27 @@ pub(super) fn with_buffer<V: Vector>(c: &mut [f32], ops: &Operands<'_>, mode: Ac
             return in_place::<V>(c, ops, b, mode);
         }
     }
-    let (k, kc) = (ops.k, 1024 / (V::LANES * VECTORS));
-    // The packed panel holds at most `k · VECTORS` vectors: a product with a short
-    // inner dimension (a weight gradient at batch 1 has k = 1, an output layer's input
-    // gradient k = 10) gets a buffer of about its size, rather than zero-filling 4 KiB
-    // that it never reads. (Safe Rust cannot leave the buffer uninitialised; the values
-    // are the same whatever its size, see `chunks`.)
-    if k <= 4 {
-        panels(c, ops, &mut [V::ZERO; 4 * VECTORS], mode);
-    } else if k <= 16 && 16 < kc {
-        panels(c, ops, &mut [V::ZERO; 16 * VECTORS], mode);
-    } else if k <= 64 && 64 < kc {
-        panels(c, ops, &mut [V::ZERO; 64 * VECTORS], mode);
-    } else {
-        let mut buffer = V::PANEL;
-        panels(c, ops, buffer.as_mut(), mode);
+    // The packed panel holds at most `k · W` vectors (`W` = 1 when every panel fits one
+    // vector, `VECTORS` otherwise): a product with a short inner dimension (a weight
+    // gradient at batch 1 has k = 1, an output layer's input gradient k = 10) gets a
+    // buffer of about its size, rather than zero-filling the whole `KC · NR` panel that
+    // it never reads. (Safe Rust cannot leave the buffer uninitialised; the values are
+    // the same whatever its size, see `chunks`.) Each size has its own stack frame, so
+    // a small product does not probe the pages of the largest.
+    let w = if ops.n <= V::LANES { 1 } else { VECTORS };
+    match ops.k.saturating_mul(w) {
+        0..=8 => on_stack::<V, 8>(c, ops, mode),
+        9..=32 => on_stack::<V, 32>(c, ops, mode),
+        33..=128 => on_stack::<V, 128>(c, ops, mode),
+        129..=256 => on_stack::<V, 256>(c, ops, mode),
+        _ => on_stack::<V, { KC * VECTORS }>(c, ops, mode),
     }
+}
+
+/// Loop "panels" on a zeroed stack buffer of `S` vectors.
+#[inline(never)]
+fn on_stack<V: Vector, const S: usize>(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
+    panels(c, ops, &mut [V::ZERO; S], mode);
 }
 
 /// Loop "panels": columns `j0 .. j0 + nc` of `C`. A (last) panel that fits one vector is
@@ -1087,6 +1115,13 @@ fn row_blocks<V: Vector, const W: usize>(
     from_c: bool,
 ) {
     let mut i0 = 0;
+    // A panel one vector wide has room for twice the rows, whose independent
+    // accumulators hide the latency of the adds better.
+    let tall = W == 1 && (V::TALL_TRANSPOSED || matches!(ops.al, ALayout::Rows));
+    while tall && ops.m - i0 >= 2 * MR {
+        tile::<V, { 2 * MR }, W>(c, ops, panel, i0, k0, j0, nc, from_c);
+        i0 += 2 * MR;
+    }
     while ops.m - i0 >= MR {
         tile::<V, MR, W>(c, ops, panel, i0, k0, j0, nc, from_c);
         i0 += MR;
