@@ -7,7 +7,7 @@
 //! on any CPU; above it, FMA's where the CPU has it).
 
 use microtrain::kernels::dispatch::{set_limit, Level};
-use microtrain::kernels::math::pow_complement;
+use microtrain::kernels::math::{pow_complement, pow_complements};
 use std::sync::Mutex;
 
 /// Held by each test while it sets the dispatch level (a setting of the whole process).
@@ -83,15 +83,26 @@ mod reference {
     }
 }
 
-/// Compares both halves bit for bit (NaN included) at `x`, `n`.
-fn check(x: f32, n: u32, level: Level) {
-    let (p, c) = pow_complement(x, n);
+/// Compares both halves of `got` (by default, [`pow_complement`]'s) with the
+/// reference's, bit for bit (NaN included), at `x`, `n`.
+fn check(x: f32, n: u32, got: (f32, f32), level: Level) {
+    let (p, c) = got;
     let (rp, rc) = reference::pow_complement(x, n);
     assert!(
         p.to_bits() == rp.to_bits() && c.to_bits() == rc.to_bits(),
         "pow_complement({x:e} = {:#010x}, {n}) at {level:?}: ({p:e}, {c:e}), reference ({rp:e}, {rc:e})",
         x.to_bits()
     );
+}
+
+/// [`check`] of [`pow_complement`] alone, and of [`pow_complements`] with `x` in either
+/// place beside another rate.
+fn check_all(x: f32, n: u32, level: Level) {
+    check(x, n, pow_complement(x, n), level);
+    let [a, _] = pow_complements([x, 0.999], n);
+    check(x, n, a, level);
+    let [_, b, _] = pow_complements([f32::NAN, x, 0.5], n);
+    check(x, n, b, level);
 }
 
 /// SplitMix64: the inputs of the sampled cases.
@@ -119,19 +130,21 @@ fn sampled_n(state: &mut u64) -> u32 {
     }
 }
 
-/// Every step count up to 10⁶ for PyTorch's and the usual decay rates, with Dekker's
-/// products and with the widest level's (FMA's where the CPU has it), one rate per
-/// thread.
+/// Every step count up to 10⁶ for PyTorch's and the usual decay rates, in pairs (as
+/// Adam asks for its two corrections), with Dekker's products and with the widest
+/// level's (FMA's where the CPU has it), one pair per thread.
 #[test]
 fn every_step_up_to_a_million_for_the_usual_betas() {
     let _level = LEVEL.lock().unwrap_or_else(|e| e.into_inner());
     for level in [Level::Baseline, Level::Avx512] {
         set_limit(level);
         std::thread::scope(|s| {
-            for x in [0.5f32, 0.9, 0.95, 0.99, 0.999, 0.9999] {
+            for [x, y] in [[0.9f32, 0.999], [0.5, 0.9999], [0.95, 0.99]] {
                 s.spawn(move || {
                     for n in 0..=1_000_000 {
-                        check(x, n, level);
+                        let [a, b] = pow_complements([x, y], n);
+                        check(x, n, a, level);
+                        check(y, n, b, level);
                     }
                 });
             }
@@ -174,21 +187,21 @@ fn sampled_betas_and_steps_and_unusual_inputs() {
         for _ in 0..300 {
             let x = 0.5 + (next(&mut state) >> 40) as f32 / (1u64 << 25) as f32;
             for n in 0..300 {
-                check(x, n, level);
+                check_all(x, n, level);
             }
             for _ in 0..300 {
-                check(x, sampled_n(&mut state), level);
+                check_all(x, sampled_n(&mut state), level);
             }
         }
         for x in odd {
             for n in (0..300).chain([u32::MAX, u32::MAX - 1, 1 << 31, 1_000_003]) {
-                check(x, n, level);
+                check_all(x, n, level);
             }
         }
         for _ in 0..20_000 {
             let x = f32::from_bits(next(&mut state) as u32);
-            check(x, sampled_n(&mut state), level);
-            check(x, (next(&mut state) % 64) as u32, level);
+            check_all(x, sampled_n(&mut state), level);
+            check_all(x, (next(&mut state) % 64) as u32, level);
         }
     }
     set_limit(Level::Avx512);

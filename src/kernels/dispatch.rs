@@ -432,16 +432,26 @@ fn cpu_fma() -> bool {
     false
 }
 
-/// [`math::pow_complement`]: its product errors by a fused multiply-add where the CPU
-/// has one and [`active`] is at least [`Level::Avx2`] (so that [`set_limit`] to
-/// `Baseline` tests Dekker's products on any CPU), else by Dekker's. The same bits
-/// either way (see [`math::pow_complement`]).
-pub(super) fn pow_complement(x: f32, n: u32) -> (f32, f32) {
+/// [`math::pow_complement`] of each of `xs`: the product errors by a fused multiply-add
+/// where the CPU has one and [`active`] is at least [`Level::Avx2`] (so that
+/// [`set_limit`] to `Baseline` tests Dekker's products on any CPU), else by Dekker's;
+/// the loops interleaved on x86-64, one after the other elsewhere (a Cortex-M runs one
+/// instruction at a time, and two loops' values would not fit its registers). The same
+/// bits either way (see [`math::pow_complement`]).
+pub(super) fn pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
     #[cfg(target_arch = "x86_64")]
-    if active() >= Level::Avx2 && fma_detected() {
-        return x86::fused_pow_complement(x, n);
+    {
+        if active() >= Level::Avx2 && fma_detected() {
+            x86::fused_pow_complements(xs, n)
+        } else {
+            math::pow_complement_with(math::Dekker, xs, n)
+        }
     }
-    math::pow_complement_with(math::Dekker, x, n)
+    #[cfg(not(target_arch = "x86_64"))]
+    xs.map(|x| {
+        let [result] = math::pow_complement_with(math::Dekker, [x], n);
+        result
+    })
 }
 
 /// The optimizer rules' vectors on x86-64: `__m256` and `__m512` operated on with
@@ -471,7 +481,7 @@ mod x86 {
     ///
     /// [`ProductError::error`] executes an FMA instruction, so a value of this type
     /// must exist only on a CPU that has one: the field is private to this module, and
-    /// the only code that creates a value is [`fused_pow_complement`], after
+    /// the only code that creates a value is [`fused_pow_complements`], after
     /// [`fma_detected`](super::fma_detected).
     #[derive(Clone, Copy)]
     pub(super) struct Fma(());
@@ -491,17 +501,18 @@ mod x86 {
         }
     }
 
-    /// [`math::pow_complement`] compiled with FMA, after checking that the CPU has it.
-    pub(super) fn fused_pow_complement(x: f32, n: u32) -> (f32, f32) {
+    /// [`math::pow_complement`] of each of `xs`, compiled with FMA, after checking that
+    /// the CPU has it.
+    pub(super) fn fused_pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
         #[target_feature(enable = "fma")]
-        fn run(x: f32, n: u32) -> (f32, f32) {
-            math::pow_complement_with(Fma(()), x, n)
+        fn run<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
+            math::pow_complement_with(Fma(()), xs, n)
         }
         assert!(super::fma_detected(), "FMA code on a CPU without FMA");
         // SAFETY: `fma_detected` found FMA and the operating system saving `ymm` state
         // (under Miri: the crate was compiled with `fma`), checked on the line above,
         // so every instruction `run` may contain exists.
-        unsafe { run(x, n) }
+        unsafe { run(xs, n) }
     }
 
     /// Eight lanes in a `ymm` register.

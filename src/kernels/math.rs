@@ -108,7 +108,24 @@ pub fn powf(x: f32, y: f32) -> f32 {
 /// ```
 #[inline]
 pub fn pow_complement(x: f32, n: u32) -> (f32, f32) {
-    super::dispatch::pow_complement(x, n)
+    let [result] = super::dispatch::pow_complements([x], n);
+    result
+}
+
+/// [`pow_complement`] of several `xs` at one `n` (Adam's two bias corrections
+/// `1 − β₁ᵗ` and `1 − β₂ᵗ`): the same bits as one call for each, in about the time of
+/// one call where the CPU can overlap them (x86-64).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::math::{pow_complement, pow_complements};
+/// let [first, second] = pow_complements([0.9, 0.999], 12);
+/// assert_eq!((first, second), (pow_complement(0.9, 12), pow_complement(0.999, 12)));
+/// ```
+#[inline]
+pub fn pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
+    super::dispatch::pow_complements(xs, n)
 }
 
 /// The rounding error `a·b − fl(a·b)` of a product: Dekker's (any target) or a fused
@@ -157,40 +174,71 @@ pub(super) fn dekker_exact(a: f32, b: f32, hi: f32) -> bool {
     (a.abs() <= BIG) & (b.abs() <= BIG) & (hi.abs() >= TINY) & (hi.abs() <= BIG)
 }
 
-/// [`pow_complement`] with the product errors of `e`; inlined into each caller, so
-/// that the dispatch compiles it for the CPU's fused multiply-add.
+/// [`pow_complement`] of each of `xs` with the product errors of `e`, the `K` loops
+/// interleaved pass by pass (each is a long chain of dependent operations, so the CPU
+/// overlaps them); inlined into each caller, so that the dispatch compiles it for the
+/// CPU's fused multiply-add.
 #[inline(always)]
-pub(super) fn pow_complement_with<E: ProductError>(e: E, x: f32, n: u32) -> (f32, f32) {
-    // 0 ≤ x ≤ 2¹⁰⁰ (+0 included, −0 and NaN not): every pass below keeps a zero
-    // power +0, and the first pass, on the top bit of n, gives power = x, sum = 1
-    // exactly (x·1 and 1 + 0·x are exact and no zero turns negative).
-    let plain = x.to_bits() <= 0x7180_0000;
+pub(super) fn pow_complement_with<E: ProductError, const K: usize>(
+    e: E,
+    xs: [f32; K],
+    n: u32,
+) -> [(f32, f32); K] {
     let top = u32::BITS - n.leading_zeros();
-    let (mut power, mut sum, mut bits) = if plain && top > 0 {
-        (Pair { hi: x, lo: 0.0 }, Pair::ONE, top - 1)
-    } else {
-        (Pair::ONE, Pair::ZERO, top)
-    };
     // After each pass, m is the value of n's bits above the current one, power = x^m
-    // and sum = 1 + x + … + x^(m−1).
+    // and sum = 1 + x + … + x^(m−1). The first pass, on the top bit of n, gives
+    // power = x and sum = 1 exactly for 0 ≤ x ≤ 2¹⁰⁰ (+0 included, −0 and NaN not:
+    // x·1 and 1 + 0·x are exact and no zero turns negative); for those x every pass
+    // also keeps a zero power +0.
+    let plain = xs.map(|x| x.to_bits() <= 0x7180_0000);
+    let mut states: [(Pair, Pair); K] = core::array::from_fn(|k| {
+        let x = xs[k];
+        match (top, plain[k]) {
+            (0, _) => (Pair::ONE, Pair::ZERO),
+            (_, true) => (Pair { hi: x, lo: 0.0 }, Pair::ONE),
+            (_, false) => pass(e, x, true, (Pair::ONE, Pair::ZERO)),
+        }
+    });
+    let mut fixed = [false; K];
+    let mut bits = top.saturating_sub(1);
     while bits > 0 {
         bits -= 1;
-        sum = sum.mul(e, power.add_one());
-        power = power.mul(e, power);
-        if (n >> bits) & 1 == 1 {
-            sum = sum.scale(e, x).add_one();
-            power = power.scale(e, x);
-        }
-        if plain && bits > 0 && power.is_zero() {
-            // The power stays +0 and a pass without the bit is sum·(1 + 0): if that
-            // and a pass with the bit leave the sum as it is, so do all the rest.
-            let once = sum.mul(e, Pair::ONE);
-            if once.same(sum) && sum.scale(e, x).add_one().same(sum) {
-                break;
+        let set = (n >> bits) & 1 == 1;
+        for k in 0..K {
+            if fixed[k] {
+                continue;
+            }
+            let (power, sum) = pass(e, xs[k], set, states[k]);
+            states[k] = (power, sum);
+            if plain[k] && bits > 0 && power.is_zero() {
+                // The power stays +0 and a pass without the bit is sum·(1 + 0): if
+                // that and a pass with the bit leave the sum as it is, so do all the
+                // rest.
+                let once = sum.mul(e, Pair::ONE);
+                fixed[k] = once.same(sum) && sum.scale(e, xs[k]).add_one().same(sum);
             }
         }
+        if fixed.iter().all(|&f| f) {
+            break;
+        }
     }
-    (power.value(), (1.0 - x) * sum.value())
+    core::array::from_fn(|k| {
+        let (power, sum) = states[k];
+        (power.value(), (1.0 - xs[k]) * sum.value())
+    })
+}
+
+/// One pass of [`pow_complement_with`] over `(power, sum)`, for a bit of `n` that is
+/// `set` or not.
+#[inline(always)]
+fn pass(e: impl ProductError, x: f32, set: bool, (power, sum): (Pair, Pair)) -> (Pair, Pair) {
+    let sum = sum.mul(e, power.add_one());
+    let power = power.mul(e, power);
+    if set {
+        (power.scale(e, x), sum.scale(e, x).add_one())
+    } else {
+        (power, sum)
+    }
 }
 
 /// An unevaluated sum `hi + lo` of two `f32`s with `|lo| ≤ ulp(hi)/2`: about 48 bits.

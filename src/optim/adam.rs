@@ -728,10 +728,8 @@ impl<const P: usize, const V: usize> Adam<P, V> {
     fn corrections(&self) -> (f32, f32) {
         let c = &self.config;
         let t = self.steps.saturating_add(1);
-        (
-            c.lr / math::pow_complement(c.betas.0, t).1,
-            math::sqrt(math::pow_complement(c.betas.1, t).1),
-        )
+        let [(_, correction1), (_, correction2)] = math::pow_complements([c.betas.0, c.betas.1], t);
+        (c.lr / correction1, math::sqrt(correction2))
     }
 
     /// [`rule`](Adam::rule) with the step's `corrections` given.
