@@ -34,7 +34,7 @@
 //! the compile-time vectors).
 //!
 //! This is the crate's one module with `unsafe` code besides the square-root
-//! instruction of [`math`](super::math): `cpuid`/`xgetbv`, calling a
+//! instruction of [`math`]: `cpuid`/`xgetbv`, calling a
 //! `#[target_feature]` function, and the intrinsics of the optimizer's vectors and
 //! of the fused multiply-add. Each
 //! block says why it is sound.
