@@ -1,11 +1,12 @@
 //! A small check of the run-time dispatched kernels that Miri can run: each level's
 //! matrix products against the scalar path, bit for bit, on two shapes that cover
 //! partial register tiles, both panel widths and more than one chunk of `k`, and the
-//! optimizer loop on a rule with every `Lane` operation.
+//! optimizer loop on a rule with every `Lane` operation, and the bias corrections'
+//! `pow_complement`, whose fused multiply-add (with `fma`) must give Dekker's bits.
 //!
 //! ```text
-//! RUSTFLAGS="-C target-feature=+avx2" cargo +nightly miri test -p host-tests --test dispatch_miri
-//! RUSTFLAGS="-C target-feature=+avx512f" cargo +nightly miri test -p host-tests --test dispatch_miri
+//! RUSTFLAGS="-C target-feature=+avx2,+fma" cargo +nightly miri test -p host-tests --test dispatch_miri
+//! RUSTFLAGS="-C target-feature=+avx512f,+fma" cargo +nightly miri test -p host-tests --test dispatch_miri
 //! ```
 //!
 //! Miri cannot run `cpuid`; under it the target features the crate was compiled with
@@ -17,6 +18,7 @@
 use host_tests::check::assert_bits_eq;
 use host_tests::Rng;
 use microtrain::kernels::dispatch::{active, detected, set_limit, Level};
+use microtrain::kernels::math;
 use microtrain::kernels::optim::{self, Lane, Rule};
 use microtrain::kernels::{self, scalar};
 use microtrain::{Accumulate, MatMut, MatRef};
@@ -37,6 +39,20 @@ impl Rule<0> for Step {
     ignore = "the fma feature gives up the canonical order"
 )]
 fn dispatched_kernels_match_the_scalar_path() {
+    // Bias corrections with Dekker's products (the baseline level), for the levels
+    // whose products may take the fused multiply-add's error.
+    let cases = [
+        (0.9f32, 1u32),
+        (0.9, 7),
+        (0.999, 3),
+        (0.999, 1000),
+        (0.9, 1 << 20),
+    ];
+    set_limit(Level::Baseline);
+    let corrections: Vec<(f32, f32)> = cases
+        .iter()
+        .map(|&(x, n)| math::pow_complement(x, n))
+        .collect();
     for level in [Level::Baseline, Level::Avx2, Level::Avx512] {
         set_limit(level);
         assert_eq!(active(), level.min(detected()));
@@ -97,6 +113,14 @@ fn dispatched_kernels_match_the_scalar_path() {
             .collect();
         optim::run(true, &Step, &mut p, &g, []).unwrap();
         assert_bits_eq(&p, &expected, format_args!("{level:?} optimizer loop"));
+        for (&(x, n), &(power, complement)) in cases.iter().zip(&corrections) {
+            let got = math::pow_complement(x, n);
+            assert_bits_eq(
+                &[got.0, got.1],
+                &[power, complement],
+                format_args!("{level:?} pow_complement({x}, {n})"),
+            );
+        }
     }
     set_limit(Level::Avx512);
 }

@@ -17,6 +17,10 @@
 //! - The optimizer loops run the rules on `__m256` / `__m512` through `core::arch`
 //!   intrinsics (module `x86`): for a rule's longer chains of operations the compiler
 //!   does not reliably turn arrays into whole registers.
+//! - The bias corrections' [`pow_complement`](super::math::pow_complement) takes the
+//!   rounding error of a product from one fused multiply-add (`vfmadd`) instead of
+//!   Dekker's eight operations where the CPU has FMA (`x86::Fma`): the error is exact
+//!   either way, so the bits are the same.
 //!
 //! Each lane performs exactly the additions, multiplications, divisions and square
 //! roots of the scalar path, in the same order, and none is fused (Rust never contracts
@@ -30,13 +34,15 @@
 //! the compile-time vectors).
 //!
 //! This is the crate's one module with `unsafe` code besides the square-root
-//! instruction of [`math`](super::math): `cpuid`/`xgetbv`, calling a
-//! `#[target_feature]` function, and the intrinsics of the optimizer's vectors. Each
+//! instruction of [`math`]: `cpuid`/`xgetbv`, calling a
+//! `#[target_feature]` function, and the intrinsics of the optimizer's vectors and
+//! of the fused multiply-add. Each
 //! block says why it is sound.
 
 #![allow(unsafe_code)]
 
 use super::gemm::{self, Operands, Task, Vector};
+use super::math;
 use super::optim;
 use super::Accumulate;
 #[cfg(target_arch = "x86_64")]
@@ -388,6 +394,73 @@ pub(super) fn optim<T: OptimTask>(task: T) -> T::Output {
     }
 }
 
+/// Whether the CPU has a fused multiply-add and the operating system saves `ymm` state
+/// (`cpuid` leaf 1: FMA, OSXSAVE and AVX; `XCR0`: SSE and AVX state), cached after the
+/// first call like [`detected`]; under Miri, whether the crate was compiled with
+/// `fma`. x86-64 only.
+#[cfg(target_arch = "x86_64")]
+fn fma_detected() -> bool {
+    static FMA: AtomicU8 = AtomicU8::new(0);
+    match FMA.load(Ordering::Relaxed) {
+        0 => {
+            let fma = if cfg!(miri) {
+                cfg!(target_feature = "fma")
+            } else {
+                cpu_fma()
+            };
+            FMA.store(1 + u8::from(fma), Ordering::Relaxed);
+            fma
+        }
+        x => x == 2,
+    }
+}
+
+/// `cpuid` leaf 1 and `xgetbv`, as [`cpu`] asks them.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+fn cpu_fma() -> bool {
+    use core::arch::x86_64::{__cpuid, _xgetbv};
+    // SAFETY: `cpuid` exists on every x86-64 CPU and only reads identification
+    // registers; leaf 1 always exists. (Safe from Rust 1.94; see `cpu`.)
+    #[allow(unused_unsafe)]
+    let leaf1 = unsafe { __cpuid(1) };
+    let (fma, osxsave, avx) = (1 << 12, 1 << 27, 1 << 28);
+    if leaf1.ecx & (fma | osxsave | avx) != fma | osxsave | avx {
+        return false;
+    }
+    // SAFETY: `xgetbv` needs XSAVE enabled by the operating system, which `OSXSAVE`
+    // just said; register 0 is XCR0.
+    let xcr0 = unsafe { _xgetbv(0) };
+    xcr0 & 0b110 == 0b110
+}
+
+/// Miri cannot run `cpuid` ([`fma_detected`] asks the build instead).
+#[cfg(all(target_arch = "x86_64", miri))]
+fn cpu_fma() -> bool {
+    false
+}
+
+/// [`math::pow_complement`] of each of `xs`: the product errors by a fused multiply-add
+/// where the CPU has one and [`active`] is at least [`Level::Avx2`] (so that
+/// [`set_limit`] to `Baseline` tests Dekker's products on any CPU), else by Dekker's;
+/// the loops interleaved on x86-64, one after the other elsewhere (a Cortex-M runs one
+/// instruction at a time, and two loops' values would not fit its registers). The same
+/// bits either way (see [`math::pow_complement`]).
+pub(super) fn pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if active() >= Level::Avx2 && fma_detected() {
+            x86::fused_pow_complements(xs, n)
+        } else {
+            math::pow_complement_with(math::Dekker, xs, n)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    xs.map(|x| {
+        let [result] = math::pow_complement_with(math::Dekker, [x], n);
+        result
+    })
+}
+
 /// The optimizer rules' vectors on x86-64: `__m256` and `__m512` operated on with
 /// `core::arch` intrinsics. (Plain arrays, as the products use, do not work here: the
 /// compiler splits a rule's longer chains of operations into pieces of `xmm` and
@@ -404,9 +477,50 @@ pub(super) fn optim<T: OptimTask>(task: T) -> T::Output {
 /// cannot keep a value past the call.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::super::math::{self, ProductError};
     use super::super::optim::{Lane, Vectors};
     use core::arch::x86_64::*;
     use core::ops::{Add, Div, Mul, Neg, Sub};
+
+    /// The fused multiply-add's product error, for [`math::pow_complement_with`].
+    ///
+    /// # Soundness
+    ///
+    /// [`ProductError::error`] executes an FMA instruction, so a value of this type
+    /// must exist only on a CPU that has one: the field is private to this module, and
+    /// the only code that creates a value is [`fused_pow_complements`], after
+    /// [`fma_detected`](super::fma_detected).
+    #[derive(Clone, Copy)]
+    pub(super) struct Fma(());
+
+    impl ProductError for Fma {
+        #[inline(always)]
+        fn error(self, a: f32, b: f32, hi: f32) -> f32 {
+            if math::dekker_exact(a, b, hi) {
+                // SAFETY: a value of `Fma` exists only where the CPU has FMA (above).
+                // `a·b − hi` is exact here, so it equals Dekker's error bit for bit.
+                unsafe {
+                    _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(-hi)))
+                }
+            } else {
+                math::dekker_error(a, b, hi)
+            }
+        }
+    }
+
+    /// [`math::pow_complement`] of each of `xs`, compiled with FMA, after checking that
+    /// the CPU has it.
+    pub(super) fn fused_pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
+        #[target_feature(enable = "fma")]
+        fn run<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
+            math::pow_complement_with(Fma(()), xs, n)
+        }
+        assert!(super::fma_detected(), "FMA code on a CPU without FMA");
+        // SAFETY: `fma_detected` found FMA and the operating system saving `ymm` state
+        // (under Miri: the crate was compiled with `fma`), checked on the line above,
+        // so every instruction `run` may contain exists.
+        unsafe { run(xs, n) }
+    }
 
     /// Eight lanes in a `ymm` register.
     #[derive(Clone, Copy)]

@@ -81,9 +81,18 @@ pub fn powf(x: f32, y: f32) -> f32 {
 ///   built bit by bit from the top of `n` with `S₂ₘ = Sₘ·(1 + xᵐ)` and
 ///   `Sₘ₊₁ = 1 + x·Sₘ`; `1 − x` is exact for `x` in `[0.5, 1]`;
 /// - the power and the sum are carried as unevaluated pairs `hi + lo` of `f32`s
-///   (double-`f32` arithmetic: Dekker's exact product and Knuth's exact sum, no fused
-///   multiply-add needed), because repeated squaring doubles a relative error at every
-///   step: in one `f32` the power would drift by up to `n` roundings.
+///   (double-`f32` arithmetic: Dekker's exact product and Knuth's exact sum), because
+///   repeated squaring doubles a relative error at every step: in one `f32` the power
+///   would drift by up to `n` roundings.
+///
+/// The exact product `a·b = hi + lo` is one value however it is found, so where the
+/// CPU has a fused multiply-add (x86-64 with FMA, found at run time, see
+/// [`dispatch`](super::dispatch)) `lo = fma(a, b, −hi)` replaces Dekker's eight
+/// operations whenever Dekker's product is exact (no overflow in its split, no
+/// underflow in its partial products); elsewhere, and outside that range, Dekker's.
+/// The loop starts after the top bit of `n` (which leaves `xⁿ = x`, `S = 1` for
+/// `0 ≤ x ≤ 2¹⁰⁰`) and stops once `xᵐ` is zero and neither kind of pass changes the
+/// sum any more: the same bits as every pass, in fewer.
 ///
 /// # Examples
 ///
@@ -97,19 +106,139 @@ pub fn powf(x: f32, y: f32) -> f32 {
 /// assert!((c as f64 - exact).abs() < 1e-7 * exact);
 /// assert!((p as f64 - (0.999f32 as f64).powi(3)).abs() < 1e-7);
 /// ```
+#[inline]
 pub fn pow_complement(x: f32, n: u32) -> (f32, f32) {
+    let [result] = super::dispatch::pow_complements([x], n);
+    result
+}
+
+/// [`pow_complement`] of several `xs` at one `n` (Adam's two bias corrections
+/// `1 − β₁ᵗ` and `1 − β₂ᵗ`): the same bits as one call for each, in about the time of
+/// one call where the CPU can overlap them (x86-64).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::math::{pow_complement, pow_complements};
+/// let [first, second] = pow_complements([0.9, 0.999], 12);
+/// assert_eq!((first, second), (pow_complement(0.9, 12), pow_complement(0.999, 12)));
+/// ```
+#[inline]
+pub fn pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
+    super::dispatch::pow_complements(xs, n)
+}
+
+/// The rounding error `a·b − fl(a·b)` of a product: Dekker's (any target) or a fused
+/// multiply-add's (where the CPU has one); [`pow_complement_with`] runs on either.
+pub(super) trait ProductError: Copy {
+    /// `lo` with `a·b = hi + lo` exactly, for `hi = fl(a·b)`, whenever Dekker's product
+    /// is exact; Dekker's `lo` whenever it is not.
+    fn error(self, a: f32, b: f32, hi: f32) -> f32;
+}
+
+/// Dekker's exact product: each factor split into 12-bit halves (Veltkamp), whose
+/// partial products are exact.
+#[derive(Clone, Copy)]
+pub(super) struct Dekker;
+
+impl ProductError for Dekker {
+    #[inline(always)]
+    fn error(self, a: f32, b: f32, hi: f32) -> f32 {
+        dekker_error(a, b, hi)
+    }
+}
+
+/// Dekker's `a·b − hi` for `hi = fl(a·b)`: exact unless the split overflows or a
+/// partial product underflows.
+#[inline(always)]
+pub(super) fn dekker_error(a: f32, b: f32, hi: f32) -> f32 {
+    let split = |v: f32| {
+        let c = 4097.0 * v;
+        let high = c - (c - v);
+        (high, v - high)
+    };
+    let ((ah, al), (bh, bl)) = (split(a), split(b));
+    ((ah * bh - hi) + ah * bl + al * bh) + al * bl
+}
+
+/// Whether Dekker's product of `a` and `b` (with `hi = fl(a·b)`) is exact, by a margin:
+/// `|a|, |b| ≤ 2¹⁰⁰` (the split `4097·v` stays finite) and `|hi| ≥ 2⁻⁶⁰` (the
+/// exponents of `a` and `b` add up to at least −62, so every partial product, a
+/// multiple of `2^(eₐ + e_b − 46)`, and the error itself are representable: Dekker's
+/// condition `eₐ + e_b ≥ e_min + p − 1 = −103`). NaN and infinities are not.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) fn dekker_exact(a: f32, b: f32, hi: f32) -> bool {
+    const BIG: f32 = 1.267_650_6e30; // 2¹⁰⁰
+    const TINY: f32 = 8.673_617e-19; // 2⁻⁶⁰
+    (a.abs() <= BIG) & (b.abs() <= BIG) & (hi.abs() >= TINY) & (hi.abs() <= BIG)
+}
+
+/// [`pow_complement`] of each of `xs` with the product errors of `e`, the `K` loops
+/// interleaved pass by pass (each is a long chain of dependent operations, so the CPU
+/// overlaps them); inlined into each caller, so that the dispatch compiles it for the
+/// CPU's fused multiply-add.
+#[inline(always)]
+pub(super) fn pow_complement_with<E: ProductError, const K: usize>(
+    e: E,
+    xs: [f32; K],
+    n: u32,
+) -> [(f32, f32); K] {
+    let top = u32::BITS - n.leading_zeros();
     // After each pass, m is the value of n's bits above the current one, power = x^m
-    // and sum = 1 + x + … + x^(m−1).
-    let (mut power, mut sum) = (Pair::ONE, Pair::ZERO);
-    for bit in (0..u32::BITS - n.leading_zeros()).rev() {
-        sum = sum.mul(power.add_one());
-        power = power.mul(power);
-        if (n >> bit) & 1 == 1 {
-            sum = sum.scale(x).add_one();
-            power = power.scale(x);
+    // and sum = 1 + x + … + x^(m−1). The first pass, on the top bit of n, gives
+    // power = x and sum = 1 exactly for 0 ≤ x ≤ 2¹⁰⁰ (+0 included, −0 and NaN not:
+    // x·1 and 1 + 0·x are exact and no zero turns negative); for those x every pass
+    // also keeps a zero power +0.
+    let plain = xs.map(|x| x.to_bits() <= 0x7180_0000);
+    let mut states: [(Pair, Pair); K] = core::array::from_fn(|k| {
+        let x = xs[k];
+        match (top, plain[k]) {
+            (0, _) => (Pair::ONE, Pair::ZERO),
+            (_, true) => (Pair { hi: x, lo: 0.0 }, Pair::ONE),
+            (_, false) => pass(e, x, true, (Pair::ONE, Pair::ZERO)),
+        }
+    });
+    let mut fixed = [false; K];
+    let mut bits = top.saturating_sub(1);
+    while bits > 0 {
+        bits -= 1;
+        let set = (n >> bits) & 1 == 1;
+        for k in 0..K {
+            if fixed[k] {
+                continue;
+            }
+            let (power, sum) = pass(e, xs[k], set, states[k]);
+            states[k] = (power, sum);
+            if plain[k] && bits > 0 && power.is_zero() {
+                // The power stays +0 and a pass without the bit is sum·(1 + 0): if
+                // that and a pass with the bit leave the sum as it is, so do all the
+                // rest.
+                let once = sum.mul(e, Pair::ONE);
+                fixed[k] = once.same(sum) && sum.scale(e, xs[k]).add_one().same(sum);
+            }
+        }
+        if fixed.iter().all(|&f| f) {
+            break;
         }
     }
-    (power.value(), (1.0 - x) * sum.value())
+    core::array::from_fn(|k| {
+        let (power, sum) = states[k];
+        (power.value(), (1.0 - xs[k]) * sum.value())
+    })
+}
+
+/// One pass of [`pow_complement_with`] over `(power, sum)`, for a bit of `n` that is
+/// `set` or not.
+#[inline(always)]
+fn pass(e: impl ProductError, x: f32, set: bool, (power, sum): (Pair, Pair)) -> (Pair, Pair) {
+    let sum = sum.mul(e, power.add_one());
+    let power = power.mul(e, power);
+    if set {
+        (power.scale(e, x), sum.scale(e, x).add_one())
+    } else {
+        (power, sum)
+    }
 }
 
 /// An unevaluated sum `hi + lo` of two `f32`s with `|lo| ≤ ulp(hi)/2`: about 48 bits.
@@ -124,6 +253,7 @@ impl Pair {
     const ONE: Pair = Pair { hi: 1.0, lo: 0.0 };
 
     /// `a + b` as a pair, exactly, for `|a| ≥ |b|` (or `a` zero).
+    #[inline(always)]
     fn quick_sum(a: f32, b: f32) -> Pair {
         let hi = a + b;
         Pair {
@@ -132,32 +262,30 @@ impl Pair {
         }
     }
 
-    /// `a · b` as a pair, exactly (Dekker, splitting each factor into 12-bit halves).
-    fn product(a: f32, b: f32) -> Pair {
-        let split = |v: f32| {
-            let c = 4097.0 * v;
-            let high = c - (c - v);
-            (high, v - high)
-        };
-        let ((ah, al), (bh, bl)) = (split(a), split(b));
+    /// `a · b` as a pair, exactly (within the range of [`dekker_exact`]).
+    #[inline(always)]
+    fn product(e: impl ProductError, a: f32, b: f32) -> Pair {
         let hi = a * b;
         Pair {
             hi,
-            lo: ((ah * bh - hi) + ah * bl + al * bh) + al * bl,
+            lo: e.error(a, b, hi),
         }
     }
 
-    fn mul(self, other: Pair) -> Pair {
-        let p = Pair::product(self.hi, other.hi);
+    #[inline(always)]
+    fn mul(self, e: impl ProductError, other: Pair) -> Pair {
+        let p = Pair::product(e, self.hi, other.hi);
         Pair::quick_sum(p.hi, p.lo + (self.hi * other.lo + self.lo * other.hi))
     }
 
-    fn scale(self, x: f32) -> Pair {
-        let p = Pair::product(self.hi, x);
+    #[inline(always)]
+    fn scale(self, e: impl ProductError, x: f32) -> Pair {
+        let p = Pair::product(e, self.hi, x);
         Pair::quick_sum(p.hi, p.lo + self.lo * x)
     }
 
     /// `1 + self`, for `self ≥ 0`.
+    #[inline(always)]
     fn add_one(self) -> Pair {
         // Knuth's two-sum: exact whichever of 1 and hi is larger.
         let s = 1.0 + self.hi;
@@ -166,8 +294,21 @@ impl Pair {
         Pair::quick_sum(s, e + self.lo)
     }
 
+    #[inline(always)]
     fn value(self) -> f32 {
         self.hi + self.lo
+    }
+
+    /// Both halves `+0`.
+    #[inline(always)]
+    fn is_zero(self) -> bool {
+        self.hi.to_bits() | self.lo.to_bits() == 0
+    }
+
+    /// The same bits in both halves.
+    #[inline(always)]
+    fn same(self, other: Pair) -> bool {
+        self.hi.to_bits() == other.hi.to_bits() && self.lo.to_bits() == other.lo.to_bits()
     }
 }
 

@@ -664,7 +664,8 @@ fn or_bits(xs: &[f32]) -> u32 {
     bits
 }
 
-/// `(Σ|x|, Σ(x − |x|))`: vectors first where the target has them, then four scalar
+/// `(Σ|x|, Σ(x − |x|))`: vectors first where the target has them (four sums side by
+/// side), then four scalar
 /// sums side by side (four loads and adds per loop test on a Cortex-M), then the
 /// tail; inlined so that [`magnitude`] drops the second sum.
 #[inline(always)]
@@ -673,17 +674,28 @@ fn magnitudes(xs: &[f32]) -> (f32, f32) {
     let mut rest = xs;
     if Path::DEFAULT.simd() {
         let end = xs.len() - xs.len() % WIDTH;
-        let (mut sum, mut negative) = (Wide::ZERO, Wide::ZERO);
-        for chunk in xs[..end].chunks_exact(WIDTH) {
+        // Four sums side by side, each a chain of one add per four vectors (one chain
+        // would wait out an add's latency at every vector).
+        let mut sums = [(Wide::ZERO, Wide::ZERO); 4];
+        let (quads, vectors) = xs[..end].as_chunks::<{ 4 * WIDTH }>();
+        for quad in quads {
+            for (k, (sum, negative)) in sums.iter_mut().enumerate() {
+                let x = Wide::from(&quad[k * WIDTH..(k + 1) * WIDTH]);
+                let a = x.abs();
+                *sum += a;
+                *negative += x - a;
+            }
+        }
+        for (chunk, (sum, negative)) in vectors.chunks_exact(WIDTH).zip(&mut sums) {
             let x = Wide::from(chunk);
             let a = x.abs();
-            sum += a;
-            negative += x - a;
+            *sum += a;
+            *negative += x - a;
         }
-        for (&a, &b) in sum.as_array().iter().zip(negative.as_array()) {
-            s += a;
-            n += b;
-        }
+        let [(s0, n0), (s1, n1), (s2, n2), (s3, n3)] = sums;
+        let (sum, negative) = ((s0 + s1) + (s2 + s3), (n0 + n1) + (n2 + n3));
+        // Across the lanes as a tree: any order of the sums bounds (see above).
+        (s, n) = (sum.reduce_add(), negative.reduce_add());
         rest = &xs[end..];
     }
     // Four sums side by side, written out: a loop over an array of four would stay a

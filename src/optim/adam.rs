@@ -279,7 +279,7 @@ impl AdamRule {
     #[inline(always)]
     fn apply_with<L: Lane>(
         &self,
-        [decay, floor, amsgrad]: [bool; 3],
+        [decay, floor, amsgrad, unit]: [bool; 4],
         p: L,
         g: L,
         [m, v, v_max]: [L; 3],
@@ -292,7 +292,15 @@ impl AdamRule {
         let (m, v) = moments(m, v, g, self.beta1, self.beta2);
         let v_max = if amsgrad { v_max.max(v) } else { v_max };
         let v_used = if amsgrad { v_max } else { v };
-        let denom = v_used.sqrt() / L::splat(self.bias_correction2_sqrt) + L::splat(self.eps);
+        // `unit`: √(1 − β₂ᵗ) is exactly 1 (from t = 17,424 on for β₂ = 0.999), and
+        // x/1 = x for every x: one division fewer per element, the same bits.
+        let root = v_used.sqrt();
+        let root = if unit {
+            root
+        } else {
+            root / L::splat(self.bias_correction2_sqrt)
+        };
+        let denom = root + L::splat(self.eps);
         // The floor only acts when ε = 0 and v = 0 (then m = 0 too): the update is 0
         // there instead of PyTorch's 0/0 = NaN.
         let denom = if floor {
@@ -308,7 +316,7 @@ impl AdamRule {
 impl Rule<3> for AdamRule {
     #[inline]
     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 3]) -> (L, [L; 3]) {
-        self.apply_with([true, true, true], p, g, s)
+        self.apply_with([true, true, true, false], p, g, s)
     }
 }
 
@@ -316,28 +324,31 @@ impl Rule<3> for AdamRule {
 impl Rule<2> for AdamRule {
     #[inline]
     fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
-        let (p, [m, v, _]) = self.apply_with([true, true, false], p, g, [m, v, v]);
+        let (p, [m, v, _]) = self.apply_with([true, true, false, false], p, g, [m, v, v]);
         (p, [m, v])
     }
 }
 
 /// Adam's rule in a proven step ([`Adam::update_proven`]): `ε ≥ 2⁻¹²⁶` (so the floor
 /// `max(√v̂ + ε, 2⁻¹²⁶)` is `√v̂ + ε` itself: `√v̂ ≥ 0` and rounding is monotone),
-/// weight decay only if `DECAY` (a factor 1 and an L2 term 0 change no bit), and
+/// weight decay only if `DECAY` (a factor 1 and an L2 term 0 change no bit), the
+/// division by `√(1 − β₂ᵗ)` only unless `UNIT` (it is exactly 1: `x/1 = x`), and
 /// AMSGrad as `Rule<3>`; `Rule<2>` leaves `v_max` out, as Adam without AMSGrad does.
-struct Proven<const DECAY: bool>(AdamRule);
+struct Proven<const DECAY: bool, const UNIT: bool>(AdamRule);
 
-impl<const DECAY: bool> Rule<3> for Proven<DECAY> {
+impl<const DECAY: bool, const UNIT: bool> Rule<3> for Proven<DECAY, UNIT> {
     #[inline]
     fn apply<L: Lane>(&self, p: L, g: L, s: [L; 3]) -> (L, [L; 3]) {
-        self.0.apply_with([DECAY, false, true], p, g, s)
+        self.0.apply_with([DECAY, false, true, UNIT], p, g, s)
     }
 }
 
-impl<const DECAY: bool> Rule<2> for Proven<DECAY> {
+impl<const DECAY: bool, const UNIT: bool> Rule<2> for Proven<DECAY, UNIT> {
     #[inline]
     fn apply<L: Lane>(&self, p: L, g: L, [m, v]: [L; 2]) -> (L, [L; 2]) {
-        let (p, [m, v, _]) = self.0.apply_with([DECAY, false, false], p, g, [m, v, v]);
+        let (p, [m, v, _]) = self
+            .0
+            .apply_with([DECAY, false, false, UNIT], p, g, [m, v, v]);
         (p, [m, v])
     }
 }
@@ -717,10 +728,8 @@ impl<const P: usize, const V: usize> Adam<P, V> {
     fn corrections(&self) -> (f32, f32) {
         let c = &self.config;
         let t = self.steps.saturating_add(1);
-        (
-            c.lr / math::pow_complement(c.betas.0, t).1,
-            math::sqrt(math::pow_complement(c.betas.1, t).1),
-        )
+        let [(_, correction1), (_, correction2)] = math::pow_complements([c.betas.0, c.betas.1], t);
+        (c.lr / correction1, math::sqrt(correction2))
     }
 
     /// [`rule`](Adam::rule) with the step's `corrections` given.
@@ -771,21 +780,35 @@ impl<const P: usize, const V: usize> Adam<P, V> {
     ) -> Result<(), Error> {
         self.recorded = Recorded::NONE;
         let decay = rule.decay.factor != 1.0 || rule.decay.l2 != 0.0;
+        let unit = rule.bias_correction2_sqrt == 1.0;
+        match (decay, unit) {
+            (true, true) => self.proven_states(&Proven::<true, true>(rule), offset, value, grad),
+            (true, false) => self.proven_states(&Proven::<true, false>(rule), offset, value, grad),
+            (false, true) => self.proven_states(&Proven::<false, true>(rule), offset, value, grad),
+            (false, false) => {
+                self.proven_states(&Proven::<false, false>(rule), offset, value, grad)
+            }
+        }
+    }
+
+    /// [`run_proven`] of `rule` over the tensor at `offset` and its moments (and
+    /// `v_max` with AMSGrad).
+    #[inline(always)]
+    fn proven_states<R: Rule<2> + Rule<3>>(
+        &mut self,
+        rule: &R,
+        offset: usize,
+        value: &mut [f32],
+        grad: &[f32],
+    ) -> Result<(), Error> {
         let len = value.len();
         let m = window(&mut self.first_moment, offset, len)?;
         let v = window(&mut self.second_moment, offset, len)?;
         if Self::amsgrad(&self.config) {
             let v_max = window(&mut self.max_second_moment, offset, len)?;
-            let states = [m, v, v_max];
-            if decay {
-                run_proven(&Proven::<true>(rule), value, grad, states)
-            } else {
-                run_proven(&Proven::<false>(rule), value, grad, states)
-            }
-        } else if decay {
-            run_proven(&Proven::<true>(rule), value, grad, [m, v])
+            run_proven(rule, value, grad, [m, v, v_max])
         } else {
-            run_proven(&Proven::<false>(rule), value, grad, [m, v])
+            run_proven(rule, value, grad, [m, v])
         }
     }
 }

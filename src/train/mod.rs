@@ -533,7 +533,11 @@ impl Scan {
             );
         }
         if self.cause.is_none() {
-            if kernels::first_non_finite(grad).is_some() {
+            // A finite bound of every |g| (one load and add per value, four sums side
+            // by side) settles it; an infinite or NaN one (a non-finite gradient, or a
+            // sum that overflowed) asks the scan.
+            let bounded = kernels::optim::magnitude(grad).is_finite();
+            if !bounded && kernels::first_non_finite(grad).is_some() {
                 self.cause = Some(Refusal::Gradient {
                     tensor: self.tensor,
                     kind,
