@@ -19,7 +19,7 @@
 //! |----------|--------|
 //! | `scalar` | every kernel takes its scalar path (same bits, slower) |
 //! | `fma`    | fused multiply-add in the SIMD matrix products: faster, not bit-identical to the scalar path or across targets |
-//! | `small`  | the edges of a scalar matrix product in 1 × 1 tiles: less flash, a few more instructions, the same bits |
+//! | `small`  | the edges of a scalar matrix product in 1 × 1 tiles, and one Adam update loop per case instead of two: less flash, a few more instructions, the same bits |
 //! | `defmt`  | `defmt::Format` for errors, risks, evaluations and the history |
 //!
 //! # Examples
