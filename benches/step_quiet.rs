@@ -15,6 +15,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::median;
 use common::nets::{mlp_step, params, Opt};
 use std::time::Instant;
 
@@ -56,16 +57,6 @@ fn time_round(warm: usize, calls: usize, make: fn() -> Box<dyn FnMut()>) -> f64 
         f();
     }
     start.elapsed().as_secs_f64() * 1e6 / calls as f64
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 fn main() {

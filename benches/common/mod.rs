@@ -37,12 +37,17 @@ pub fn median_us(max: usize, mut f: impl FnMut()) -> f64 {
             break;
         }
     }
-    samples.sort_by(f64::total_cmp);
-    let n = samples.len();
+    median(samples)
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
     if n % 2 == 1 {
-        samples[n / 2]
+        v[n / 2]
     } else {
-        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 

@@ -23,6 +23,7 @@ pub mod flash;
 pub mod golden;
 pub mod layer_check;
 pub mod photometric;
+pub mod products;
 pub mod reference;
 pub mod resume;
 mod rng;

@@ -9,49 +9,14 @@
 //! (each test file is its own process).
 
 use host_tests::check::{assert_bits_eq, assert_bits_eq_any_nan};
+use host_tests::products::{run, PRODUCTS};
 use host_tests::{product_shapes, Rng};
 use microtrain::kernels::dispatch::{active, detected, set_limit, Level};
 use microtrain::kernels::optim::{self, Lane, Rule};
 use microtrain::kernels::{self, scalar, ConvShape};
-use microtrain::{Accumulate, Error, MatMut, MatRef};
-
-/// A product kernel: `C (+)= op(A)·op(B)`.
-type Kernel =
-    for<'c, 'a, 'b> fn(MatMut<'c>, MatRef<'a>, MatRef<'b>, Accumulate) -> Result<(), Error>;
-
-/// `(name, dispatched kernel, scalar kernel, A transposed, B transposed)`.
-type Product = (&'static str, Kernel, Kernel, bool, bool);
-
-const PRODUCTS: [Product; 3] = [
-    ("A·B", kernels::matmul, scalar::matmul, false, false),
-    ("A·Bᵀ", kernels::matmul_bt, scalar::matmul_bt, false, true),
-    ("Aᵀ·B", kernels::matmul_at, scalar::matmul_at, true, false),
-];
+use microtrain::Accumulate;
 
 const LEVELS: [Level; 3] = [Level::Baseline, Level::Avx2, Level::Avx512];
-
-/// Runs one product kernel on `C: m × n`.
-fn run(
-    kernel: Kernel,
-    (a_t, b_t): (bool, bool),
-    c: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    (m, k, n): (usize, usize, usize),
-    mode: Accumulate,
-) {
-    let a = if a_t {
-        MatRef::new(a, k, m)
-    } else {
-        MatRef::new(a, m, k)
-    };
-    let b = if b_t {
-        MatRef::new(b, n, k)
-    } else {
-        MatRef::new(b, k, n)
-    };
-    kernel(MatMut::new(c, m, n).unwrap(), a.unwrap(), b.unwrap(), mode).unwrap();
-}
 
 fn products_match_scalar(level: Level) {
     for (name, kernel, reference, a_t, b_t) in PRODUCTS {

@@ -9,24 +9,11 @@
 //! The level is a process-wide setting, so this file holds one test that sets it.
 
 use host_tests::check::assert_bits_eq;
+use host_tests::products::{run, Product, PRODUCTS};
 use host_tests::Rng;
 use microtrain::kernels::dispatch::{set_limit, Level};
 use microtrain::kernels::gemm::KC;
-use microtrain::kernels::{self, scalar};
-use microtrain::{Accumulate, Error, MatMut, MatRef};
-
-/// A product kernel: `C (+)= op(A)·op(B)`.
-type Kernel =
-    for<'c, 'a, 'b> fn(MatMut<'c>, MatRef<'a>, MatRef<'b>, Accumulate) -> Result<(), Error>;
-
-/// `(name, SIMD kernel, scalar kernel, A transposed, B transposed)`.
-type Product = (&'static str, Kernel, Kernel, bool, bool);
-
-const PRODUCTS: [Product; 3] = [
-    ("A·B", kernels::matmul, scalar::matmul, false, false),
-    ("A·Bᵀ", kernels::matmul_bt, scalar::matmul_bt, false, true),
-    ("Aᵀ·B", kernels::matmul_at, scalar::matmul_at, true, false),
-];
+use microtrain::Accumulate;
 
 const MODES: [Accumulate; 2] = [Accumulate::Overwrite, Accumulate::Add];
 
@@ -55,29 +42,6 @@ fn inner_sizes() -> Vec<usize> {
 /// one and two vectors, partial vectors) of `C`.
 const OUTER: [usize; 4] = [1, 8, 13, 33];
 const COLUMNS: [usize; 7] = [1, 7, 8, 9, 17, 32, 40];
-
-/// Runs one product kernel on `C: m × n`.
-fn run(
-    kernel: Kernel,
-    (a_t, b_t): (bool, bool),
-    c: &mut [f32],
-    a: &[f32],
-    b: &[f32],
-    (m, k, n): (usize, usize, usize),
-    mode: Accumulate,
-) {
-    let a = if a_t {
-        MatRef::new(a, k, m)
-    } else {
-        MatRef::new(a, m, k)
-    };
-    let b = if b_t {
-        MatRef::new(b, n, k)
-    } else {
-        MatRef::new(b, k, n)
-    };
-    kernel(MatMut::new(c, m, n).unwrap(), a.unwrap(), b.unwrap(), mode).unwrap();
-}
 
 /// Calls `check(name, kernel, scalar kernel, layout, dims, mode, a, b, c0)` on every
 /// case, inputs from the whole exponent range.
