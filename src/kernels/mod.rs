@@ -36,6 +36,7 @@ pub mod dispatch;
 pub mod gemm;
 mod gemm_scalar;
 pub(crate) mod inplace;
+mod lanes;
 pub mod math;
 pub mod norm;
 pub mod optim;
