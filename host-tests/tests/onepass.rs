@@ -65,6 +65,15 @@ fn bits(model: &mut impl Params) -> Vec<u32> {
     out
 }
 
+/// Two equal networks holding `values`, with zero gradients: one for the proven step,
+/// one for the two-pass step.
+fn twins(values: &[f32]) -> (Net, Net) {
+    let (mut fast, mut slow) = (net(), net());
+    set(&mut fast, values, &[0.0; COUNT]);
+    set(&mut slow, values, &[0.0; COUNT]);
+    (fast, slow)
+}
+
 fn set(model: &mut impl Params, values: &[f32], grads: &[f32]) {
     let mut i = 0;
     model.visit(&mut |p| {
@@ -130,10 +139,7 @@ fn configs() -> Vec<AdamConfig> {
 fn proven_steps_give_the_two_pass_bits() {
     for (c, config) in configs().into_iter().enumerate() {
         let mut rng = Rng::for_case("onepass ordinary", &[c]);
-        let (mut fast, mut slow) = (net(), net());
-        let values = rng.uniform_vec(COUNT, -1.0, 1.0);
-        set(&mut fast, &values, &[0.0; COUNT]);
-        set(&mut slow, &values, &[0.0; COUNT]);
+        let (mut fast, mut slow) = twins(&rng.uniform_vec(COUNT, -1.0, 1.0));
         let mut a = AmsGrad::<COUNT>::new(config);
         let mut b = TwoPass(AmsGrad::<COUNT>::new(config));
         for step in 0..200 {
@@ -163,10 +169,7 @@ fn proven_steps_give_the_two_pass_bits() {
 fn late_steps_give_the_two_pass_bits() {
     for (c, config) in configs().into_iter().enumerate().take(5) {
         let mut rng = Rng::for_case("onepass late", &[c]);
-        let (mut fast, mut slow) = (net(), net());
-        let values = rng.uniform_vec(COUNT, -1.0, 1.0);
-        set(&mut fast, &values, &[0.0; COUNT]);
-        set(&mut slow, &values, &[0.0; COUNT]);
+        let (mut fast, mut slow) = twins(&rng.uniform_vec(COUNT, -1.0, 1.0));
         let mut a = AmsGrad::<COUNT>::new(config);
         let mut b = TwoPass(AmsGrad::<COUNT>::new(config));
         // Sixteen gradients and their negatives: the parameters stay near their start,
@@ -413,10 +416,8 @@ fn compare<O: Optimizer + Copy + Debug>(
     mut grad: impl FnMut() -> Vec<f32>,
     label: &str,
 ) -> (usize, usize, usize) {
-    let (mut fast, mut slow) = (net(), net());
+    let (mut fast, mut slow) = twins(values);
     let (mut a, mut b) = (opt, TwoPass(opt));
-    set(&mut fast, values, &[0.0; COUNT]);
-    set(&mut slow, values, &[0.0; COUNT]);
     let (mut proven, mut refused, mut taken) = (0, 0, 0);
     for step in 0..steps {
         let grads = grad();
