@@ -56,8 +56,9 @@ fn dispatched_kernels_match_the_scalar_path() {
     for level in [Level::Baseline, Level::Avx2, Level::Avx512] {
         set_limit(level);
         assert_eq!(active(), level.min(detected()));
-        // Partial tiles of both panel widths; a second chunk of `k` for 16 lanes.
-        for (m, k, n) in [(5, 3, 33), (3, 40, 17)] {
+        // Partial tiles of both panel widths; a second chunk of `k` for 16 lanes; a
+        // tile of eight rows on a one-vector panel (read from `Aᵀ` too).
+        for (m, k, n) in [(5, 3, 33), (3, 40, 17), (9, 4, 7)] {
             let mut rng = Rng::for_case("dispatch miri", &[m, k, n]);
             let (a, b, c0) = (
                 rng.wild_vec(m * k),

@@ -9,14 +9,10 @@
 //! operating system saves) which of them it may run. The answer is cached in an
 //! atomic; every later call costs one relaxed load.
 //!
-//! - The products run their generic SIMD code (`gemm::with_buffer`) on plain arrays of
-//!   eight or sixteen `f32` (`F32x8`, `F32x16`) whose operations are written lane
-//!   by lane; the packing and the register tiles (`gemm::Task`) are entered through
-//!   `avx2` / `avx512`, where the compiler turns those arrays into `ymm` / `zmm`
-//!   registers.
-//! - The optimizer loops run the rules on `__m256` / `__m512` through `core::arch`
-//!   intrinsics (module `x86`): for a rule's longer chains of operations the compiler
-//!   does not reliably turn arrays into whole registers.
+//! - The products run their generic SIMD code (`gemm::with_buffer`) and the optimizer
+//!   loops their rules on `__m256` / `__m512` through `core::arch` intrinsics (module
+//!   `x86`); the packing, the register tiles (`gemm::Task`) and the loops are entered
+//!   through `avx2` / `avx512`, functions compiled for those instruction sets.
 //! - The bias corrections' [`pow_complement`](super::math::pow_complement) takes the
 //!   rounding error of a product from one fused multiply-add (`vfmadd`) instead of
 //!   Dekker's eight operations where the CPU has FMA (`x86::Fma`): the error is exact
@@ -35,13 +31,14 @@
 //!
 //! This is the crate's one module with `unsafe` code besides the square-root
 //! instruction of [`math`]: `cpuid`/`xgetbv`, calling a
-//! `#[target_feature]` function, and the intrinsics of the optimizer's vectors and
-//! of the fused multiply-add. Each
-//! block says why it is sound.
+//! `#[target_feature]` function, and the intrinsics of the dispatched vectors and of
+//! the fused multiply-add. Each block says why it is sound.
 
 #![allow(unsafe_code)]
 
-use super::gemm::{self, Operands, Task, Vector};
+#[cfg(target_arch = "x86_64")]
+use super::gemm::Task;
+use super::gemm::{self, Operands, Vector};
 use super::math;
 use super::optim;
 use super::Accumulate;
@@ -209,113 +206,37 @@ fn cpu() -> Level {
     Level::Baseline
 }
 
-/// Eight `f32` lanes computed one by one; under `avx2` the compiler keeps them in a
-/// `ymm` register.
-#[derive(Clone, Copy)]
-#[repr(C, align(32))]
-pub(super) struct F32x8([f32; 8]);
-
-/// Sixteen `f32` lanes computed one by one; under `avx512f` the compiler keeps them in
-/// a `zmm` register.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-pub(super) struct F32x16([f32; 16]);
-
-macro_rules! array_vector {
-    ($v:ident, $lanes:literal, $vectorize:ident) => {
-        impl Vector for $v {
-            const LANES: usize = $lanes;
-            const ZERO: Self = $v([0.0; $lanes]);
-            #[inline(always)]
-            fn splat(x: f32) -> Self {
-                $v([x; $lanes])
-            }
-            #[inline(always)]
-            fn load(src: &[f32]) -> Self {
-                match src.first_chunk::<$lanes>() {
-                    Some(&whole) => $v(whole),
-                    None => panic!("a vector's worth of values"),
-                }
-            }
-            #[inline(always)]
-            fn store(self, dst: &mut [f32]) {
-                dst[..$lanes].copy_from_slice(&self.0);
-            }
-            #[inline(always)]
-            fn lanes_mut(&mut self) -> &mut [f32] {
-                &mut self.0
-            }
-            #[inline(always)]
-            fn first(self, len: usize) -> Self {
-                $v(core::array::from_fn(
-                    |l| if l < len { self.0[l] } else { 0.0 },
-                ))
-            }
-            #[inline(always)]
-            fn blend(self, old: Self, len: usize) -> Self {
-                $v(core::array::from_fn(|l| {
-                    if l < len {
-                        self.0[l]
-                    } else {
-                        old.0[l]
-                    }
-                }))
-            }
-            #[inline(always)]
-            fn add_product(self, a: Self, b: Self) -> Self {
-                $v(core::array::from_fn(|l| self.0[l] + a.0[l] * b.0[l]))
-            }
-            const TALL_TRANSPOSED: bool = false;
-            #[inline(always)]
-            fn vectorize<T: Task>(task: T) -> T::Output {
-                $vectorize(task)
-            }
-        }
-    };
-}
-
-array_vector!(F32x8, 8, avx2);
-array_vector!(F32x16, 16, avx512);
-
 /// Runs `task` compiled for AVX2, after checking that the CPU has it.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn avx2<T: Task>(task: T) -> T::Output {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn run<T: Task>(task: T) -> T::Output {
-            task.run()
-        }
-        assert!(detected() >= Level::Avx2, "AVX2 code on a CPU without AVX2");
-        // SAFETY: `detected` found AVX2 and the operating system saving `ymm` state
-        // (under Miri: the crate was compiled with `avx2`), checked on the line above,
-        // so every instruction `run` may contain exists.
-        unsafe { run(task) }
+    #[target_feature(enable = "avx2")]
+    fn run<T: Task>(task: T) -> T::Output {
+        task.run()
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    task.run()
+    assert!(detected() >= Level::Avx2, "AVX2 code on a CPU without AVX2");
+    // SAFETY: `detected` found AVX2 and the operating system saving `ymm` state
+    // (under Miri: the crate was compiled with `avx2`), checked on the line above, so
+    // every instruction `run` may contain exists.
+    unsafe { run(task) }
 }
 
 /// Runs `task` compiled for AVX-512F, after checking that the CPU has it.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn avx512<T: Task>(task: T) -> T::Output {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn run<T: Task>(task: T) -> T::Output {
-            task.run()
-        }
-        assert!(
-            detected() >= Level::Avx512,
-            "AVX-512 code on a CPU without AVX-512F"
-        );
-        // SAFETY: `detected` found AVX-512F and the operating system saving `zmm` and
-        // mask state (under Miri: the crate was compiled with `avx512f`), checked on
-        // the line above, so every instruction `run` may contain exists.
-        unsafe { run(task) }
+    #[target_feature(enable = "avx512f")]
+    fn run<T: Task>(task: T) -> T::Output {
+        task.run()
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    task.run()
+    assert!(
+        detected() >= Level::Avx512,
+        "AVX-512 code on a CPU without AVX-512F"
+    );
+    // SAFETY: `detected` found AVX-512F and the operating system saving `zmm` and mask
+    // state (under Miri: the crate was compiled with `avx512f`), checked on the line
+    // above, so every instruction `run` may contain exists.
+    unsafe { run(task) }
 }
 
 /// Whether the build's own vectors are at least as wide as `level`'s (then the
@@ -348,13 +269,14 @@ fn kernel_level() -> Level {
 pub(super) fn gemm(c: &mut [f32], ops: &Operands<'_>, mode: Accumulate) {
     let n = ops.n();
     match kernel_level() {
-        Level::Avx512 if n <= F32x8::LANES => gemm::with_buffer::<F32x8>(c, ops, mode),
-        Level::Avx512 => gemm::with_buffer::<F32x16>(c, ops, mode),
-        Level::Avx2 => gemm::with_buffer::<F32x8>(c, ops, mode),
-        Level::Baseline if n <= gemm::Narrow::LANES => {
-            gemm::with_buffer::<gemm::Narrow>(c, ops, mode)
-        }
-        Level::Baseline => gemm::with_buffer::<gemm::Lanes>(c, ops, mode),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 if n <= 8 => gemm::with_buffer::<x86::Avx2>(c, ops, mode),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => gemm::with_buffer::<x86::Avx512>(c, ops, mode),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => gemm::with_buffer::<x86::Avx2>(c, ops, mode),
+        _ if n <= gemm::Narrow::LANES => gemm::with_buffer::<gemm::Narrow>(c, ops, mode),
+        _ => gemm::with_buffer::<gemm::Lanes>(c, ops, mode),
     }
 }
 
@@ -461,232 +383,5 @@ pub(super) fn pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f3
     })
 }
 
-/// The optimizer rules' vectors on x86-64: `__m256` and `__m512` operated on with
-/// `core::arch` intrinsics. (Plain arrays, as the products use, do not work here: the
-/// compiler splits a rule's longer chains of operations into pieces of `xmm` and
-/// permutes.)
-///
-/// # Soundness
-///
-/// Every operation executes AVX (resp. AVX-512F) instructions, so a value of these
-/// types must exist only on a CPU that has them. Both types are private to this module,
-/// and the only code that creates them is [`optim`], which runs the loop generic over
-/// them through [`avx2`] / [`avx512`] only at a level [`detected`] found (those check
-/// again). Outside this module they are reached only as the `L: Lane` of a
-/// `Rule::apply` called by that loop; `apply` has no `'static` bound on `L`, so a rule
-/// cannot keep a value past the call.
 #[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::super::math::{self, ProductError};
-    use super::super::optim::{Lane, Vectors};
-    use core::arch::x86_64::*;
-    use core::ops::{Add, Div, Mul, Neg, Sub};
-
-    /// The fused multiply-add's product error, for [`math::pow_complement_with`].
-    ///
-    /// # Soundness
-    ///
-    /// [`ProductError::error`] executes an FMA instruction, so a value of this type
-    /// must exist only on a CPU that has one: the field is private to this module, and
-    /// the only code that creates a value is [`fused_pow_complements`], after
-    /// [`fma_detected`](super::fma_detected).
-    #[derive(Clone, Copy)]
-    pub(super) struct Fma(());
-
-    impl ProductError for Fma {
-        #[inline(always)]
-        fn error(self, a: f32, b: f32, hi: f32) -> f32 {
-            if math::dekker_exact(a, b, hi) {
-                // SAFETY: a value of `Fma` exists only where the CPU has FMA (above).
-                // `a·b − hi` is exact here, so it equals Dekker's error bit for bit.
-                unsafe {
-                    _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(-hi)))
-                }
-            } else {
-                math::dekker_error(a, b, hi)
-            }
-        }
-    }
-
-    /// [`math::pow_complement`] of each of `xs`, compiled with FMA, after checking that
-    /// the CPU has it.
-    pub(super) fn fused_pow_complements<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
-        #[target_feature(enable = "fma")]
-        fn run<const K: usize>(xs: [f32; K], n: u32) -> [(f32, f32); K] {
-            math::pow_complement_with(Fma(()), xs, n)
-        }
-        assert!(super::fma_detected(), "FMA code on a CPU without FMA");
-        // SAFETY: `fma_detected` found FMA and the operating system saving `ymm` state
-        // (under Miri: the crate was compiled with `fma`), checked on the line above,
-        // so every instruction `run` may contain exists.
-        unsafe { run(xs, n) }
-    }
-
-    /// Eight lanes in a `ymm` register.
-    #[derive(Clone, Copy)]
-    pub(super) struct Avx2(__m256);
-
-    /// Sixteen lanes in a `zmm` register.
-    #[derive(Clone, Copy)]
-    pub(super) struct Avx512(__m512);
-
-    /// The operators of one vector type, each one intrinsic.
-    macro_rules! operators {
-        ($v:ident: $($trait:ident $method:ident $intrinsic:ident),*) => {
-            $(impl $trait for $v {
-                type Output = Self;
-                #[inline(always)]
-                fn $method(self, other: Self) -> Self {
-                    // SAFETY: a value of this type exists only where the CPU has the
-                    // instructions (module documentation).
-                    $v(unsafe { $intrinsic(self.0, other.0) })
-                }
-            })*
-        };
-    }
-
-    operators!(Avx2: Add add _mm256_add_ps, Sub sub _mm256_sub_ps, Mul mul _mm256_mul_ps,
-        Div div _mm256_div_ps);
-    operators!(Avx512: Add add _mm512_add_ps, Sub sub _mm512_sub_ps, Mul mul _mm512_mul_ps,
-        Div div _mm512_div_ps);
-
-    // SAFETY (every block below): a value of `Avx2` exists only where the CPU has AVX2,
-    // of `Avx512` only where it has AVX-512F (module documentation); the loads and
-    // stores read and write `WIDTH` floats of a slice checked to hold them.
-
-    impl Neg for Avx2 {
-        type Output = Self;
-        #[inline(always)]
-        fn neg(self) -> Self {
-            // The sign bit flipped, as `-x` does for one `f32`.
-            Avx2(unsafe { _mm256_xor_ps(self.0, _mm256_set1_ps(-0.0)) })
-        }
-    }
-
-    impl Neg for Avx512 {
-        type Output = Self;
-        #[inline(always)]
-        fn neg(self) -> Self {
-            Avx512(unsafe {
-                _mm512_castsi512_ps(_mm512_xor_si512(
-                    _mm512_castps_si512(self.0),
-                    _mm512_set1_epi32(i32::MIN),
-                ))
-            })
-        }
-    }
-
-    impl Lane for Avx2 {
-        #[inline(always)]
-        fn splat(x: f32) -> Self {
-            Avx2(unsafe { _mm256_set1_ps(x) })
-        }
-        #[inline(always)]
-        fn sqrt(self) -> Self {
-            Avx2(unsafe { _mm256_sqrt_ps(self.0) })
-        }
-        #[inline(always)]
-        fn max(self, other: Self) -> Self {
-            // `maxps(a, b)` is `a > b ? a : b`, NaN and signed zeros included: `other`
-            // where `other > self`, else `self`, as `Lane::max` for one `f32`.
-            Avx2(unsafe { _mm256_max_ps(other.0, self.0) })
-        }
-        #[inline(always)]
-        fn sign(self) -> Self {
-            unsafe {
-                let zero = _mm256_setzero_ps();
-                let neg = _mm256_and_ps(
-                    _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, zero),
-                    _mm256_set1_ps(-1.0),
-                );
-                let pos = _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, zero);
-                Avx2(_mm256_blendv_ps(neg, _mm256_set1_ps(1.0), pos))
-            }
-        }
-        #[inline(always)]
-        fn abs(self) -> Self {
-            Avx2(unsafe {
-                _mm256_and_ps(self.0, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff)))
-            })
-        }
-    }
-
-    impl Lane for Avx512 {
-        #[inline(always)]
-        fn splat(x: f32) -> Self {
-            Avx512(unsafe { _mm512_set1_ps(x) })
-        }
-        #[inline(always)]
-        fn sqrt(self) -> Self {
-            Avx512(unsafe { _mm512_sqrt_ps(self.0) })
-        }
-        #[inline(always)]
-        fn max(self, other: Self) -> Self {
-            // As for `Avx2`: `other > self ? other : self`.
-            Avx512(unsafe {
-                let greater = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(other.0, self.0);
-                _mm512_mask_blend_ps(greater, self.0, other.0)
-            })
-        }
-        #[inline(always)]
-        fn sign(self) -> Self {
-            unsafe {
-                let zero = _mm512_setzero_ps();
-                let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, zero);
-                let pos = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.0, zero);
-                let v = _mm512_mask_blend_ps(neg, zero, _mm512_set1_ps(-1.0));
-                Avx512(_mm512_mask_blend_ps(pos, v, _mm512_set1_ps(1.0)))
-            }
-        }
-        #[inline(always)]
-        fn abs(self) -> Self {
-            Avx512(unsafe {
-                _mm512_castsi512_ps(_mm512_and_si512(
-                    _mm512_castps_si512(self.0),
-                    _mm512_set1_epi32(0x7fff_ffff),
-                ))
-            })
-        }
-    }
-
-    impl Vectors for Avx2 {
-        const WIDTH: usize = 8;
-        const ZERO: Self = Avx2(unsafe { core::mem::transmute::<[f32; 8], __m256>([0.0; 8]) });
-        #[inline(always)]
-        fn load(x: &[f32]) -> Self {
-            let x = &x[..8];
-            Avx2(unsafe { _mm256_loadu_ps(x.as_ptr()) })
-        }
-        #[inline(always)]
-        fn store(self, x: &mut [f32]) {
-            let x = &mut x[..8];
-            unsafe { _mm256_storeu_ps(x.as_mut_ptr(), self.0) }
-        }
-        #[inline(always)]
-        fn all_zero(self) -> bool {
-            // Lanes equal to zero (±0) all set: every one of the 8 mask bits.
-            unsafe {
-                _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, _mm256_setzero_ps())) == 0xff
-            }
-        }
-    }
-
-    impl Vectors for Avx512 {
-        const WIDTH: usize = 16;
-        const ZERO: Self = Avx512(unsafe { core::mem::transmute::<[f32; 16], __m512>([0.0; 16]) });
-        #[inline(always)]
-        fn load(x: &[f32]) -> Self {
-            let x = &x[..16];
-            Avx512(unsafe { _mm512_loadu_ps(x.as_ptr()) })
-        }
-        #[inline(always)]
-        fn store(self, x: &mut [f32]) {
-            let x = &mut x[..16];
-            unsafe { _mm512_storeu_ps(x.as_mut_ptr(), self.0) }
-        }
-        #[inline(always)]
-        fn all_zero(self) -> bool {
-            unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, _mm512_setzero_ps()) == 0xffff }
-        }
-    }
-}
+mod x86;

@@ -53,7 +53,7 @@
 //! The table is the build's own choice (`wide` picks its vectors at compile time). On
 //! x86-64 a build without target flags also carries the first two rows for the CPU to
 //! choose at run time ([`dispatch`](super::dispatch)): the same code, generic over
-//! `Vector`, on eight- or sixteen-lane arrays compiled for AVX2 or AVX-512F.
+//! `Vector`, on `__m256` or `__m512` vectors compiled for AVX2 or AVX-512F.
 //!
 //! On targets without vector registers every kernel takes its scalar path (the
 //! [module documentation](super) says why), so the last row only lets the SIMD code
@@ -238,11 +238,6 @@ pub(super) trait Vector: Copy {
     /// `self + a · b` lane by lane, the product rounded before the sum (with the `fma`
     /// feature, rounded once where the vector has fused multiply-add).
     fn add_product(self, a: Self, b: Self) -> Self;
-    /// Whether a register tile of `2·MR` rows may read `Aᵀ` (eight values of a row of
-    /// `A` per `k`): the dispatched arrays may not, the compiler turns those eight
-    /// broadcasts into shuffles of one vector load (measured: 8 × 8 × 8 in 200 ns
-    /// instead of 60).
-    const TALL_TRANSPOSED: bool;
     /// Runs `task` compiled for the instruction set of these vectors (for `wide`'s,
     /// the build's own; for the dispatched ones, inside a `#[target_feature]`
     /// function).
@@ -300,7 +295,6 @@ macro_rules! wide_vector {
                     self + a * b
                 }
             }
-            const TALL_TRANSPOSED: bool = true;
             #[inline(always)]
             fn vectorize<T: Task>(task: T) -> T::Output {
                 task.run()
@@ -1117,7 +1111,7 @@ fn row_blocks<V: Vector, const W: usize>(
     let mut i0 = 0;
     // A panel one vector wide has room for twice the rows, whose independent
     // accumulators hide the latency of the adds better.
-    let tall = W == 1 && (V::TALL_TRANSPOSED || matches!(ops.al, ALayout::Rows));
+    let tall = W == 1;
     while tall && ops.m - i0 >= 2 * MR {
         tile::<V, { 2 * MR }, W>(c, ops, panel, i0, k0, j0, nc, from_c);
         i0 += 2 * MR;
