@@ -10,6 +10,7 @@
 //! RUSTFLAGS="-C target-cpu=native" cargo bench --bench step_quiet  # native
 //! MICROTRAIN_DISPATCH=avx2 cargo bench --bench step_quiet          # dispatch capped at AVX2
 //! cargo bench --bench step_quiet -- 5                              # rounds (default 5)
+//! cargo bench --bench step_quiet -- 5 "adam b32"                   # only names containing it
 //! ```
 
 #[path = "common/mod.rs"]
@@ -66,6 +67,9 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(5)
         .max(1);
+    let filter: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| a.parse::<usize>().is_err() && !a.starts_with('-'));
     let avx512 = cfg!(target_feature = "avx512f");
     let avx2 = cfg!(target_feature = "avx2");
     println!(
@@ -79,7 +83,10 @@ fn main() {
         },
         microtrain::kernels::dispatch::active(),
     );
-    let steps = steps();
+    let mut steps = steps();
+    if let Some(f) = &filter {
+        steps.retain(|(name, ..)| name.contains(f.as_str()));
+    }
     let mut times = vec![Vec::new(); steps.len()];
     for _ in 0..rounds {
         for (i, &(_, warm, calls, make)) in steps.iter().enumerate() {
