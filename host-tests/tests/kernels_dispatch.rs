@@ -2,7 +2,7 @@
 //! scalar path's bits: the three matrix products over the sweep of
 //! `host_tests::product_shapes`, a convolution's backward pass (whose weight gradient
 //! is one dispatched product over the whole batch) and the optimizer loop with a rule
-//! that uses every `Lane` operation, with inputs from the whole exponent range. Levels the CPU lacks run as the widest level it has, so on an
+//! that uses every `Lane` operation, with inputs from the whole exponent range, and the gradient bound `optim::magnitude`. Levels the CPU lacks run as the widest level it has, so on an
 //! AVX-512 machine all three are exercised.
 //!
 //! The level is a process-wide setting, so this file holds one test and sets it alone
@@ -184,6 +184,57 @@ fn optimizer_loop_matches_scalar(level: Level) {
     }
 }
 
+/// `optim::magnitude` and `nonnegative_magnitude` at `level`: `Σ|x|` up to the
+/// rounding of `n` additions in some order (so at least every `|x|`), against the sum in
+/// `f64`; NaN or `+∞` with a non-finite value anywhere; NaN for a negative value. On
+/// lengths that leave every remainder of four vectors of 16 lanes.
+fn magnitudes_bound(level: Level) {
+    for n in [0, 1, 7, 15, 16, 17, 63, 64, 65, 100, 259] {
+        let mut rng = Rng::for_case("dispatch magnitude", &[n]);
+        let xs: Vec<f32> = (0..n)
+            .map(|_| rng.uniform(-1.0, 1.0) * 2f32.powi(rng.below(40) as i32 - 20))
+            .collect();
+        let exact: f64 = xs.iter().map(|&x| (x as f64).abs()).sum();
+        let bound = optim::magnitude(&xs) as f64;
+        let what = format!("{level:?} n={n}");
+        let slack = exact * n as f64 * f32::EPSILON as f64;
+        assert!(
+            (bound - exact).abs() <= slack,
+            "{what}: {bound} vs Σ|x| {exact}"
+        );
+        assert!(xs.iter().all(|&x| (x.abs() as f64) <= bound), "{what}");
+        let squares: Vec<f32> = xs.iter().map(|x| x * x).collect();
+        let exact: f64 = squares.iter().map(|&x| x as f64).sum();
+        let bound = optim::nonnegative_magnitude(&squares) as f64;
+        assert!(
+            (bound - exact).abs() <= slack.max(exact * n as f64 * 1.2e-7),
+            "{what}"
+        );
+        for i in 0..n {
+            for special in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut ys = xs.clone();
+                ys[i] = special;
+                let bound = optim::magnitude(&ys);
+                assert!(
+                    bound.is_nan() || bound == f32::INFINITY,
+                    "{what} [{i}] {special}"
+                );
+            }
+            let mut ys = squares.clone();
+            ys[i] = -1e-30;
+            assert!(
+                optim::nonnegative_magnitude(&ys).is_nan(),
+                "{what} [{i}] negative"
+            );
+            ys[i] = -0.0;
+            assert!(
+                !optim::nonnegative_magnitude(&ys).is_nan(),
+                "{what} [{i}] −0"
+            );
+        }
+    }
+}
+
 #[test]
 #[cfg_attr(
     feature = "fma",
@@ -196,6 +247,7 @@ fn every_level_matches_the_scalar_path() {
         products_match_scalar(level);
         convolution_matches_scalar(level);
         optimizer_loop_matches_scalar(level);
+        magnitudes_bound(level);
     }
     set_limit(Level::Avx512);
     println!("detected: {:?}", detected());

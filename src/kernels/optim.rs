@@ -648,6 +648,50 @@ pub fn nonnegative_magnitude(xs: &[f32]) -> f32 {
 /// below this, and an OR of patterns is below it exactly when every pattern is.
 const SMALL: u32 = 0x4000_0000;
 
+/// The vector part of [`magnitudes`]: `(Σ|x|, Σ(x − |x|), end)` over `xs[..end]`, the
+/// whole vectors.
+struct Sums<'a>(&'a [f32]);
+
+impl super::dispatch::OptimTask for Sums<'_> {
+    type Output = (f32, f32, usize);
+    #[inline(always)]
+    fn run<V: Vectors>(self) -> (f32, f32, usize) {
+        let xs = self.0;
+        let w = V::WIDTH;
+        let end = xs.len() - xs.len() % w;
+        // Four sums side by side, each a chain of one add per four vectors (one chain
+        // would wait out an add's latency at every vector).
+        let mut sums = [(V::ZERO, V::ZERO); 4];
+        let mut quads = xs[..end].chunks_exact(4 * w);
+        for quad in &mut quads {
+            for (k, (sum, negative)) in sums.iter_mut().enumerate() {
+                let x = V::load(&quad[k * w..]);
+                let a = x.abs();
+                *sum = *sum + a;
+                *negative = *negative + (x - a);
+            }
+        }
+        for (chunk, (sum, negative)) in quads.remainder().chunks_exact(w).zip(&mut sums) {
+            let x = V::load(chunk);
+            let a = x.abs();
+            *sum = *sum + a;
+            *negative = *negative + (x - a);
+        }
+        let [(s0, n0), (s1, n1), (s2, n2), (s3, n3)] = sums;
+        // Across the lanes in order: any order of the sums bounds (see `magnitude`).
+        let total = |v: V| {
+            let mut lanes = [0.0f32; 16];
+            v.store(&mut lanes);
+            lanes[..w].iter().sum::<f32>()
+        };
+        (
+            total((s0 + s1) + (s2 + s3)),
+            total((n0 + n1) + (n2 + n3)),
+            end,
+        )
+    }
+}
+
 /// The bitwise OR of the bit patterns of `xs`, eight at a time (loaded in core
 /// registers: no floating-point instruction at all).
 #[inline(always)]
@@ -665,37 +709,16 @@ fn or_bits(xs: &[f32]) -> u32 {
 }
 
 /// `(Σ|x|, Σ(x − |x|))`: vectors first where the target has them (four sums side by
-/// side), then four scalar
-/// sums side by side (four loads and adds per loop test on a Cortex-M), then the
-/// tail; inlined so that [`magnitude`] drops the second sum.
+/// side, on the widest vectors the CPU allows: [`dispatch`](super::dispatch)), then
+/// four scalar sums side by side (four loads and adds per loop test on a Cortex-M),
+/// then the tail; inlined so that [`magnitude`] drops the second sum.
 #[inline(always)]
 fn magnitudes(xs: &[f32]) -> (f32, f32) {
     let (mut s, mut n) = (0.0f32, 0.0f32);
     let mut rest = xs;
     if Path::DEFAULT.simd() {
-        let end = xs.len() - xs.len() % WIDTH;
-        // Four sums side by side, each a chain of one add per four vectors (one chain
-        // would wait out an add's latency at every vector).
-        let mut sums = [(Wide::ZERO, Wide::ZERO); 4];
-        let (quads, vectors) = xs[..end].as_chunks::<{ 4 * WIDTH }>();
-        for quad in quads {
-            for (k, (sum, negative)) in sums.iter_mut().enumerate() {
-                let x = Wide::from(&quad[k * WIDTH..(k + 1) * WIDTH]);
-                let a = x.abs();
-                *sum += a;
-                *negative += x - a;
-            }
-        }
-        for (chunk, (sum, negative)) in vectors.chunks_exact(WIDTH).zip(&mut sums) {
-            let x = Wide::from(chunk);
-            let a = x.abs();
-            *sum += a;
-            *negative += x - a;
-        }
-        let [(s0, n0), (s1, n1), (s2, n2), (s3, n3)] = sums;
-        let (sum, negative) = ((s0 + s1) + (s2 + s3), (n0 + n1) + (n2 + n3));
-        // Across the lanes as a tree: any order of the sums bounds (see above).
-        (s, n) = (sum.reduce_add(), negative.reduce_add());
+        let end;
+        (s, n, end) = super::dispatch::optim(Sums(xs));
         rest = &xs[end..];
     }
     // Four sums side by side, written out: a loop over an array of four would stay a
