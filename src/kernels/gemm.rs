@@ -238,6 +238,13 @@ pub(super) trait Vector: Copy {
     /// `self + a · b` lane by lane, the product rounded before the sum (with the `fma`
     /// feature, rounded once where the vector has fused multiply-add).
     fn add_product(self, a: Self, b: Self) -> Self;
+    /// Side of the squares that packing transposes through registers: at most
+    /// [`MAX_SIDE`], and `LANES` a multiple of it.
+    const SIDE: usize;
+    /// Transposes the square `columns[t][kk0 .. kk0 + SIDE]`, `t < SIDE`: calls
+    /// `row(s, values)` for each `s < SIDE` with the `SIDE` values `columns[t][kk0 + s]`
+    /// in increasing `t`. Only moves values.
+    fn transpose_square(columns: &[&[f32]; MAX_SIDE], kk0: usize, row: impl FnMut(usize, &[f32]));
     /// Runs `task` compiled for the instruction set of these vectors (for `wide`'s,
     /// the build's own; for the dispatched ones, inside a `#[target_feature]`
     /// function).
@@ -295,6 +302,20 @@ macro_rules! wide_vector {
                     self + a * b
                 }
             }
+            const SIDE: usize = BLOCK;
+            #[inline(always)]
+            fn transpose_square(
+                columns: &[&[f32]; MAX_SIDE],
+                kk0: usize,
+                mut row: impl FnMut(usize, &[f32]),
+            ) {
+                let square = Block::transpose(core::array::from_fn(|t| {
+                    Block::from(&columns[t][kk0..kk0 + BLOCK])
+                }));
+                for (s, v) in square.iter().enumerate() {
+                    row(s, v.as_array());
+                }
+            }
             #[inline(always)]
             fn vectorize<T: Task>(task: T) -> T::Output {
                 task.run()
@@ -329,6 +350,9 @@ wide_vector!(wide::f32x16, 16);
 
 /// The most lanes a [`Vector`] has.
 const MAX_LANES: usize = 16;
+/// The largest [`Vector::SIDE`].
+pub(super) const MAX_SIDE: usize = 8;
+const _: () = assert!(BLOCK <= MAX_SIDE, "a square fits the columns array");
 
 /// Where the `B` operand keeps element `b(k, j)`.
 #[derive(Clone, Copy)]
@@ -1005,27 +1029,29 @@ fn pack_panel<'p, V: Vector, const W: usize>(
         }
         BLayout::Transposed => {
             // Column j of the panel is the contiguous run B[j][k0 .. k0 + kc], so the
-            // panel is a transposed block of B: whole BLOCK × BLOCK squares go through
+            // panel is a transposed block of B: whole SIDE × SIDE squares go through
             // registers, the ragged edges element by element.
             if nc < W * V::LANES {
                 panel.fill([V::ZERO; W]);
             }
-            let (whole_l, whole_k) = (nc - nc % BLOCK, kc - kc % BLOCK);
-            for l0 in (0..whole_l).step_by(BLOCK) {
+            let side = V::SIDE;
+            let (whole_l, whole_k) = (nc - nc % side, kc - kc % side);
+            for l0 in (0..whole_l).step_by(side) {
                 let (w, lane0) = (l0 / V::LANES, l0 % V::LANES);
-                let columns: [&[f32]; BLOCK] =
-                    core::array::from_fn(|t| &b[(j0 + l0 + t) * ops.k + k0..][..kc]);
-                for kk0 in (0..whole_k).step_by(BLOCK) {
-                    let square = Block::transpose(core::array::from_fn(|t| {
-                        Block::from(&columns[t][kk0..kk0 + BLOCK])
-                    }));
-                    for (s, v) in square.iter().enumerate() {
-                        panel[kk0 + s][w].lanes_mut()[lane0..lane0 + BLOCK]
-                            .copy_from_slice(v.as_array());
+                let columns: [&[f32]; MAX_SIDE] = core::array::from_fn(|t| {
+                    if t < side {
+                        &b[(j0 + l0 + t) * ops.k + k0..][..kc]
+                    } else {
+                        &[]
                     }
+                });
+                for kk0 in (0..whole_k).step_by(side) {
+                    V::transpose_square(&columns, kk0, |s, values| {
+                        panel[kk0 + s][w].lanes_mut()[lane0..lane0 + side].copy_from_slice(values);
+                    });
                 }
                 for kk in whole_k..kc {
-                    let lanes = &mut panel[kk][w].lanes_mut()[lane0..lane0 + BLOCK];
+                    let lanes = &mut panel[kk][w].lanes_mut()[lane0..lane0 + side];
                     for (x, column) in lanes.iter_mut().zip(&columns) {
                         *x = column[kk];
                     }

@@ -21,7 +21,7 @@
 //! has no `'static` bound on `L`, so a rule cannot keep a value past the call) and as
 //! the `V: Vector` of the products, which keep none past the call either.
 
-use super::super::gemm::{self, Task};
+use super::super::gemm::{self, Task, MAX_SIDE};
 use super::super::math::{self, ProductError};
 use super::super::optim::{Lane, Vectors};
 use core::arch::x86_64::*;
@@ -247,6 +247,60 @@ fn mask16(len: usize) -> __mmask16 {
     ((1u32 << len) - 1) as __mmask16
 }
 
+/// The 8 × 8 square `columns[t][kk0 .. kk0 + 8]` transposed in `ymm` registers (AVX's
+/// unpack, shuffle and lane permute), row `s` handed to `row(s, values)`: the body of
+/// [`gemm::Vector::transpose_square`] for both x86 vectors, called only inside their
+/// loops (module documentation).
+#[inline(always)]
+fn transpose8(columns: &[&[f32]; MAX_SIDE], kk0: usize, mut row: impl FnMut(usize, &[f32])) {
+    // SAFETY: reached only from the products on `Avx2` / `Avx512` (CPUs with AVX); each
+    // load reads 8 floats of a slice just checked to hold them.
+    let t: [__m256; 8] = core::array::from_fn(|t| {
+        let src = &columns[t][kk0..kk0 + 8];
+        unsafe { _mm256_loadu_ps(src.as_ptr()) }
+    });
+    // SAFETY: as above; these only move lanes.
+    let columns = unsafe {
+        // Pairs of rows interleaved, then quadruples, then the two 128-bit halves.
+        let u = [
+            _mm256_unpacklo_ps(t[0], t[1]),
+            _mm256_unpackhi_ps(t[0], t[1]),
+            _mm256_unpacklo_ps(t[2], t[3]),
+            _mm256_unpackhi_ps(t[2], t[3]),
+            _mm256_unpacklo_ps(t[4], t[5]),
+            _mm256_unpackhi_ps(t[4], t[5]),
+            _mm256_unpacklo_ps(t[6], t[7]),
+            _mm256_unpackhi_ps(t[6], t[7]),
+        ];
+        let q = [
+            _mm256_shuffle_ps::<0x44>(u[0], u[2]),
+            _mm256_shuffle_ps::<0xee>(u[0], u[2]),
+            _mm256_shuffle_ps::<0x44>(u[1], u[3]),
+            _mm256_shuffle_ps::<0xee>(u[1], u[3]),
+            _mm256_shuffle_ps::<0x44>(u[4], u[6]),
+            _mm256_shuffle_ps::<0xee>(u[4], u[6]),
+            _mm256_shuffle_ps::<0x44>(u[5], u[7]),
+            _mm256_shuffle_ps::<0xee>(u[5], u[7]),
+        ];
+        [
+            _mm256_permute2f128_ps::<0x20>(q[0], q[4]),
+            _mm256_permute2f128_ps::<0x20>(q[1], q[5]),
+            _mm256_permute2f128_ps::<0x20>(q[2], q[6]),
+            _mm256_permute2f128_ps::<0x20>(q[3], q[7]),
+            _mm256_permute2f128_ps::<0x31>(q[0], q[4]),
+            _mm256_permute2f128_ps::<0x31>(q[1], q[5]),
+            _mm256_permute2f128_ps::<0x31>(q[2], q[6]),
+            _mm256_permute2f128_ps::<0x31>(q[3], q[7]),
+        ]
+    };
+    for (s, c) in columns.iter().enumerate() {
+        let mut values = [0.0f32; 8];
+        // SAFETY: as above; the store writes the 8 floats of `values`.
+        unsafe { _mm256_storeu_ps(values.as_mut_ptr(), *c) };
+        row(s, &values);
+    }
+}
+
 impl gemm::Vector for Avx2 {
     const LANES: usize = 8;
     const ZERO: Self = <Avx2 as Vectors>::ZERO;
@@ -279,6 +333,11 @@ impl gemm::Vector for Avx2 {
     #[inline(always)]
     fn add_product(self, a: Self, b: Self) -> Self {
         self + a * b
+    }
+    const SIDE: usize = 8;
+    #[inline(always)]
+    fn transpose_square(columns: &[&[f32]; MAX_SIDE], kk0: usize, row: impl FnMut(usize, &[f32])) {
+        transpose8(columns, kk0, row)
     }
     #[inline(always)]
     fn vectorize<T: Task>(task: T) -> T::Output {
@@ -318,6 +377,11 @@ impl gemm::Vector for Avx512 {
     #[inline(always)]
     fn add_product(self, a: Self, b: Self) -> Self {
         self + a * b
+    }
+    const SIDE: usize = 8;
+    #[inline(always)]
+    fn transpose_square(columns: &[&[f32]; MAX_SIDE], kk0: usize, row: impl FnMut(usize, &[f32])) {
+        transpose8(columns, kk0, row)
     }
     #[inline(always)]
     fn vectorize<T: Task>(task: T) -> T::Output {
