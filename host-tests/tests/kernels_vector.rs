@@ -4,7 +4,9 @@
 
 use host_tests::bound::{dot_bound, sum_bound, U, U64};
 use host_tests::canonical::eight_lane_sum;
-use host_tests::check::{assert_all_close, assert_bits_eq, assert_length_error};
+use host_tests::check::{
+    assert_all_close, assert_bits_eq, assert_bits_eq_any_nan, assert_length_error,
+};
 use host_tests::{abs, assert_close, reference, Rng, VECTOR_SIZES};
 use microtrain::kernels::{self, scalar};
 
@@ -345,4 +347,44 @@ fn empty_inputs() {
     kernels::add(&[], &mut nothing).unwrap();
     kernels::hadamard(&[], &mut nothing).unwrap();
     kernels::scale(2.0, &mut nothing);
+}
+
+/// `add_rows` on both paths gives the bits of adding the rows one after the other, each
+/// row an `f32` sum per element written out here, over every ragged column count up to
+/// three vectors and row counts from 0, with wild values (NaN, ±∞, subnormals); a `y`
+/// of the wrong length is an error that writes nothing.
+#[test]
+fn add_rows_adds_the_rows_in_order() {
+    for cols in (1..=25).chain([31, 32, 33]) {
+        for rows in [0, 1, 2, 3, 7, 8, 9, 32, 33] {
+            let x = data("add_rows x", rows * cols, cols, true);
+            let y0 = data("add_rows y", cols, rows, true);
+            let mut expected = y0.clone();
+            for row in x.chunks_exact(cols) {
+                for (e, &v) in expected.iter_mut().zip(row) {
+                    *e += v;
+                }
+            }
+            let m = kernels::MatRef::new(&x, rows, cols).unwrap();
+            let (mut fast, mut slow) = (y0.clone(), y0);
+            kernels::add_rows(m, &mut fast).unwrap();
+            scalar::add_rows(m, &mut slow).unwrap();
+            let what = format_args!("add_rows {rows}×{cols}");
+            // Optimised, a NaN made by arithmetic has unspecified sign and payload
+            // (RFC 3514): there a NaN need only meet a NaN.
+            let same = if cfg!(debug_assertions) {
+                assert_bits_eq
+            } else {
+                assert_bits_eq_any_nan
+            };
+            same(&fast, &expected, what);
+            same(&slow, &expected, what);
+        }
+    }
+    let x = [1.0f32; 6];
+    let mut y = [2.0f32; 3];
+    let m = kernels::MatRef::new(&x, 3, 2).unwrap();
+    assert_length_error(kernels::add_rows(m, &mut y), 2, 3);
+    assert_length_error(scalar::add_rows(m, &mut y), 2, 3);
+    assert_eq!(y, [2.0; 3], "a failed add_rows wrote its output");
 }

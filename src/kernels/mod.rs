@@ -54,8 +54,8 @@ pub use conv::{
 pub use gemm::{matmul, matmul_at, matmul_bt};
 pub use softmax::{log_softmax_rows, softmax_row, softmax_rows};
 pub use vector::{
-    abs_sum, add, argmax, axpy, clamp, dot, exp_slice, first_non_finite, hadamard, max, mul_add,
-    scale, squared_norm, sum,
+    abs_sum, add, add_rows, argmax, axpy, clamp, dot, exp_slice, first_non_finite, hadamard, max,
+    mul_add, scale, squared_norm, sum,
 };
 pub use view::{MatMut, MatRef};
 

@@ -215,6 +215,25 @@ pub fn scale(alpha: f32, x: &mut [f32]) {
     vector::scale_on(Path::Scalar, alpha, x)
 }
 
+/// Scalar path of [`kernels::add_rows`](super::add_rows).
+///
+/// # Errors
+///
+/// As [`kernels::add_rows`](super::add_rows).
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::MatRef;
+/// let mut y = [1.0];
+/// microtrain::kernels::scalar::add_rows(MatRef::new(&[3.0, 4.0], 2, 1)?, &mut y)?;
+/// assert_eq!(y, [8.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+pub fn add_rows(x: MatRef<'_>, y: &mut [f32]) -> Result<(), Error> {
+    vector::add_rows_on(Path::Scalar, x, y)
+}
+
 /// Scalar path of [`kernels::add`](super::add).
 ///
 /// # Errors

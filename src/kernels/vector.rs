@@ -8,7 +8,7 @@
 //! `((p₀ + p₄) + (p₂ + p₆)) + ((p₁ + p₅) + (p₃ + p₇))`. The scalar path performs the
 //! same additions on an array of eight floats; the SIMD path on one `f32x8`.
 
-use super::Path;
+use super::{MatRef, Path};
 use crate::Error;
 use wide::f32x8;
 
@@ -106,6 +106,75 @@ pub fn add(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
 pub(crate) fn add_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
     same_len("add x", y.len(), x.len())?;
     zip_mut(path, y, x, |y, x| y + x, |y, x| y + x);
+    Ok(())
+}
+
+/// `y ← y + Σᵣ xᵣ`, the rows of `x` added to `y` one after the other (a bias
+/// gradient: PyTorch's `b.grad += dy.sum(0)`, whose sum runs in another order). Each
+/// `yⱼ` gets `x[0][j]`, then `x[1][j]`, …: the bits of one [`add`] per row, with `y`
+/// kept in registers across the rows.
+///
+/// # Errors
+///
+/// [`Error::Length`] if `y` does not have one value per column of `x`.
+///
+/// # Examples
+///
+/// ```
+/// use microtrain::kernels::{add_rows, MatRef};
+/// let x = [1.0, 2.0, 10.0, 20.0, 100.0, 200.0];
+/// let mut y = [0.5, 0.25];
+/// add_rows(MatRef::new(&x, 3, 2)?, &mut y)?;
+/// assert_eq!(y, [((0.5 + 1.0) + 10.0) + 100.0, ((0.25 + 2.0) + 20.0) + 200.0]);
+/// # Ok::<(), microtrain::Error>(())
+/// ```
+#[inline]
+pub fn add_rows(x: MatRef<'_>, y: &mut [f32]) -> Result<(), Error> {
+    add_rows_on(Path::DEFAULT, x, y)
+}
+
+#[inline]
+pub(crate) fn add_rows_on(path: Path, x: MatRef<'_>, y: &mut [f32]) -> Result<(), Error> {
+    let cols = x.cols();
+    same_len("add_rows y", cols, y.len())?;
+    if cols == 0 {
+        return Ok(());
+    }
+    let rows = x.as_slice().chunks_exact(cols);
+    if !path.simd() {
+        // Column by column, the sum in a register: one load and one add per value.
+        let x = x.as_slice();
+        for (j, y) in y.iter_mut().enumerate() {
+            let (mut acc, mut i) = (*y, j);
+            while let Some(&v) = x.get(i) {
+                acc += v;
+                i += cols;
+            }
+            *y = acc;
+        }
+        return Ok(());
+    }
+    // Eight columns at a time, the last vector padded: a row's values past `cols` are
+    // the next row's (or, for the last row, copied zeros) and their lanes are dropped.
+    let x = x.as_slice();
+    for c0 in (0..cols).step_by(LANES) {
+        let width = LANES.min(cols - c0);
+        let mut lanes = [0.0; LANES];
+        lanes[..width].copy_from_slice(&y[c0..c0 + width]);
+        let mut acc = f32x8::new(lanes);
+        for r in 0..rows.len() {
+            let start = r * cols + c0;
+            acc += match x.get(start..start + LANES) {
+                Some(v) => f32x8::new(v.try_into().unwrap_or([0.0; LANES])),
+                None => {
+                    let mut lanes = [0.0; LANES];
+                    lanes[..width].copy_from_slice(&x[start..start + width]);
+                    f32x8::new(lanes)
+                }
+            };
+        }
+        y[c0..c0 + width].copy_from_slice(&acc.as_array()[..width]);
+    }
     Ok(())
 }
 

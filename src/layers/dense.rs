@@ -1,7 +1,7 @@
 //! The fully connected layer `y = x·Wᵀ + b` (PyTorch: `nn.Linear(IN, OUT)`).
 
 use super::{Context, Input, Layer, Param, ParamKind, Params, Penalty};
-use crate::kernels::{self, Accumulate};
+use crate::kernels::{self, Accumulate, MatRef};
 use crate::{Batch, Matrix, Vector};
 
 /// A fully connected layer with `IN` inputs and `OUT` outputs.
@@ -116,10 +116,9 @@ pub(super) fn add_bias_gradient<const B: usize, const OUT: usize>(
     dy: &Batch<B, OUT>,
     bias_grad: &mut Vector<OUT>,
 ) {
-    for row in dy.0.iter() {
-        let done = kernels::add(row, &mut bias_grad.0);
-        debug_assert!(done.is_ok(), "shapes are checked by the types");
-    }
+    let done = MatRef::new(dy.0.as_flattened(), B, OUT)
+        .and_then(|dy| kernels::add_rows(dy, &mut bias_grad.0));
+    debug_assert!(done.is_ok(), "shapes are checked by the types");
 }
 
 /// `∂J/∂X = ∂J/∂Y · W` into `dx` if it is asked for (over the input in place): the
