@@ -37,6 +37,10 @@
 //! cargo bench --bench gemm -- 'matmul_bt/32x784x128'   # one group
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::median;
 use core::hint::black_box;
 use core::time::Duration;
 use criterion::{Criterion, Throughput};
@@ -77,15 +81,11 @@ impl Product {
     }
 }
 
-/// Deterministic values in `[-1, 1)`.
+/// Deterministic values in `[-1, 1)` (`common::fill`).
 fn values(len: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        })
-        .collect()
+    let mut v = vec![0.0; len];
+    common::fill(&mut v, seed);
+    v
 }
 
 /// One timed implementation: a call computes the product once into its own `C`.
@@ -367,11 +367,6 @@ mod peak {
     pub fn ymm(_: u64) -> Option<f64> {
         None
     }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 /// `GEMM_ROUNDS=R`: `R` interleaved rounds (module documentation), then one table;
