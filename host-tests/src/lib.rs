@@ -16,6 +16,15 @@
 //!
 //! The tests themselves live in `tests/kernels_*.rs`.
 
+// The bit-identity tests are compiled out with host-tests' own `fma` feature: a build
+// that turns on microtrain's alone would run them against fused products, where they
+// could pass only by accident.
+const _: () = assert!(
+    microtrain::kernels::FUSED_PRODUCTS == cfg!(feature = "fma"),
+    "microtrain's `fma` feature is on but host-tests' is not: run with `--features fma` \
+     (host-tests' feature, which turns microtrain's on and skips the bit-identity tests)"
+);
+
 pub mod bound;
 pub mod canonical;
 pub mod check;

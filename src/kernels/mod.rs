@@ -79,6 +79,19 @@ pub enum Accumulate {
     Add,
 }
 
+/// Whether the SIMD matrix products fuse each multiply-add (the `fma` feature): then
+/// they are faster where the vectors have fused multiply-add, and their results are no
+/// longer bit-identical to the scalar path or across targets. `false` in the default
+/// build, whose every kernel keeps the canonical order. A test suite that checks bits
+/// can ask it, whichever crate turned the feature on.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(microtrain::kernels::FUSED_PRODUCTS, cfg!(feature = "fma"));
+/// ```
+pub const FUSED_PRODUCTS: bool = cfg!(feature = "fma");
+
 /// Which implementation a kernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Path {
