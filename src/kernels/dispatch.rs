@@ -2,9 +2,11 @@
 //!
 //! `wide` picks its vectors when the crate is compiled: a build without target flags
 //! gets SSE2, four lanes, even on a CPU with AVX2 or AVX-512. The hot kernels, the
-//! matrix products (and so the dense layers and a convolution's weight gradient) and
-//! the optimizer update loops, are therefore also compiled inside functions with
-//! `#[target_feature(enable = "avx2")]` and `#[target_feature(enable = "avx512f")]`,
+//! matrix products (and so the dense layers and a convolution's weight gradient), the
+//! optimizer update loops and the gradient bound that proves an update finite
+//! ([`magnitude`](super::optim::magnitude)), are therefore also compiled inside
+//! functions with `#[target_feature(enable = "avx2")]` and
+//! `#[target_feature(enable = "avx512f")]`,
 //! and the first call asks the CPU (`cpuid`, and `xgetbv` for the registers the
 //! operating system saves) which of them it may run. The answer is cached in an
 //! atomic; every later call costs one relaxed load.
