@@ -673,3 +673,25 @@ fn guard_rolls_back_only_what_can_pass() {
     assert_eq!(t.optimizer.lr, 0.0625);
     assert_eq!((guard.rollbacks(), t.refused_steps()), (1, 2));
 }
+
+/// Finite gradients whose sum of magnitudes overflows: the trainer's check, which asks
+/// a bound (`optim::magnitude`, `Σ|g|`) first, finds it infinite and must then scan the
+/// values and accept the step, and SGD, whose proven update needs finite bounds, must
+/// take its checked path to the same result. Powers of two, so every value is exact:
+/// `x = (2⁹⁵, 2⁹⁵)`, `w = (2⁻⁶⁵, 2⁻⁶⁵)`, `ŷ = 2³¹`, target 0, loss `2⁶²`,
+/// `∂J/∂ŷ = 2³²`, `∂J/∂w = (2¹²⁷, 2¹²⁷)` (their sum is `2¹²⁸`, which overflows),
+/// `∂J/∂b = 2³²`; with `η = 2⁻¹⁰⁰` the weights become `2⁻⁶⁵ − 2²⁷ = −2²⁷` (the small
+/// term below half an ulp) and the bias `−2⁻⁶⁸`.
+#[test]
+fn finite_gradients_whose_bound_overflows_are_accepted() {
+    let mut t: Trainer<Dense<2, 1>, Mse, Sgd, 1, 2, 1> =
+        Trainer::new(Dense::zeros(), Mse, Sgd::new(2f32.powi(-100)), 0);
+    t.model.weight.0 = [[2f32.powi(-65); 2]];
+    let x = Matrix([[2f32.powi(95); 2]]);
+    assert!(microtrain::kernels::optim::magnitude(&[2f32.powi(127); 2]).is_infinite());
+    let risk = t.train_step(&x, &Matrix([[0.0]])).unwrap();
+    assert_eq!(risk.data, 2f32.powi(62));
+    assert_eq!(t.model.weight.0, [[-2f32.powi(27); 2]]);
+    assert_eq!(t.model.bias.0, [-2f32.powi(-68)]);
+    assert_eq!((t.steps(), t.refused_steps()), (1, 0));
+}
