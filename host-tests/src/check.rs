@@ -175,6 +175,26 @@ pub fn assert_bits_eq_any_nan(left: &[f32], right: &[f32], context: impl fmt::Di
     assert_bits_eq(&canonical(left), &canonical(right), context);
 }
 
+/// [`assert_bits_eq`] in an unoptimised build, [`assert_bits_eq_any_nan`] in an
+/// optimised one. Unoptimised, each NaN is the one the code's operand order selects or
+/// makes, which catches swapped operands by a NaN's sign; optimised, Rust leaves the
+/// sign and payload of a NaN made by arithmetic unspecified (RFC 3514) and LLVM may
+/// commute an addition, so there a NaN need only meet a NaN.
+///
+/// # Examples
+///
+/// ```
+/// host_tests::check::assert_bits_eq_debug(&[f32::NAN, -0.0], &[f32::NAN, -0.0], "doc");
+/// ```
+#[track_caller]
+pub fn assert_bits_eq_debug(left: &[f32], right: &[f32], context: impl fmt::Display) {
+    if cfg!(debug_assertions) {
+        assert_bits_eq(left, right, context);
+    } else {
+        assert_bits_eq_any_nan(left, right, context);
+    }
+}
+
 /// Asserts that `result` is `Error::Length` naming something and carrying these
 /// counts (what the output or first operand demands, and what was found).
 #[track_caller]

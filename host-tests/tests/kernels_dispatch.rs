@@ -8,7 +8,7 @@
 //! The level is a process-wide setting, so this file holds one test and sets it alone
 //! (each test file is its own process).
 
-use host_tests::check::{assert_bits_eq, assert_bits_eq_any_nan};
+use host_tests::check::{assert_bits_eq, assert_bits_eq_debug};
 use host_tests::products::{run, PRODUCTS};
 use host_tests::{product_shapes, Rng};
 use microtrain::kernels::dispatch::{active, detected, set_limit, Level};
@@ -168,18 +168,10 @@ fn optimizer_loop_matches_scalar(level: Level) {
                 optim::run_scalar(true, &EveryOperation, &mut p2, &g, [&mut m2, &mut v2]).unwrap();
             assert_eq!(fast, slow, "{level:?} n={n}: finiteness");
             let what = format_args!("{level:?} optimizer loop n={n} wild={wild}");
-            // Unoptimised, each NaN is the one the rule's operand order selects or makes,
-            // which catches swapped `max` operands by a NaN's sign. Optimised, Rust leaves
-            // the sign and payload of a NaN made by arithmetic unspecified (RFC 3514)
-            // and LLVM may commute an addition, so there a NaN need only meet a NaN.
-            let same = if cfg!(debug_assertions) {
-                assert_bits_eq
-            } else {
-                assert_bits_eq_any_nan
-            };
-            same(&p1, &p2, what);
-            same(&m1, &m2, what);
-            same(&v1, &v2, what);
+            // Unoptimised, a NaN's sign catches swapped `max` operands (see the helper).
+            assert_bits_eq_debug(&p1, &p2, what);
+            assert_bits_eq_debug(&m1, &m2, what);
+            assert_bits_eq_debug(&v1, &v2, what);
         }
     }
 }

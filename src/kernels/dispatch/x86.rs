@@ -301,90 +301,72 @@ fn transpose8(columns: &[&[f32]; MAX_SIDE], kk0: usize, mut row: impl FnMut(usiz
     }
 }
 
-impl gemm::Vector for Avx2 {
-    const LANES: usize = 8;
-    const ZERO: Self = <Avx2 as Vectors>::ZERO;
-    #[inline(always)]
-    fn splat(x: f32) -> Self {
-        <Avx2 as Lane>::splat(x)
-    }
-    #[inline(always)]
-    fn load(src: &[f32]) -> Self {
-        <Avx2 as Vectors>::load(src)
-    }
-    #[inline(always)]
-    fn store(self, dst: &mut [f32]) {
-        <Avx2 as Vectors>::store(self, dst)
-    }
-    #[inline(always)]
-    fn lanes_mut(&mut self) -> &mut [f32] {
-        // SAFETY: `__m256` is 32 bytes, aligned at least as `[f32; 8]`, and every bit
-        // pattern is a valid `f32`; the borrow of `self` covers the result's life.
-        unsafe { &mut *(&mut self.0 as *mut __m256).cast::<[f32; 8]>() }
-    }
-    #[inline(always)]
-    fn first(self, len: usize) -> Self {
-        Avx2(unsafe { _mm256_and_ps(self.0, mask8(len)) })
-    }
-    #[inline(always)]
-    fn blend(self, old: Self, len: usize) -> Self {
-        Avx2(unsafe { _mm256_blendv_ps(old.0, self.0, mask8(len)) })
-    }
-    #[inline(always)]
-    fn add_product(self, a: Self, b: Self) -> Self {
-        self + a * b
-    }
-    const SIDE: usize = 8;
-    #[inline(always)]
-    fn transpose_square(columns: &[&[f32]; MAX_SIDE], kk0: usize, row: impl FnMut(usize, &[f32])) {
-        transpose8(columns, kk0, row)
-    }
-    #[inline(always)]
-    fn vectorize<T: Task>(task: T) -> T::Output {
-        super::avx2(task)
-    }
+/// [`gemm::Vector`] for a vector type: the operations of [`Lane`] and [`Vectors`], its
+/// lane count, its masked `first` and `blend`, and the function that runs a task
+/// compiled for its instruction set.
+macro_rules! gemm_vector {
+    (
+        $v:ident($raw:ty), $lanes:literal, $run:ident,
+        first($first_v:ident, $first_len:ident) $first:block,
+        blend($new:ident, $old:ident, $blend_len:ident) $blend:block
+    ) => {
+        impl gemm::Vector for $v {
+            const LANES: usize = $lanes;
+            const ZERO: Self = <$v as Vectors>::ZERO;
+            #[inline(always)]
+            fn splat(x: f32) -> Self {
+                <$v as Lane>::splat(x)
+            }
+            #[inline(always)]
+            fn load(src: &[f32]) -> Self {
+                <$v as Vectors>::load(src)
+            }
+            #[inline(always)]
+            fn store(self, dst: &mut [f32]) {
+                <$v as Vectors>::store(self, dst)
+            }
+            #[inline(always)]
+            fn lanes_mut(&mut self) -> &mut [f32] {
+                // SAFETY: the register type is `LANES` floats' worth of bytes, aligned
+                // at least as the array, and every bit pattern is a valid `f32`; the
+                // borrow of `self` covers the result's life.
+                unsafe { &mut *(&mut self.0 as *mut $raw).cast::<[f32; $lanes]>() }
+            }
+            #[inline(always)]
+            fn first(self, len: usize) -> Self {
+                let ($first_v, $first_len) = (self, len);
+                $first
+            }
+            #[inline(always)]
+            fn blend(self, old: Self, len: usize) -> Self {
+                let ($new, $old, $blend_len) = (self, old, len);
+                $blend
+            }
+            #[inline(always)]
+            fn add_product(self, a: Self, b: Self) -> Self {
+                self + a * b
+            }
+            const SIDE: usize = 8;
+            #[inline(always)]
+            fn transpose_square(
+                columns: &[&[f32]; MAX_SIDE],
+                kk0: usize,
+                row: impl FnMut(usize, &[f32]),
+            ) {
+                transpose8(columns, kk0, row)
+            }
+            #[inline(always)]
+            fn vectorize<T: Task>(task: T) -> T::Output {
+                super::$run(task)
+            }
+        }
+    };
 }
 
-impl gemm::Vector for Avx512 {
-    const LANES: usize = 16;
-    const ZERO: Self = <Avx512 as Vectors>::ZERO;
-    #[inline(always)]
-    fn splat(x: f32) -> Self {
-        <Avx512 as Lane>::splat(x)
-    }
-    #[inline(always)]
-    fn load(src: &[f32]) -> Self {
-        <Avx512 as Vectors>::load(src)
-    }
-    #[inline(always)]
-    fn store(self, dst: &mut [f32]) {
-        <Avx512 as Vectors>::store(self, dst)
-    }
-    #[inline(always)]
-    fn lanes_mut(&mut self) -> &mut [f32] {
-        // SAFETY: `__m512` is 64 bytes, aligned at least as `[f32; 16]`, and every bit
-        // pattern is a valid `f32`; the borrow of `self` covers the result's life.
-        unsafe { &mut *(&mut self.0 as *mut __m512).cast::<[f32; 16]>() }
-    }
-    #[inline(always)]
-    fn first(self, len: usize) -> Self {
-        Avx512(unsafe { _mm512_maskz_mov_ps(mask16(len), self.0) })
-    }
-    #[inline(always)]
-    fn blend(self, old: Self, len: usize) -> Self {
-        Avx512(unsafe { _mm512_mask_blend_ps(mask16(len), old.0, self.0) })
-    }
-    #[inline(always)]
-    fn add_product(self, a: Self, b: Self) -> Self {
-        self + a * b
-    }
-    const SIDE: usize = 8;
-    #[inline(always)]
-    fn transpose_square(columns: &[&[f32]; MAX_SIDE], kk0: usize, row: impl FnMut(usize, &[f32])) {
-        transpose8(columns, kk0, row)
-    }
-    #[inline(always)]
-    fn vectorize<T: Task>(task: T) -> T::Output {
-        super::avx512(task)
-    }
-}
+// SAFETY (the blocks below): as for the other operations of these types.
+gemm_vector!(Avx2(__m256), 8, avx2,
+    first(v, len) { Avx2(unsafe { _mm256_and_ps(v.0, mask8(len)) }) },
+    blend(v, old, len) { Avx2(unsafe { _mm256_blendv_ps(old.0, v.0, mask8(len)) }) });
+gemm_vector!(Avx512(__m512), 16, avx512,
+    first(v, len) { Avx512(unsafe { _mm512_maskz_mov_ps(mask16(len), v.0) }) },
+    blend(v, old, len) { Avx512(unsafe { _mm512_mask_blend_ps(mask16(len), old.0, v.0) }) });
