@@ -1,7 +1,7 @@
-//! The fast paths of the softmax cross-entropy, the row-wise softmax and
-//! `first_non_finite` against their documented evaluation, bit for bit and index for
-//! index: with SIMD, short rows of logits go several at a time (one row per lane), and
-//! the finiteness check tests blocks of values before it looks for the position.
+//! The fast paths of the softmax cross-entropy, the row-wise softmax and `ln_slice`
+//! against their documented evaluation, bit for bit: with SIMD, short rows of logits go
+//! several at a time (one row per lane). (`first_non_finite`'s blocks are tested in
+//! `kernels_finite.rs`.)
 //!
 //! The cross-entropy reference below is the evaluation that `src/loss.rs` documents,
 //! one row at a time through the scalar kernels (`scalar::softmax_row`, `math::ln`,
@@ -12,7 +12,7 @@
 
 use host_tests::check::assert_bits_eq;
 use host_tests::Rng;
-use microtrain::kernels::{self, first_non_finite, math, scalar};
+use microtrain::kernels::{self, math, scalar};
 use microtrain::loss::{CrossEntropy, Loss};
 use microtrain::{Batch, MatMut, MatRef};
 
@@ -196,72 +196,6 @@ fn softmax_rows_match_scalar_on_every_short_shape() {
                 }
             }
         }
-    }
-}
-
-fn scan(x: &[f32]) -> Option<usize> {
-    x.iter().position(|v| !v.is_finite())
-}
-
-/// A non-finite value of every kind at every position of slices that span several
-/// blocks of the SIMD check, its vector remainder and its scalar tail, alone and
-/// before another one; and finite extremes everywhere else.
-#[test]
-fn first_non_finite_finds_every_position() {
-    let bad = [
-        f32::NAN,
-        -f32::NAN,
-        f32::from_bits(0x7f80_0001), // signalling NaN
-        f32::from_bits(0xffff_ffff),
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-    ];
-    let finite = [
-        f32::MAX,
-        -f32::MAX,
-        f32::MIN_POSITIVE,
-        1e-45,
-        -1e-45,
-        0.0,
-        -0.0,
-        1.0,
-        -3.3e38,
-    ];
-    for len in 0..=140 {
-        let base: Vec<f32> = (0..len)
-            .map(|i| finite[(i * 7 + len) % finite.len()])
-            .collect();
-        assert_eq!(first_non_finite(&base), None, "len {len}: all finite");
-        for at in 0..len {
-            for (k, &b) in bad.iter().enumerate() {
-                let mut x = base.clone();
-                x[at] = b;
-                assert_eq!(first_non_finite(&x), Some(at), "len {len}, {b} at {at}");
-                for later in [at + 1, at + 8, at + 33, len - 1] {
-                    if later > at && later < len {
-                        x[later] = bad[(k + 1) % bad.len()];
-                        assert_eq!(first_non_finite(&x), Some(at), "len {len}, {at}, {later}");
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Random lengths and positions on long slices, against the plain scan.
-#[test]
-fn first_non_finite_agrees_with_the_scan() {
-    let mut rng = Rng::for_case("loss_speed first_non_finite", &[]);
-    for _ in 0..3000 {
-        let len = rng.below(3000) as usize;
-        let mut x = rng.wild_vec(len);
-        for _ in 0..rng.below(3) {
-            if len > 0 {
-                let at = rng.below(len as u64) as usize;
-                x[at] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][rng.below(3) as usize];
-            }
-        }
-        assert_eq!(first_non_finite(&x), scan(&x), "len {len}");
     }
 }
 

@@ -1137,8 +1137,7 @@ fn row_blocks<V: Vector, const W: usize>(
     let mut i0 = 0;
     // A panel one vector wide has room for twice the rows, whose independent
     // accumulators hide the latency of the adds better.
-    let tall = W == 1;
-    while tall && ops.m - i0 >= 2 * MR {
+    while W == 1 && ops.m - i0 >= 2 * MR {
         tile::<V, { 2 * MR }, W>(c, ops, panel, i0, k0, j0, nc, from_c);
         i0 += 2 * MR;
     }
@@ -1228,8 +1227,7 @@ fn tile<V: Vector, const R: usize, const W: usize>(
             // a(i, k) = A[i][k]: R contiguous runs A[i0 + r][k0 .. k0 + kc].
             let a_rows: [&[f32]; R] =
                 core::array::from_fn(|r| &ops.a[(i0 + r) * ops.k + k0..][..kc]);
-            // `kk` from `0..kc`, so that the reads of `a_rows` need no bounds checks.
-            for (b, kk) in panel.rows().zip(0..kc) {
+            for (kk, b) in panel.rows().enumerate() {
                 step(&mut acc, |r| a_rows[r][kk], &b);
             }
         }

@@ -3,7 +3,7 @@
 //! function for any lane that is a special case. The slices [`exp_slice`] and
 //! [`ln_slice`] and the softmax and cross-entropy kernels run on them.
 
-use super::vector::{same_len, LANES};
+use super::vector::{map_mut, same_len, LANES};
 use super::Path;
 use crate::Error;
 use wide::f32x8;
@@ -159,18 +159,8 @@ pub fn ln_slice(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
 /// [`ln_slice`] on the chosen path.
 pub(crate) fn ln_slice_on(path: Path, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
     same_len("ln_slice y", x.len(), y.len())?;
-    let mut done = 0;
-    if path.simd() {
-        let (ys, _) = y.as_chunks_mut::<LANES>();
-        let (xs, _) = x.as_chunks::<LANES>();
-        for (o, v) in ys.iter_mut().zip(xs) {
-            *o = ln_lanes(f32x8::new(*v)).to_array();
-        }
-        done = ys.len() * LANES;
-    }
-    for (o, &v) in y[done..].iter_mut().zip(&x[done..]) {
-        *o = super::math::ln(v);
-    }
+    y.copy_from_slice(x);
+    map_mut(path, y, ln_lanes, super::math::ln);
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! at most 0, so nothing overflows (PyTorch: `torch.softmax(x, dim=1)`,
 //! `torch.log_softmax(x, dim=1)`).
 
-use super::vector::{exp_lanes, exp_map, ln_lanes, map_mut, max, same_len, sum_on, LANES};
+use super::vector::{combine, exp_lanes, exp_map, ln_lanes, map_mut, max, same_len, sum_on, LANES};
 use super::{math, Path};
 use super::{MatMut, MatRef};
 use crate::Error;
@@ -200,8 +200,7 @@ impl Block {
             e[j] = exp_lanes(x[j] - m);
             partial[j % LANES] += e[j];
         }
-        let [p0, p1, p2, p3, p4, p5, p6, p7] = partial;
-        let s = ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7));
+        let s = combine(partial);
         let mut p = [f32x8::ZERO; SHORT];
         for j in 0..cols {
             p[j] = e[j] / s;
@@ -264,8 +263,7 @@ pub(crate) fn cross_entropy_block<const C: usize>(
         for j in 0..C {
             partial[j % LANES] += log_p(b.x[j]);
         }
-        let [p0, p1, p2, p3, p4, p5, p6, p7] = partial;
-        let sum = ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7));
+        let sum = combine(partial);
         loss -= f32x8::splat(off) * sum;
     }
     let (off, on, rows) = (f32x8::splat(off), f32x8::splat(on), f32x8::splat(rows));
